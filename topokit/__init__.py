@@ -1,0 +1,30 @@
+"""topokit: build, measure and train sparse neural-network topologies.
+
+The graph core: :class:`LayerGraph` (one layer's bipartite graph), :class:`Topology`
+(the stack of a network's layer graphs), families that build them, and metrics.
+"""
+
+from topokit._errors import TopokitError
+from topokit.families import Family, Param, families, get_family, layer_graph
+from topokit.graph import LayerGraph
+from topokit.io import load, load_layer, load_topology, save_layer, save_topology
+from topokit.topology import Topology
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Family",
+    "LayerGraph",
+    "Param",
+    "Topology",
+    "TopokitError",
+    "__version__",
+    "families",
+    "get_family",
+    "layer_graph",
+    "load",
+    "load_layer",
+    "load_topology",
+    "save_layer",
+    "save_topology",
+]

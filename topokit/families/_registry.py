@@ -1,0 +1,208 @@
+"""The registry of layer-graph families: names, parameters, and one dispatcher."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from topokit._errors import TopokitError
+from topokit.graph import LayerGraph
+
+__all__ = ["Family", "Param", "families", "get_family", "layer_graph", "register"]
+
+
+def _parse_ints(text):
+    if isinstance(text, str):
+        parts = [part for part in text.replace(" ", "").split(",") if part]
+        try:
+            return [int(part) for part in parts]
+        except ValueError as exc:
+            raise TopokitError(f"expected comma-separated integers, got {text!r}") from exc
+    return list(text)
+
+
+_PARSERS = {"int": int, "float": float, "ints": _parse_ints, "str": str}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One family-specific parameter.
+
+    ``kind`` is ``"int"``, ``"float"``, ``"ints"`` (a list of ints, or a comma-separated
+    string on the command line) or ``"str"``; ``constraint`` says in words what values
+    are allowed.
+    """
+
+    name: str
+    kind: str
+    default: object
+    constraint: str
+    doc: str
+
+    def parse(self, text: str):
+        """Convert a command-line string (``--param name=text``) to this parameter's type."""
+        try:
+            return _PARSERS[self.kind](text)
+        except ValueError as exc:
+            raise TopokitError(
+                f"parameter {self.name} must be of type {self.kind} ({self.constraint}), "
+                f"got {text!r}"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of layer graphs: its builder function and what it accepts.
+
+    Attributes
+    ----------
+    name : str
+        The public name (``"erdos_renyi"``, ...).
+    function : callable
+        ``function(n_in=None, n_out=None, *, density=None, degree=None, rng=None, **params)``
+        returning a :class:`~topokit.LayerGraph`.
+    summary : str
+        One line saying what the family is.
+    sizes : str
+        The sizes it allows, in words.
+    params : tuple of Param
+        Its own parameters (beyond sizes, density/degree and rng).
+    edge_count : {"given", "fixed"}
+        ``"given"``: needs ``density`` or ``degree``; ``"fixed"``: sizes and parameters
+        fix the edge count (a ``density``/``degree`` that disagrees is an error).
+    random : bool
+        Whether ``rng`` matters.
+    fixes_sizes : bool
+        Whether ``n_in``/``n_out`` may be omitted (the parameters determine them).
+    """
+
+    name: str
+    function: Callable
+    summary: str
+    sizes: str
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    edge_count: str = "given"
+    random: bool = True
+    fixes_sizes: bool = False
+
+    def param(self, name: str) -> Param:
+        """The :class:`Param` called ``name``; TopokitError naming the valid ones if unknown."""
+        for param in self.params:
+            if param.name == name:
+                return param
+        valid = ", ".join(p.name for p in self.params) or "none"
+        raise TopokitError(
+            f"unknown parameter {name!r} for family {self.name!r}; valid parameters: {valid}"
+        )
+
+    def describe(self) -> dict:
+        """A JSON-ready description (what ``topokit families --json`` prints)."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "sizes": self.sizes,
+            "edge_count": self.edge_count,
+            "random": self.random,
+            "fixes_sizes": self.fixes_sizes,
+            "params": [
+                {"name": p.name, "type": p.kind, "default": p.default,
+                 "constraint": p.constraint, "doc": p.doc}
+                for p in self.params
+            ],
+        }
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> Family:
+    """Add ``family`` to the registry (checks that its function takes its params)."""
+    signature = inspect.signature(family.function).parameters
+    expected = {"n_in", "n_out", "density", "degree", "rng"} | {p.name for p in family.params}
+    missing = expected - set(signature)
+    if missing:
+        raise TypeError(f"family {family.name!r}: function lacks parameters {sorted(missing)}")
+    _FAMILIES[family.name] = family
+    return family
+
+
+def families() -> list[str]:
+    """Names of all layer-graph families, in the order of DESIGN.md's table.
+
+    Examples
+    --------
+    >>> import topokit
+    >>> "erdos_renyi" in topokit.families()
+    True
+    """
+    return list(_FAMILIES)
+
+
+def get_family(name: str) -> Family:
+    """The :class:`Family` record called ``name``.
+
+    Raises
+    ------
+    TopokitError
+        If there is no such family; the message lists the valid names.
+
+    Examples
+    --------
+    >>> from topokit import get_family
+    >>> get_family("dense").edge_count
+    'fixed'
+    """
+    if not isinstance(name, str) or name not in _FAMILIES:
+        raise TopokitError(
+            f"unknown family {name!r}; valid families: {', '.join(_FAMILIES)}"
+        )
+    return _FAMILIES[name]
+
+
+def layer_graph(family: str, n_in=None, n_out=None, *, density=None, degree=None, rng=None,
+                **params) -> LayerGraph:
+    """Build one layer graph of the named family.
+
+    Parameters
+    ----------
+    family : str
+        A name from :func:`families`.
+    n_in, n_out : int, optional
+        Number of input and output neurons (may be omitted where the family's
+        parameters fix them).
+    density : float in (0, 1], optional
+        Edge count as ``round(density * n_in * n_out)``.
+    degree : int, optional
+        Edge count as ``degree * n_out`` (the fan-in of each output neuron).
+    rng : None, int or numpy.random.Generator, optional
+        Source of randomness; the same seed gives the same graph.
+    **params
+        The family's own parameters (see ``get_family(family).params``).
+
+    Returns
+    -------
+    LayerGraph
+
+    Raises
+    ------
+    TopokitError
+        For an unknown family or parameter, or parameters the family cannot satisfy.
+
+    Examples
+    --------
+    >>> from topokit import layer_graph
+    >>> layer_graph("dense", 3, 2).n_edges
+    6
+    """
+    record = get_family(family)
+    for name in params:
+        record.param(name)
+    if not record.fixes_sizes and (n_in is None or n_out is None):
+        raise TopokitError(f"family {family!r} needs n_in and n_out, got n_in={n_in}, n_out={n_out}")
+    graph = record.function(n_in, n_out, density=density, degree=degree, rng=rng, **params)
+    graph.family = record.name
+    graph.params = {**graph.params, **params}
+    if record.random and rng is not None and not hasattr(rng, "bit_generator"):
+        graph.seed = rng
+    return graph

@@ -1,0 +1,178 @@
+"""Topology: the ordered layer graphs of a whole network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from topokit._errors import TopokitError
+from topokit._validation import check_int, make_rng
+from topokit.families._registry import get_family, layer_graph
+from topokit.graph import LayerGraph
+
+__all__ = ["Topology"]
+
+
+def _per_layer(name: str, value, n_layers: int) -> list:
+    """Broadcast a scalar (or None) to every layer, or check a per-layer list's length."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [value] * n_layers
+    if len(value) != n_layers:
+        raise TopokitError(
+            f"{name} must be one value or one per layer ({n_layers} layers), "
+            f"got {len(value)} values: {list(value)!r}"
+        )
+    return list(value)
+
+
+class Topology:
+    """The bipartite layer graphs of a network with sizes ``[n_0, ..., n_L]``.
+
+    Layer ``k`` maps ``n_k`` neurons to ``n_{k+1}``.
+
+    Parameters
+    ----------
+    layers : sequence of LayerGraph
+        At least one; the outputs of each layer are the inputs of the next.
+
+    Raises
+    ------
+    TopokitError
+        If there are no layers or consecutive sizes disagree.
+
+    Examples
+    --------
+    >>> from topokit import Topology
+    >>> top = Topology.build([64, 32, 10], "erdos_renyi", density=0.25, rng=0)
+    >>> top
+    Topology(sizes=[64, 32, 10], n_edges=592)
+    >>> [layer.n_edges for layer in top]
+    [512, 80]
+    """
+
+    __slots__ = ("layers",)
+
+    def __init__(self, layers: Sequence[LayerGraph]):
+        layers = list(layers)
+        if not layers:
+            raise TopokitError("a topology needs at least one layer, got none")
+        for k, layer in enumerate(layers):
+            if not isinstance(layer, LayerGraph):
+                raise TopokitError(f"layer {k} must be a LayerGraph, got {type(layer).__name__}")
+        for k in range(len(layers) - 1):
+            if layers[k].n_out != layers[k + 1].n_in:
+                raise TopokitError(
+                    f"layer {k} has n_out={layers[k].n_out} but layer {k + 1} has "
+                    f"n_in={layers[k + 1].n_in}; consecutive sizes must agree"
+                )
+        self.layers = layers
+
+    @classmethod
+    def build(cls, sizes, family, *, density=None, degree=None, rng=None, **params) -> Topology:
+        """Build every layer of a network from a family (or one family per layer).
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            ``[n_0, ..., n_L]``, at least two sizes.
+        family : str or sequence of str
+            One family for all layers, or one per layer.
+        density, degree : scalar or sequence, optional
+            Edge count for all layers, or one value (or None) per layer.
+        rng : None, int or numpy.random.Generator, optional
+            Made into one Generator that builds the layers in order.
+        **params
+            Family parameters given to every layer (``layer`` is set to the
+            layer's index for families that take it, such as ``radix``).
+
+        Returns
+        -------
+        Topology
+
+        Raises
+        ------
+        TopokitError
+            For bad sizes or per-layer lists of the wrong length, and anything the
+            families raise (the message says which layer).
+
+        Examples
+        --------
+        >>> from topokit import Topology
+        >>> top = Topology.build([20, 10, 10, 2], ["erdos_renyi", "erdos_renyi", "dense"],
+        ...                      density=[0.5, 0.5, None], rng=1)
+        >>> top.n_edges
+        170
+        """
+        if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+            raise TopokitError(f"sizes must list at least two layer sizes, got {sizes!r}")
+        sizes = [check_int(f"sizes[{k}]", n, minimum=1) for k, n in enumerate(sizes)]
+        n_layers = len(sizes) - 1
+        family_names = _per_layer("family", family, n_layers)
+        densities = _per_layer("density", density, n_layers)
+        degrees = _per_layer("degree", degree, n_layers)
+        generator = make_rng(rng)
+        layers = []
+        for k, name in enumerate(family_names):
+            layer_params = dict(params)
+            record = get_family(name)
+            if "layer" not in layer_params and any(p.name == "layer" for p in record.params):
+                layer_params["layer"] = k
+            try:
+                graph = layer_graph(
+                    name, sizes[k], sizes[k + 1], density=densities[k], degree=degrees[k],
+                    rng=generator, **layer_params,
+                )
+            except TopokitError as exc:
+                raise TopokitError(f"layer {k} ({sizes[k]} -> {sizes[k + 1]}): {exc}") from exc
+            if rng is not None and not hasattr(rng, "bit_generator"):
+                graph.seed = rng
+            layers.append(graph)
+        return cls(layers)
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[n_0, ..., n_L]``."""
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    @property
+    def n_edges(self) -> int:
+        """Total number of edges over all layers."""
+        return sum(layer.n_edges for layer in self.layers)
+
+    @property
+    def density(self) -> float:
+        """Edges over the edges of the dense network of the same sizes."""
+        return self.n_edges / sum(a.n_in * a.n_out for a in self.layers)
+
+    def save(self, path) -> None:
+        """Write to ``.npz``; see :func:`topokit.save_topology`."""
+        from topokit.io import save_topology
+
+        save_topology(self, path)
+
+    @classmethod
+    def load(cls, path) -> Topology:
+        """Read a file written by :meth:`save`; see :func:`topokit.load_topology`."""
+        from topokit.io import load_topology
+
+        return load_topology(path)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __getitem__(self, k):
+        return self.layers[k]
+
+    def __eq__(self, other):
+        if not isinstance(other, Topology):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            a == b for a, b in zip(self.layers, other.layers, strict=True)
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Topology(sizes={self.sizes}, n_edges={self.n_edges})"
