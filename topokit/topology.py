@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from topokit._errors import TopokitError
 from topokit._validation import check_int, make_rng
-from topokit.families._registry import get_family, layer_graph
+from topokit.generators._registry import get_family, layer_graph
 from topokit.graph import LayerGraph
 
 __all__ = ["Topology"]

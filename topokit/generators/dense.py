@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from topokit._errors import TopokitError
 from topokit._validation import check_int, edge_count
-from topokit.families._registry import Family, register
+from topokit.generators._registry import Family, register
 from topokit.graph import LayerGraph
 
 __all__ = ["dense"]
@@ -39,7 +39,7 @@ def dense(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
 
     Examples
     --------
-    >>> from topokit.families import dense
+    >>> from topokit.generators import dense
     >>> dense(3, 4).n_edges
     12
     """
