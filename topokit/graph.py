@@ -303,7 +303,9 @@ class LayerGraph:
         True
         """
         if "type" not in graph.vs.attributes():
-            raise TopokitError("igraph graph needs a boolean vertex attribute 'type' (outputs True)")
+            raise TopokitError(
+                "igraph graph needs a boolean vertex attribute 'type' (outputs True)"
+            )
         types = np.asarray(graph.vs["type"], dtype=bool)
         position = np.empty(types.size, dtype=np.int64)
         position[~types] = np.arange((~types).sum())

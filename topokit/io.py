@@ -152,7 +152,9 @@ def load_layer(path) -> LayerGraph:
         try:
             matrix = sp.load_npz(path)
         except (ValueError, KeyError, TypeError) as exc:
-            raise TopokitError(f"cannot read {os.fspath(path)!r} as a sparse matrix: {exc}") from exc
+            raise TopokitError(
+                f"cannot read {os.fspath(path)!r} as a sparse matrix: {exc}"
+            ) from exc
         provenance = _read_provenance(arrays, "topokit_")
     try:
         matrix = sp.csr_array(matrix)
@@ -179,7 +181,10 @@ def load_topology(path):
             if f"layer{k}_indices" not in arrays or f"layer{k}_indptr" not in arrays:
                 raise TopokitError(f"{where} is missing (file has sizes {sizes})")
             matrix = _csr(
-                sizes[k], sizes[k + 1], arrays[f"layer{k}_indices"], arrays[f"layer{k}_indptr"],
+                sizes[k],
+                sizes[k + 1],
+                arrays[f"layer{k}_indices"],
+                arrays[f"layer{k}_indptr"],
                 where,
             )
             layers.append(LayerGraph(matrix, **_read_provenance(arrays, f"layer{k}_")))

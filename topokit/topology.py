@@ -118,8 +118,13 @@ class Topology:
                 layer_params["layer"] = k
             try:
                 graph = layer_graph(
-                    name, sizes[k], sizes[k + 1], density=densities[k], degree=degrees[k],
-                    rng=generator, **layer_params,
+                    name,
+                    sizes[k],
+                    sizes[k + 1],
+                    density=densities[k],
+                    degree=degrees[k],
+                    rng=generator,
+                    **layer_params,
                 )
             except TopokitError as exc:
                 raise TopokitError(f"layer {k} ({sizes[k]} -> {sizes[k + 1]}): {exc}") from exc

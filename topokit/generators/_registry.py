@@ -106,8 +106,13 @@ class Family:
             "random": self.random,
             "fixes_sizes": self.fixes_sizes,
             "params": [
-                {"name": p.name, "type": p.kind, "default": p.default,
-                 "constraint": p.constraint, "doc": p.doc}
+                {
+                    "name": p.name,
+                    "type": p.kind,
+                    "default": p.default,
+                    "constraint": p.constraint,
+                    "doc": p.doc,
+                }
                 for p in self.params
             ],
         }
@@ -154,14 +159,13 @@ def get_family(name: str) -> Family:
     'fixed'
     """
     if not isinstance(name, str) or name not in _FAMILIES:
-        raise TopokitError(
-            f"unknown family {name!r}; valid families: {', '.join(_FAMILIES)}"
-        )
+        raise TopokitError(f"unknown family {name!r}; valid families: {', '.join(_FAMILIES)}")
     return _FAMILIES[name]
 
 
-def layer_graph(family: str, n_in=None, n_out=None, *, density=None, degree=None, rng=None,
-                **params) -> LayerGraph:
+def layer_graph(
+    family: str, n_in=None, n_out=None, *, density=None, degree=None, rng=None, **params
+) -> LayerGraph:
     """Build one layer graph of the named family.
 
     Parameters
@@ -199,7 +203,9 @@ def layer_graph(family: str, n_in=None, n_out=None, *, density=None, degree=None
     for name in params:
         record.param(name)
     if not record.fixes_sizes and (n_in is None or n_out is None):
-        raise TopokitError(f"family {family!r} needs n_in and n_out, got n_in={n_in}, n_out={n_out}")
+        raise TopokitError(
+            f"family {family!r} needs n_in and n_out, got n_in={n_in}, n_out={n_out}"
+        )
     graph = record.function(n_in, n_out, density=density, degree=degree, rng=rng, **params)
     graph.family = record.name
     graph.params = {**graph.params, **params}
