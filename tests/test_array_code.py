@@ -6,8 +6,8 @@ import pytest
 
 from topokit._errors import TopokitError
 from topokit.generators import layer_graph
+from topokit.generators._array_code import array_code
 from topokit.generators._registry import get_family
-from topokit.generators.array_code import array_code
 from topokit.graph import LayerGraph
 from topokit.metrics._spectral import top_singular_values
 from topokit.topology import Topology

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from topokit import LayerGraph, Topology, TopokitError, load, load_layer, load_topology
+from topokit import LayerGraph, TopokitError, Topology, load, load_layer, load_topology
 
 
 @pytest.fixture
@@ -69,14 +69,18 @@ def test_malformed_files(tmp_path, content, match):
 def test_npz_without_sparse_keys(tmp_path):
     path = tmp_path / "other.npz"
     np.savez(path, weights=np.ones(3))
-    with pytest.raises(TopokitError, match="not a scipy.sparse .npz"):
+    with pytest.raises(TopokitError, match=r"not a scipy\.sparse \.npz"):
         load_layer(path)
 
 
 def test_corrupt_csr_arrays(tmp_path):
     path = tmp_path / "corrupt.npz"
-    np.savez(path, topokit_sizes=np.array([2, 2]), layer0_indices=np.array([5]),
-             layer0_indptr=np.array([0, 1, 1]))
+    np.savez(
+        path,
+        topokit_sizes=np.array([2, 2]),
+        layer0_indices=np.array([5]),
+        layer0_indptr=np.array([0, 1, 1]),
+    )
     with pytest.raises(TopokitError, match="not a valid CSR"):
         load_topology(path)
 

@@ -8,8 +8,8 @@ import pytest
 from topokit._errors import TopokitError
 from topokit.generators import layer_graph
 from topokit.generators._finite_field import galois_field
+from topokit.generators._projective_plane import projective_plane
 from topokit.generators._registry import get_family
-from topokit.generators.projective_plane import projective_plane
 from topokit.graph import LayerGraph
 from topokit.metrics._spectral import top_singular_values
 from topokit.topology import Topology

@@ -8,8 +8,8 @@ import pytest
 
 from topokit._errors import TopokitError
 from topokit.generators import layer_graph
+from topokit.generators._radix import radix
 from topokit.generators._registry import get_family
-from topokit.generators.radix import radix
 from topokit.graph import LayerGraph
 from topokit.topology import Topology
 

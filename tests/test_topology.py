@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from topokit import LayerGraph, Topology, TopokitError
+from topokit import LayerGraph, TopokitError, Topology
 
 
 def test_sizes_edges_and_density():

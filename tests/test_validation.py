@@ -41,7 +41,7 @@ def test_edge_count_errors(density, degree, match):
 
 def test_check_int_accepts_integral_floats_and_rejects_others():
     assert check_int("n", 3.0) == 3
-    with pytest.raises(TopokitError, match="n must be an integer, got 2.5"):
+    with pytest.raises(TopokitError, match=r"n must be an integer, got 2\.5"):
         check_int("n", 2.5)
     with pytest.raises(TopokitError, match="n must be an integer, got True"):
         check_int("n", True)

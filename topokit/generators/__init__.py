@@ -1,22 +1,38 @@
 """Layer-graph families: constructions of the bipartite graph of one layer.
 
 Every family is a function ``f(n_in, n_out, *, density=None, degree=None, rng=None,
-**params) -> LayerGraph`` registered under its public name; :func:`layer_graph`
-builds any of them by name and :func:`families` lists the names.
+**params) -> LayerGraph`` registered under its public name (in the order below, the
+order of :func:`families`); :func:`layer_graph` builds any of them by name.
 """
-
-# TEMPORARY while the family modules are being written in parallel: import every
-# module named after a family and re-export its function. Replaced by explicit imports.
-import importlib as _importlib
-import pkgutil as _pkgutil
 
 from topokit.generators._registry import Family, Param, families, get_family, layer_graph
 
-__all__ = ["Family", "Param", "families", "get_family", "layer_graph"]
+# The import order is the registration order, which is the listing order.
+from topokit.generators._dense import dense  # isort: skip
+from topokit.generators._erdos_renyi import erdos_renyi  # isort: skip
+from topokit.generators._biregular import biregular  # isort: skip
+from topokit.generators._left_regular import left_regular  # isort: skip
+from topokit.generators._ramanujan import ramanujan  # isort: skip
+from topokit.generators._projective_plane import projective_plane  # isort: skip
+from topokit.generators._array_code import array_code  # isort: skip
+from topokit.generators._small_world import small_world  # isort: skip
+from topokit.generators._scale_free import scale_free  # isort: skip
+from topokit.generators._radix import radix  # isort: skip
 
-for _module in _pkgutil.iter_modules(__path__):
-    if not _module.name.startswith("_"):
-        _mod = _importlib.import_module(f"{__name__}.{_module.name}")
-        for _name in getattr(_mod, "__all__", []):
-            globals()[_name] = getattr(_mod, _name)
-            __all__.append(_name)
+__all__ = [
+    "Family",
+    "Param",
+    "array_code",
+    "biregular",
+    "dense",
+    "erdos_renyi",
+    "families",
+    "get_family",
+    "layer_graph",
+    "left_regular",
+    "projective_plane",
+    "radix",
+    "ramanujan",
+    "scale_free",
+    "small_world",
+]

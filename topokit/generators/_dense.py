@@ -39,7 +39,7 @@ def dense(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
 
     Examples
     --------
-    >>> from topokit.generators.dense import dense
+    >>> from topokit.generators._dense import dense
     >>> dense(3, 4).n_edges
     12
     """

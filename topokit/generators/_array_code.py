@@ -170,7 +170,7 @@ def array_code(
 
     Examples
     --------
-    >>> from topokit.generators.array_code import array_code
+    >>> from topokit.generators._array_code import array_code
     >>> g = array_code(q=5, l=3)
     >>> g.shape, g.n_edges, set(g.fan_in.tolist()), set(g.fan_out.tolist())
     ((15, 25), 75, {3}, {5})

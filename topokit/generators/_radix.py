@@ -130,7 +130,7 @@ def radix(n_in, n_out, *, density=None, degree=None, rng=None, radices=None, lay
 
     Examples
     --------
-    >>> from topokit.generators.radix import radix
+    >>> from topokit.generators._radix import radix
     >>> g = radix(8, 8, radices=[2, 4], layer=1)
     >>> g.n_edges, g.fan_in.tolist()
     (32, [4, 4, 4, 4, 4, 4, 4, 4])

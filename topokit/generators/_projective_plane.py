@@ -161,7 +161,7 @@ def projective_plane(
 
     Examples
     --------
-    >>> from topokit.generators.projective_plane import projective_plane
+    >>> from topokit.generators._projective_plane import projective_plane
     >>> fano = projective_plane(q=2)
     >>> fano.shape, fano.n_edges, fano.fan_in.tolist()
     ((7, 7), 21, [3, 3, 3, 3, 3, 3, 3])
