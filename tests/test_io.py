@@ -95,3 +95,11 @@ def test_non_binary_file_is_rejected(tmp_path):
 def test_wrong_suffix(graph, tmp_path):
     with pytest.raises(TopokitError, match=r"must end in \.npz"):
         graph.save(tmp_path / "layer.txt")
+
+
+def test_npy_file_is_not_an_archive(tmp_path):
+    path = tmp_path / "array.npz"
+    with open(path, "wb") as handle:
+        np.save(handle, np.eye(2))
+    with pytest.raises(TopokitError, match=r"not an \.npz archive"):
+        load(path)

@@ -115,9 +115,12 @@ def _open(path):
     if not os.path.exists(path):
         raise TopokitError(f"graph file {path!r} does not exist")
     try:
-        return np.load(path, allow_pickle=False)
+        arrays = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise TopokitError(f"cannot read {path!r} as an .npz file: {exc}") from exc
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise TopokitError(f"{path!r} is not an .npz archive (it holds a single array)")
+    return arrays
 
 
 def _csr(n_in, n_out, indices, indptr, where) -> sp.csr_array:

@@ -1,0 +1,213 @@
+"""What every command shares: the parser class, graph-source options, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+from topokit._errors import TopokitError
+
+__all__ = [
+    "FORMATTER",
+    "CommandParser",
+    "UsageError",
+    "add_build_options",
+    "add_source_argument",
+    "build_from_family",
+    "describe_sizes",
+    "load_source",
+    "parse_params",
+    "parse_sizes",
+    "print_json",
+    "progress",
+]
+
+
+class UsageError(Exception):
+    """A command line that argparse rejected; ``main`` turns it into one line, exit 1."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors raise instead of printing usage and exiting 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} -h')")
+
+
+FORMATTER = argparse.RawDescriptionHelpFormatter  # keeps the epilog's examples as written
+
+
+# ------------------------------------------------------------------ arguments
+def add_source_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional ``SOURCE``: a ``.npz`` graph file or a family name."""
+    parser.add_argument(
+        "source",
+        metavar="PATH.npz|FAMILY",
+        help="a graph file written by 'topokit graph' (or scipy.sparse.save_npz), "
+        "or a family name to build a graph from (see 'topokit families')",
+    )
+
+
+def add_build_options(parser: argparse.ArgumentParser, *, sizes_help: str) -> None:
+    """Options that say how to build a graph from a family (sizes, edge count, params)."""
+    group = parser.add_argument_group("building from a family")
+    group.add_argument("--n-in", type=int, metavar="N", help="number of input neurons")
+    group.add_argument("--n-out", type=int, metavar="M", help="number of output neurons")
+    group.add_argument("--sizes", metavar="N0,N1,...", help=sizes_help)
+    count = group.add_mutually_exclusive_group()
+    count.add_argument(
+        "--density", type=float, metavar="D", help="edge count as round(D * n_in * n_out)"
+    )
+    count.add_argument(
+        "--degree", type=int, metavar="K", help="edge count as K * n_out (fan-in of each output)"
+    )
+    group.add_argument(
+        "--seed", type=int, metavar="S", help="random seed (default: a fresh graph each run)"
+    )
+    group.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a family parameter; repeat for several (see 'topokit families')",
+    )
+
+
+_BUILD_OPTIONS = ("n_in", "n_out", "sizes", "density", "degree", "seed")
+
+
+# -------------------------------------------------------------------- parsing
+def parse_sizes(text: str) -> list[int]:
+    """``"784,300,10"`` -> ``[784, 300, 10]``; TopokitError naming --sizes if malformed."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        sizes = [int(part) for part in parts]
+    except ValueError:
+        raise TopokitError(
+            f"--sizes must be comma-separated integers such as 784,300,10, got {text!r}"
+        ) from None
+    if len(sizes) < 2:
+        raise TopokitError(f"--sizes must list at least two layer sizes, got {text!r}")
+    return sizes
+
+
+def parse_params(family: str, pairs: list[str]) -> dict:
+    """Turn ``["q=5", "p=0.1"]`` into typed family parameters.
+
+    Each value is converted by the family's own ``Param.parse``; an unknown key,
+    a repeated key or a pair without ``=`` raises TopokitError.
+    """
+    from topokit.generators import get_family
+
+    record = get_family(family)
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise TopokitError(f"--param must be KEY=VALUE, got {pair!r}")
+        if key in params:
+            raise TopokitError(f"--param {key} given twice ({key}={params[key]!r} and {pair!r})")
+        params[key] = record.param(key).parse(value.strip())
+    return params
+
+
+def _looks_like_path(text: str) -> bool:
+    return any(mark in text for mark in (".", "/", os.sep))
+
+
+def load_source(args):
+    """The LayerGraph or Topology that ``args.source`` names (a file or a family).
+
+    A source ending in ``.npz`` is a graph file; a family name builds a graph from
+    the build options; anything else is an error that says which it is not.
+    """
+    from topokit.generators import families
+    from topokit.io import load
+
+    source = args.source
+    if source.endswith(".npz"):
+        _reject_build_options(args, source)
+        return load(source)
+    if source in families():
+        return build_from_family(source, args)
+    if os.path.isdir(source):
+        raise TopokitError(f"{source!r} is a directory; give a .npz graph file or a family name")
+    if os.path.exists(source):
+        raise TopokitError(f"{source!r} is not a graph file: graph files end in .npz")
+    what = "an existing file" if _looks_like_path(source) else "a family name"
+    raise TopokitError(
+        f"{source!r} is not {what}; give a .npz graph file or one of the families: "
+        f"{', '.join(families())}"
+    )
+
+
+def _reject_build_options(args, path: str) -> None:
+    given = [name for name in _BUILD_OPTIONS if getattr(args, name, None) is not None]
+    given += ["param"] if getattr(args, "param", None) else []
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise TopokitError(
+            f"{options} only apply when building from a family, not to the file {path!r}"
+        )
+
+
+def build_from_family(family: str, args):
+    """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``."""
+    from topokit.generators import get_family, layer_graph
+    from topokit.topology import Topology
+
+    record = get_family(family)
+    params = parse_params(family, args.param)
+    count = {"density": args.density, "degree": args.degree, "rng": args.seed}
+    if args.sizes is not None:
+        if args.n_in is not None or args.n_out is not None:
+            raise TopokitError("give --sizes or --n-in/--n-out, not both")
+        return Topology.build(parse_sizes(args.sizes), family, **count, **params)
+    if not record.fixes_sizes and (args.n_in is None or args.n_out is None):
+        missing = [name for name in ("n_in", "n_out") if getattr(args, name) is None]
+        options = " and ".join("--" + name.replace("_", "-") for name in missing)
+        raise TopokitError(
+            f"family {family!r} needs the layer sizes: give {options} (or --sizes for a network)"
+        )
+    return layer_graph(family, args.n_in, args.n_out, **count, **params)
+
+
+# -------------------------------------------------------------------- output
+def describe_sizes(sizes) -> str:
+    """``[784, 300, 10]`` -> ``"784 → 300 → 10"``."""
+    return " → ".join(str(n) for n in sizes)
+
+
+def _plain(value):
+    """A JSON-ready version of ``value``: numpy scalars/arrays to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def print_json(value) -> None:
+    """Print ``value`` as one strict JSON document (non-finite floats become null)."""
+    print(json.dumps(_plain(value), indent=2, allow_nan=False))
+
+
+def progress(*, total: int, desc: str, quiet: bool = False):
+    """A tqdm bar on stderr for ``total`` steps (call ``update()``), shown only on a terminal."""
+    from tqdm import tqdm
+
+    hidden = quiet or not sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, disable=hidden, leave=False, file=sys.stderr)
