@@ -1,0 +1,52 @@
+"""Topology studies: sweeps of (family × density × seed × sizes) trainings, a resumable
+store of their metrics and outcomes, and the statistics that relate the two."""
+
+from topokit.analysis.results import (
+    export_results,
+    load_curves,
+    load_layer_metrics,
+    load_results,
+)
+from topokit.analysis.statistics import (
+    correlation_table,
+    cross_validated_r2,
+    cross_validation_table,
+    ols_table,
+    partial_correlation,
+    pearson,
+    rank_metrics,
+    spearman,
+)
+from topokit.analysis.store import ResultStore, RunResult, library_versions
+from topokit.analysis.study import (
+    RunConfig,
+    Study,
+    build_topology,
+    list_presets,
+    load_preset,
+    load_study,
+)
+
+__all__ = [
+    "ResultStore",
+    "RunConfig",
+    "RunResult",
+    "Study",
+    "build_topology",
+    "correlation_table",
+    "cross_validated_r2",
+    "cross_validation_table",
+    "export_results",
+    "library_versions",
+    "list_presets",
+    "load_curves",
+    "load_layer_metrics",
+    "load_preset",
+    "load_results",
+    "load_study",
+    "ols_table",
+    "partial_correlation",
+    "pearson",
+    "rank_metrics",
+    "spearman",
+]

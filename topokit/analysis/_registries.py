@@ -1,0 +1,78 @@
+"""The names a study may use, read from the packages that own them."""
+
+from __future__ import annotations
+
+from topokit.generators import families
+
+__all__ = [
+    "activation_names",
+    "dataset_names",
+    "dataset_shape",
+    "family_names",
+    "layer_metric_keys",
+    "network_metric_keys",
+    "optimizer_names",
+    "schedule_names",
+]
+
+# (n_features, n_classes) of the built-in data sets as topokit.nn.datasets loads them,
+# so that sizes can be checked without loading (or downloading) the data.
+_DATASET_SHAPES = {
+    "digits": (64, 10),
+    "mnist1d": (40, 10),
+    "mnist": (784, 10),
+    "fashion_mnist": (784, 10),
+    "cifar10": (3072, 10),
+}
+
+
+def family_names() -> list[str]:
+    """Registered layer-graph families."""
+    return families()
+
+
+def layer_metric_keys() -> tuple[str, ...]:
+    """Per-layer metric keys (``topokit.metrics.LAYER_METRICS``)."""
+    from topokit.metrics import LAYER_METRICS
+
+    return tuple(LAYER_METRICS)
+
+
+def network_metric_keys() -> tuple[str, ...]:
+    """Whole-network and aggregated metric keys (``topokit.metrics.NETWORK_METRICS``)."""
+    from topokit.metrics import NETWORK_METRICS
+
+    return tuple(NETWORK_METRICS)
+
+
+def dataset_names() -> tuple[str, ...]:
+    """Built-in dataset names of ``topokit.nn.datasets``."""
+    from topokit.nn.datasets import datasets
+
+    return tuple(datasets())
+
+
+def dataset_shape(name: str) -> tuple[int, int] | None:
+    """``(n_features, n_classes)`` of a built-in data set; None if unknown."""
+    return _DATASET_SHAPES.get(name)
+
+
+def activation_names() -> tuple[str, ...]:
+    """Activations that ``topokit.nn`` trains with."""
+    from topokit.nn.activations import ACTIVATIONS
+
+    return tuple(ACTIVATIONS)
+
+
+def optimizer_names() -> tuple[str, ...]:
+    """Optimizers that ``topokit.nn`` trains with."""
+    from topokit.nn.optimizers import OPTIMIZERS
+
+    return tuple(OPTIMIZERS)
+
+
+def schedule_names() -> tuple[str, ...]:
+    """Learning-rate schedules that ``topokit.nn`` trains with."""
+    from topokit.nn.schedules import SCHEDULES
+
+    return tuple(SCHEDULES)

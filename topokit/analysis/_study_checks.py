@@ -1,0 +1,407 @@
+"""Validation of a study definition: every problem found, reported at once."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+
+from topokit._errors import TopokitError
+from topokit.analysis import _registries
+from topokit.generators import get_family
+
+__all__ = ["TRAINING_DEFAULTS", "FamilySpec", "check_study"]
+
+#: The training recipe's keys and their defaults (``[training]`` in a study file).
+TRAINING_DEFAULTS = {
+    "epochs": 20,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "learning_rate_schedule": "constant",
+    "momentum": 0.9,
+    "nesterov": True,
+    "activation": "relu",
+    "weight_decay": 1e-4,
+    "early_stopping": False,
+    "patience": 5,
+    "validation_fraction": 0.1,
+    "target_accuracy": None,
+}
+
+_TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "dataset",
+    "sizes",
+    "dense_layers",
+    "densities",
+    "degrees",
+    "seeds",
+    "n_seeds",
+    "metrics",
+    "training",
+    "families",
+)
+_FAMILY_KEYS = ("name", "densities", "degrees")
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """One ``[[families]]`` entry: the family, the values each of its parameters sweeps,
+    and the edge-count axis it brings, if any (else the study's)."""
+
+    name: str
+    params: dict  # name -> tuple of values to sweep
+    densities: tuple | None = None
+    degrees: tuple | None = None
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "params": {k: list(v) for k, v in self.params.items()}}
+        if self.densities is not None:
+            out["densities"] = list(self.densities)
+        if self.degrees is not None:
+            out["degrees"] = list(self.degrees)
+        return out
+
+
+class _Problems(list):
+    def add(self, message: str) -> None:
+        self.append(message)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _check_sizes(value, problems: _Problems):
+    if value is None:
+        problems.add("sizes is required, e.g. sizes = [64, 128, 10]")
+        return ()
+    if not isinstance(value, list) or not value:
+        problems.add(f"sizes must be a list of layer sizes or a list of such lists, got {value!r}")
+        return ()
+    lists = value if all(isinstance(v, list) for v in value) else [value]
+    out = []
+    for sizes in lists:
+        if len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
+            problems.add(
+                f"sizes must list at least two positive integers (input ... output), got {sizes!r}"
+            )
+        else:
+            out.append(tuple(int(n) for n in sizes))
+    return tuple(out)
+
+
+def _check_axis(name, value, problems: _Problems, where="") -> tuple | None:
+    if value is None:
+        return None
+    values = _as_list(value)
+    label = f"{where}{name}"
+    if not values:
+        problems.add(f"{label} must not be empty")
+        return None
+    out = []
+    for v in values:
+        if name == "densities":
+            if not _is_real(v) or not 0 < v <= 1:
+                problems.add(f"{label} must be in (0, 1], got {v!r}")
+                continue
+            out.append(float(v))
+        else:
+            if not _is_int(v) or v < 1:
+                problems.add(f"{label} must be positive integers (fan-in per output), got {v!r}")
+                continue
+            out.append(int(v))
+    if len(set(out)) != len(out):
+        problems.add(f"{label} has repeated values: {values!r}")
+    return tuple(out)
+
+
+def _check_seeds(config, problems: _Problems) -> tuple[int, ...]:
+    seeds, n_seeds = config.get("seeds"), config.get("n_seeds")
+    if seeds is not None and n_seeds is not None:
+        problems.add(f"give seeds or n_seeds, not both (got seeds={seeds!r}, n_seeds={n_seeds!r})")
+        return ()
+    if seeds is None and n_seeds is None:
+        return (0, 1, 2)
+    if n_seeds is not None:
+        if not _is_int(n_seeds) or n_seeds < 1:
+            problems.add(f"n_seeds must be a positive integer, got {n_seeds!r}")
+            return ()
+        return tuple(range(n_seeds))
+    values = _as_list(seeds)
+    bad = [s for s in values if not _is_int(s) or s < 0]
+    if bad or not values:
+        problems.add(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+        return ()
+    if len(set(values)) != len(values):
+        problems.add(f"seeds has repeated values: {values!r}")
+    return tuple(int(s) for s in values)
+
+
+def _check_param_value(family, param, value, problems, label) -> bool:
+    kind = param.kind
+    ok = {
+        "int": _is_int(value),
+        "float": _is_real(value),
+        "str": isinstance(value, str),
+        "ints": isinstance(value, list) and all(_is_int(v) for v in value),
+    }.get(kind, True)
+    if not ok:
+        problems.add(
+            f"{label}: parameter {param.name!r} of family {family!r} must be of type {kind} "
+            f"({param.constraint}), got {value!r}"
+        )
+    return ok
+
+
+def _check_families(config, problems: _Problems) -> tuple[FamilySpec, ...]:
+    entries = config.get("families")
+    if entries is None:
+        problems.add('at least one [[families]] table is required, e.g. name = "erdos_renyi"')
+        return ()
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        problems.add(f"families must be [[families]] tables, got {entries!r}")
+        return ()
+    if not entries:
+        problems.add("families must not be empty")
+    valid_families = _registries.family_names()
+    specs = []
+    for index, entry in enumerate(entries):
+        name = entry.get("name")
+        label = f"families[{index}]"
+        if name is None:
+            problems.add(f"{label} needs a name; valid families: {', '.join(valid_families)}")
+            continue
+        if name not in valid_families:
+            problems.add(
+                f"{label}: unknown family {name!r}; valid families: {', '.join(valid_families)}"
+            )
+            continue
+        label = f"{label} ({name})"
+        record = get_family(name)
+        own = {p.name: p for p in record.params}
+        params = {}
+        for key, value in entry.items():
+            if key in _FAMILY_KEYS:
+                continue
+            if key not in own:
+                valid = ", ".join([*own, "densities", "degrees"])
+                problems.add(f"{label}: unknown parameter {key!r}; valid parameters: {valid}")
+                continue
+            param = own[key]
+            sweep = isinstance(value, list) and (
+                param.kind != "ints" or (bool(value) and all(isinstance(v, list) for v in value))
+            )
+            values = value if sweep else [value]
+            if not values:
+                problems.add(f"{label}: parameter {key!r} sweeps over an empty list")
+                continue
+            if all(_check_param_value(name, param, v, problems, label) for v in values):
+                if param.kind == "float":
+                    values = [float(v) for v in values]
+                params[key] = tuple(values)
+        densities = _check_axis("densities", entry.get("densities"), problems, f"{label}: ")
+        degrees = _check_axis("degrees", entry.get("degrees"), problems, f"{label}: ")
+        if densities is not None and degrees is not None:
+            problems.add(f"{label}: give densities or degrees, not both")
+        if record.edge_count == "fixed" and (densities is not None or degrees is not None):
+            problems.add(
+                f"{label}: family {name!r} fixes its own edge count; remove densities/degrees"
+            )
+        specs.append(FamilySpec(name, params, densities, degrees))
+    return tuple(specs)
+
+
+def _check_training(value, problems: _Problems) -> dict:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        problems.add(f"training must be a [training] table, got {value!r}")
+        return dict(TRAINING_DEFAULTS)
+    recipe = dict(TRAINING_DEFAULTS)
+    for key, given in value.items():
+        if key not in TRAINING_DEFAULTS:
+            problems.add(
+                f"training: unknown key {key!r}; valid keys: {', '.join(TRAINING_DEFAULTS)}"
+            )
+            continue
+        recipe[key] = given
+
+    def check(key, ok, constraint):
+        if not ok:
+            problems.add(f"training.{key} must be {constraint}, got {recipe[key]!r}")
+
+    def check_name(key, valid):
+        check(key, recipe[key] in valid, f"one of {', '.join(valid)}")
+
+    check("epochs", _is_int(recipe["epochs"]) and recipe["epochs"] >= 1, "an integer >= 1")
+    check(
+        "batch_size", _is_int(recipe["batch_size"]) and recipe["batch_size"] >= 1, "an integer >= 1"
+    )
+    check("patience", _is_int(recipe["patience"]) and recipe["patience"] >= 1, "an integer >= 1")
+    check_name("optimizer", _registries.optimizer_names())
+    check_name("activation", _registries.activation_names())
+    check_name("learning_rate_schedule", _registries.schedule_names())
+    lr = recipe["learning_rate"]
+    check("learning_rate", _is_real(lr) and lr > 0, "a positive number")
+    momentum = recipe["momentum"]
+    check("momentum", _is_real(momentum) and 0 <= momentum <= 1, "in [0, 1]")
+    decay = recipe["weight_decay"]
+    check("weight_decay", _is_real(decay) and decay >= 0, "a number >= 0")
+    fraction = recipe["validation_fraction"]
+    check("validation_fraction", _is_real(fraction) and 0 <= fraction < 1, "in [0, 1)")
+    for key in ("nesterov", "early_stopping"):
+        check(key, isinstance(recipe[key], bool), "true or false")
+    if recipe["early_stopping"] is True and _is_real(fraction) and fraction == 0:
+        problems.add("training.early_stopping needs a validation_fraction > 0, got 0")
+    target = recipe["target_accuracy"]
+    if target is not None:
+        check("target_accuracy", _is_real(target) and 0 < target <= 1, "in (0, 1]")
+    for key in ("learning_rate", "momentum", "weight_decay", "validation_fraction"):
+        if _is_real(recipe[key]):
+            recipe[key] = float(recipe[key])
+    if _is_real(target):
+        recipe["target_accuracy"] = float(target)
+    return recipe
+
+
+def _check_metrics(value, problems: _Problems) -> tuple[str, ...] | None:
+    if value is None or value == "all":
+        return None
+    layer_keys = _registries.layer_metric_keys()
+    network_keys = _registries.network_metric_keys()
+    if not isinstance(value, list) or not all(isinstance(k, str) for k in value) or not value:
+        problems.add(f'metrics must be "all" or a non-empty list of metric keys, got {value!r}')
+        return None
+    unknown = [k for k in value if k not in layer_keys and k not in network_keys]
+    if unknown:
+        problems.add(
+            f"metrics: unknown keys {', '.join(map(repr, unknown))}; valid layer keys: "
+            f"{', '.join(layer_keys)}; valid network keys: {', '.join(network_keys)}"
+        )
+    keys = [k for k in value if k not in unknown]
+    if "net_density" in network_keys:
+        keys.append("net_density")  # always recorded: the statistics control for it
+    return tuple(dict.fromkeys(keys))
+
+
+def _check_dataset(value, problems: _Problems, base_dir) -> str:
+    if value is None:
+        return "digits"
+    names = _registries.dataset_names()
+    if not isinstance(value, str) or not value:
+        problems.add(f"dataset must be a dataset name or a file path, got {value!r}")
+        return ""
+    if value in names:
+        return value
+    if value.endswith((".npz", ".csv")):
+        path = Path(value)
+        if not path.is_absolute():
+            path = Path(base_dir or ".") / path
+        if not path.is_file():
+            problems.add(f"dataset file {value!r} does not exist (looked at {str(path)!r})")
+            return value
+        return str(path.resolve())
+    problems.add(
+        f"unknown dataset {value!r}; valid datasets: {', '.join(names)}, or a .npz/.csv file"
+    )
+    return value
+
+
+def check_study(config, *, base_dir=None, where="") -> dict:
+    """Validate a parsed study; the fields of :class:`~topokit.analysis.study.Study`.
+
+    Raises
+    ------
+    TopokitError
+        Listing every problem found, one per line.
+    """
+    if not isinstance(config, dict):
+        raise TopokitError(f"a study must be a TOML table, got {type(config).__name__}")
+    problems = _Problems()
+    for key in config:
+        if key not in _TOP_LEVEL_KEYS:
+            problems.add(f"unknown key {key!r}; valid keys: {', '.join(_TOP_LEVEL_KEYS)}")
+    name = config.get("name", "study")
+    if not isinstance(name, str) or not name:
+        problems.add(f"name must be a non-empty string, got {name!r}")
+        name = "study"
+    description = config.get("description", "")
+    if not isinstance(description, str):
+        problems.add(f"description must be a string, got {description!r}")
+        description = ""
+    dataset = _check_dataset(config.get("dataset"), problems, base_dir)
+    sizes = _check_sizes(config.get("sizes"), problems)
+    families = _check_families(config, problems)
+    densities = _check_axis("densities", config.get("densities"), problems)
+    degrees = _check_axis("degrees", config.get("degrees"), problems)
+    if densities is not None and degrees is not None:
+        problems.add("give densities or degrees, not both")
+    needs_axis = [
+        spec.name
+        for spec in families
+        if get_family(spec.name).edge_count == "given"
+        and spec.densities is None
+        and spec.degrees is None
+    ]
+    if needs_axis and densities is None and degrees is None:
+        problems.add(
+            f"families {', '.join(needs_axis)} need an edge count: give densities = [...] or "
+            "degrees = [...]"
+        )
+    seeds = _check_seeds(config, problems)
+    dense_layers = config.get("dense_layers", [])
+    if not isinstance(dense_layers, list) or not all(_is_int(k) for k in dense_layers):
+        problems.add(f"dense_layers must be a list of layer indices, got {dense_layers!r}")
+        dense_layers = []
+    for s in sizes:
+        n_layers = len(s) - 1
+        bad = [k for k in dense_layers if not -n_layers <= k < n_layers]
+        if bad:
+            problems.add(
+                f"dense_layers {bad} out of range for sizes {list(s)} ({n_layers} layers: "
+                f"indices 0..{n_layers - 1} or -{n_layers}..-1)"
+            )
+        elif len({k % n_layers for k in dense_layers}) == n_layers:
+            problems.add(f"dense_layers makes every layer of sizes {list(s)} dense")
+    shape = _registries.dataset_shape(dataset)
+    for s in sizes if shape else ():
+        if (s[0], s[-1]) != shape:
+            problems.add(
+                f"sizes {list(s)} must start with {shape[0]} inputs and end with {shape[1]} "
+                f"outputs (the classes) for dataset {dataset!r}"
+            )
+    training = _check_training(config.get("training"), problems)
+    metrics = _check_metrics(config.get("metrics"), problems)
+    if problems:
+        head = f"invalid study {name!r}" + (f" ({where})" if where else "")
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise TopokitError(f"{head}: {len(problems)} {noun}:\n" + "\n".join(problems))
+    return {
+        "name": name,
+        "description": description,
+        "dataset": dataset,
+        "sizes": sizes,
+        "families": families,
+        "densities": densities,
+        "degrees": degrees,
+        "seeds": seeds,
+        "dense_layers": tuple(int(k) for k in dense_layers),
+        "training": training,
+        "metrics": metrics,
+    }

@@ -1,0 +1,332 @@
+"""A study's stored results as tidy pandas DataFrames, and their export.
+
+:func:`load_results` gives one row per run. Its columns, in order:
+
+- ``run_key``, ``status`` (``"ok"``/``"failed"``), ``error``;
+- configuration: ``family``, ``variant`` (family with its parameters, e.g.
+  ``"small_world(p=0.1)"``, the natural hue of a plot), ``param_<name>`` for each family
+  parameter (empty where a family lacks it), ``density`` and ``degree`` as configured
+  (NaN for families that fix their own edge count, such as ``dense``), ``seed``,
+  ``sizes`` (``"64-128-128-10"``), ``dataset``;
+- outcomes: ``test_accuracy``, ``train_accuracy``, ``final_loss``,
+  ``epochs_to_target``, ``epochs``, ``seconds``, ``started``, ``finished``;
+- whole-network metrics as recorded (``net_...``), then ``min_<key>`` and
+  ``mean_<key>`` over the layers for each per-layer metric (taken from the store where
+  recorded, else computed from the per-layer values);
+- per-layer metrics as ``layer{k}_<key>`` (``layer0_spectral_gap``, ...).
+
+The measured network density is ``net_density``; ``density`` is the configured one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from topokit._errors import TopokitError
+from topokit.analysis import _registries
+from topokit.analysis.store import STORE_FILENAME, ResultStore
+from topokit.analysis.study import RunConfig
+
+__all__ = [
+    "CONFIG_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "export_results",
+    "load_curves",
+    "load_layer_metrics",
+    "load_results",
+]
+
+#: Configuration columns of :func:`load_results` (``param_<name>`` columns follow ``variant``).
+CONFIG_COLUMNS = ("family", "variant", "density", "degree", "seed", "sizes", "dataset")
+#: Outcome columns of :func:`load_results`.
+OUTCOME_COLUMNS = (
+    "test_accuracy",
+    "train_accuracy",
+    "final_loss",
+    "epochs_to_target",
+    "epochs",
+    "seconds",
+    "started",
+    "finished",
+)
+_FORMATS = ("csv", "parquet")
+
+
+def _open(directory) -> ResultStore:
+    directory = Path(directory)
+    if directory.name == STORE_FILENAME and directory.is_file():
+        directory = directory.parent  # the store file itself was given
+    if not directory.is_dir():
+        raise TopokitError(f"study folder {str(directory)!r} does not exist")
+    return ResultStore(directory, readonly=True)
+
+
+def _param_text(value):
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def _config_columns(config: dict) -> dict:
+    run = RunConfig.from_dict(config)
+    row = {"family": run.family, "variant": run.label}
+    for name, value in sorted(run.params.items()):
+        row[f"param_{name}"] = _param_text(value)
+    row.update(
+        density=np.nan if run.density is None else run.density,
+        degree=np.nan if run.degree is None else run.degree,
+        seed=run.seed,
+        sizes="-".join(str(n) for n in run.sizes),
+        dataset=run.dataset,
+    )
+    return row
+
+
+def _ordered(keys, preferred) -> list:
+    keys = set(keys)
+    head = [k for k in preferred if k in keys]
+    return head + sorted(keys - set(head))
+
+
+def _config_frame(store: ResultStore) -> pd.DataFrame:
+    rows = []
+    for run in store.run_rows():
+        row = {"run_key": run["run_key"], "status": run["status"], "error": run["error"]}
+        row.update(_config_columns(run["config"]))
+        for name in OUTCOME_COLUMNS:
+            row[name] = run[name]
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame(
+            columns=["run_key", "status", "error", *CONFIG_COLUMNS, *OUTCOME_COLUMNS]
+        )
+    params = sorted(c for c in frame.columns if c.startswith("param_"))
+    columns = ["run_key", "status", "error", "family", "variant", *params, *CONFIG_COLUMNS[2:]]
+    columns += [c for c in OUTCOME_COLUMNS if c in frame.columns]
+    frame = frame[columns]
+    for name in ("density", "degree", "test_accuracy", "train_accuracy", "final_loss", "seconds"):
+        if name in frame.columns:
+            frame[name] = pd.to_numeric(frame[name]).astype(float)
+    for name in ("epochs_to_target", "epochs"):
+        if name in frame.columns:
+            frame[name] = frame[name].astype("Float64").astype(float)
+    return frame
+
+
+def _layer_long(store: ResultStore) -> pd.DataFrame:
+    rows = store.layer_metric_rows()
+    return pd.DataFrame(rows, columns=["run_key", "layer", "key", "value"])
+
+
+def _layer_wide(long: pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, layer), one column per layer metric key."""
+    if long.empty:
+        return pd.DataFrame(columns=["run_key", "layer"])
+    wide = long.pivot(index=["run_key", "layer"], columns="key", values="value")
+    order = _ordered(wide.columns, _registries.layer_metric_keys())
+    wide = wide[order].astype(float).reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def load_results(directory) -> pd.DataFrame:
+    """One row per stored run of the study in ``directory``: configuration, outcomes,
+    metrics (columns described in the module docstring).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder (holding ``results.sqlite``).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    TopokitError
+        If the folder or its store does not exist or cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, load_results, load_study
+    >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         for run in study.runs():
+    ...             _ = store.record(run, RunResult("ok", test_accuracy=0.5 + run.seed / 10,
+    ...                                             layer_metrics=[{"n_edges": 640}]))
+    ...     frame = load_results(folder)
+    >>> frame[["family", "seed", "sizes", "test_accuracy", "layer0_n_edges"]]
+      family  seed  sizes  test_accuracy  layer0_n_edges
+    0  dense     0  64-10            0.5           640.0
+    1  dense     1  64-10            0.6           640.0
+    """
+    with _open(directory) as store:
+        frame = _config_frame(store)
+        long = _layer_long(store)
+        network = pd.DataFrame(store.network_metric_rows(), columns=["run_key", "key", "value"])
+    frame = frame.sort_values(["sizes", "family", "variant", "density", "degree", "seed"])
+    frame = frame.reset_index(drop=True)
+    if not network.empty:
+        net = network.pivot(index="run_key", columns="key", values="value").astype(float)
+        net = net[_ordered(net.columns, _registries.network_metric_keys())]
+    else:
+        net = pd.DataFrame(index=pd.Index([], name="run_key"))
+    wide = _layer_wide(long)
+    if len(wide):
+        metric_keys = [c for c in wide.columns if c not in ("run_key", "layer")]
+        grouped = wide.groupby("run_key")[metric_keys]
+        aggregates = {}
+        for stat in ("min", "mean"):
+            table = getattr(grouped, stat)()
+            for key in metric_keys:
+                name = f"{stat}_{key}"
+                if name not in net.columns:
+                    aggregates[name] = table[key]
+        net = net.join(pd.DataFrame(aggregates), how="outer")
+        per_layer = wide.pivot(index="run_key", columns="layer", values=metric_keys)
+        per_layer.columns = [f"layer{layer}_{key}" for key, layer in per_layer.columns]
+        layer_order = sorted(per_layer.columns, key=lambda c: int(c[5 : c.index("_")]))
+        net = net.join(per_layer[layer_order], how="outer")
+    frame = frame.join(net, on="run_key")
+    return frame
+
+
+def load_layer_metrics(directory) -> pd.DataFrame:
+    """Per-layer metrics in long-per-layer form: one row per (run, layer).
+
+    Columns: ``run_key``, ``family``, ``variant``, ``density``, ``degree``, ``seed``,
+    ``sizes``, ``layer`` (index from 0), ``layer_family`` (``"dense"`` for the study's
+    dense layers), then one column per metric key.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, load_layer_metrics, load_study
+    >>> study = load_study('sizes = [64, 4, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         _ = store.record(study.runs()[0], RunResult(
+    ...             "ok", layer_metrics=[{"n_edges": 32}, {"n_edges": 8}]))
+    ...     frame = load_layer_metrics(folder)
+    >>> frame[["layer", "layer_family", "n_edges"]]
+       layer layer_family  n_edges
+    0      0        dense     32.0
+    1      1        dense      8.0
+    """
+    with _open(directory) as store:
+        runs = {row["run_key"]: row["config"] for row in store.run_rows()}
+        wide = _layer_wide(_layer_long(store))
+    columns = ["run_key", "family", "variant", "density", "degree", "seed", "sizes"]
+    info = []
+    for key, layer in zip(wide["run_key"], wide["layer"], strict=True):
+        row = _config_columns(runs[key])
+        run = RunConfig.from_dict(runs[key])
+        row = {name: row[name] for name in columns[1:]}
+        row["layer_family"] = run.layer_families()[int(layer)]
+        info.append(row)
+    info = pd.DataFrame(info, columns=[*columns[1:], "layer_family"])
+    frame = pd.concat([wide[["run_key", "layer"]], info, wide.drop(columns="run_key")], axis=1)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    head = [*columns, "layer", "layer_family"]
+    return frame[head + [c for c in frame.columns if c not in head]]
+
+
+def load_curves(directory) -> pd.DataFrame:
+    """Learning curves: one row per (run, epoch).
+
+    Columns: ``run_key``, ``family``, ``variant``, ``density``, ``degree``, ``seed``,
+    ``sizes``, ``epoch`` (from 1), ``loss``, ``train_accuracy``, ``val_accuracy``,
+    ``seconds``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, load_curves, load_study
+    >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         _ = store.record(study.runs()[0], RunResult(
+    ...             "ok", curve=[{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}]))
+    ...     curves = load_curves(folder)
+    >>> curves[["family", "epoch", "loss"]]
+      family  epoch  loss
+    0  dense      1   2.0
+    1  dense      2   1.5
+    """
+    with _open(directory) as store:
+        runs = {row["run_key"]: row["config"] for row in store.run_rows()}
+        points = store.curve_rows()
+    names = ["run_key", "epoch", "loss", "train_accuracy", "val_accuracy", "seconds"]
+    curve = pd.DataFrame(points, columns=names)
+    columns = ["family", "variant", "density", "degree", "seed", "sizes"]
+    info = pd.DataFrame(
+        [{c: _config_columns(runs[key])[c] for c in columns} for key in curve["run_key"]],
+        columns=columns,
+    )
+    frame = pd.concat([curve[["run_key"]], info, curve.drop(columns="run_key")], axis=1)
+    for name in names[2:]:
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+def export_results(directory, path=None, *, format: str = "csv") -> Path:
+    """Write :func:`load_results` of ``directory`` to a CSV or Parquet file.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder.
+    path : str or os.PathLike, optional
+        Where to write; default ``directory/results.csv`` or ``directory/results.parquet``.
+    format : {"csv", "parquet"}
+        Parquet needs ``pyarrow``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    TopokitError
+        For an unknown format, a missing pyarrow, or a file that cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, export_results, load_study
+    >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         _ = store.record(study.runs()[0], RunResult("ok", test_accuracy=0.9))
+    ...     written = export_results(folder, format="csv")
+    ...     header = written.read_text().splitlines()[0]
+    >>> written.name, header.split(",")[:4]
+    ('results.csv', ['run_key', 'status', 'error', 'family'])
+    """
+    if format not in _FORMATS:
+        raise TopokitError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+    if format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise TopokitError(
+                "format='parquet' needs pyarrow: pip install pyarrow (or use format='csv')"
+            ) from None
+    frame = load_results(directory)
+    path = Path(directory) / f"results.{format}" if path is None else Path(path)
+    try:
+        if format == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, index=False)
+    except OSError as exc:
+        raise TopokitError(f"cannot write {str(path)!r}: {exc}") from exc
+    return path

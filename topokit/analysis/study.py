@@ -1,0 +1,523 @@
+"""Study definitions: TOML in, validated grid of runs out.
+
+A study is one dataset, one training recipe and a grid of
+sizes × families (× their swept parameters) × densities or degrees × seeds. The whole
+file is checked before anything runs and every problem is reported at once; then
+:meth:`Study.runs` expands the grid into :class:`RunConfig` records, each keyed by a
+hash of its full configuration so that a store can tell finished runs from new ones.
+
+A study file::
+
+    name = "my-study"                 # names the study in its store and report
+    description = "..."               # optional, free text (not part of the study key)
+    dataset = "digits"                # a name (topokit.nn.datasets) or a .npz/.csv path,
+                                      # relative to the study file
+    sizes = [64, 128, 128, 10]        # or a list of lists, to sweep sizes
+    dense_layers = [-1]               # optional: layers kept dense (-1: the output layer)
+    densities = [0.05, 0.1, 0.2]      # or degrees = [4, 8] (fan-in of each output neuron)
+    seeds = [0, 1, 2]                 # or n_seeds = 3 (seeds 0, 1, 2); default three seeds
+    metrics = "all"                   # or a list of layer / net_ metric keys
+
+    [training]                        # every key optional; see TRAINING_DEFAULTS
+    epochs = 10
+    target_accuracy = 0.9             # for epochs_to_target
+
+    [[families]]
+    name = "small_world"
+    p = [0.0, 0.1, 1.0]               # a list sweeps a parameter
+    [[families]]
+    name = "left_regular"
+    degrees = [2, 4]                  # a family may bring its own edge-count axis
+    [[families]]
+    name = "dense"                    # fixes its own edge count: one run per sizes and seed
+
+The training keys map onto :class:`topokit.nn.SparseMLP` under the same names, except
+``weight_decay`` (its ``alpha``, the L2 penalty) and ``learning_rate_schedule`` (its
+``schedule``); ``epochs``, ``batch_size``, ``validation_fraction``, ``early_stopping``,
+``patience`` and ``target_accuracy`` go to :meth:`~topokit.nn.SparseMLP.fit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from topokit._errors import TopokitError
+from topokit.analysis import _registries
+from topokit.analysis._study_checks import TRAINING_DEFAULTS, FamilySpec, check_study
+from topokit.generators import get_family
+from topokit.generators._registry import layer_graph
+from topokit.topology import Topology
+
+__all__ = [
+    "FORMAT_VERSION",
+    "TRAINING_DEFAULTS",
+    "RunConfig",
+    "Study",
+    "build_topology",
+    "list_presets",
+    "load_preset",
+    "load_study",
+]
+
+#: Version of the run-configuration format; part of every run key and study key.
+FORMAT_VERSION = 1
+
+
+def _canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _sha256(value) -> str:
+    return hashlib.sha256(_canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run of a study: everything that decides its outcome.
+
+    Attributes
+    ----------
+    dataset : str
+        Dataset name, or the absolute path of a user ``.npz``/``.csv`` file.
+    sizes : tuple of int
+        Layer sizes ``(n_0, ..., n_L)``.
+    family : str
+        The layer-graph family of the sparse layers.
+    params : dict
+        The family's own parameters for this run (one value each).
+    density, degree : float or int or None
+        The edge count of each sparse layer; both None for families whose sizes fix it
+        (such as ``dense``).
+    seed : int
+        Seeds the topology and the training (see :meth:`rngs`).
+    dense_layers : tuple of int
+        Indices (from 0) of the layers that are dense whatever the family.
+    training : dict
+        The training recipe (keys of :data:`TRAINING_DEFAULTS`).
+    metrics : tuple of str or None
+        Metric keys to record; None records all.
+
+    Examples
+    --------
+    >>> from topokit.analysis.study import RunConfig
+    >>> run = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.1, None, seed=0)
+    >>> len(run.key), run.to_dict()["format"], run.layer_families()
+    (64, 1, ['erdos_renyi', 'erdos_renyi'])
+    """
+
+    dataset: str
+    sizes: tuple[int, ...]
+    family: str
+    params: dict
+    density: float | None
+    degree: int | None
+    seed: int
+    dense_layers: tuple[int, ...] = ()
+    training: dict = field(default_factory=lambda: dict(TRAINING_DEFAULTS))
+    metrics: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict:
+        """The run as a plain JSON-ready dict (what the store keeps)."""
+        return {
+            "format": FORMAT_VERSION,
+            "dataset": self.dataset,
+            "sizes": list(self.sizes),
+            "family": self.family,
+            "params": dict(self.params),
+            "density": self.density,
+            "degree": self.degree,
+            "seed": self.seed,
+            "dense_layers": list(self.dense_layers),
+            "training": dict(self.training),
+            "metrics": None if self.metrics is None else list(self.metrics),
+        }
+
+    @classmethod
+    def from_dict(cls, config: dict) -> RunConfig:
+        """Rebuild a run from :meth:`to_dict`'s output."""
+        if config.get("format") != FORMAT_VERSION:
+            raise TopokitError(
+                f"run configuration format must be {FORMAT_VERSION}, got {config.get('format')!r}"
+            )
+        metrics = config.get("metrics")
+        return cls(
+            dataset=config["dataset"],
+            sizes=tuple(config["sizes"]),
+            family=config["family"],
+            params=dict(config["params"]),
+            density=config["density"],
+            degree=config["degree"],
+            seed=config["seed"],
+            dense_layers=tuple(config["dense_layers"]),
+            training=dict(config["training"]),
+            metrics=None if metrics is None else tuple(metrics),
+        )
+
+    @cached_property
+    def key(self) -> str:
+        """sha256 (hex) of the canonical JSON of :meth:`to_dict`: stable across sessions."""
+        return _sha256(self.to_dict())
+
+    @property
+    def label(self) -> str:
+        """The family with its parameters, e.g. ``"small_world(p=0.1)"``."""
+        return _variant_label(self.family, self.params)
+
+    @property
+    def layer_metric_keys(self) -> tuple[str, ...] | None:
+        """The per-layer metric keys to record (None: all; may be empty)."""
+        return _split_metrics(self.metrics)[0]
+
+    @property
+    def network_metric_keys(self) -> tuple[str, ...] | None:
+        """The whole-network and aggregated metric keys to record (None: all)."""
+        return _split_metrics(self.metrics)[1]
+
+    def layer_families(self) -> list[str]:
+        """The family of each layer (``"dense"`` for the :attr:`dense_layers`)."""
+        return [
+            "dense" if k in self.dense_layers else self.family for k in range(len(self.sizes) - 1)
+        ]
+
+    def rngs(self) -> tuple[np.random.Generator, np.random.Generator]:
+        """Two independent generators from :attr:`seed`: (topology, training)."""
+        topology_seed, training_seed = np.random.SeedSequence(self.seed).spawn(2)
+        return np.random.default_rng(topology_seed), np.random.default_rng(training_seed)
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __repr__(self):
+        edges = f"density={self.density}" if self.degree is None else f"degree={self.degree}"
+        return (
+            f"RunConfig({self.label}, sizes={list(self.sizes)}, {edges}, seed={self.seed}, "
+            f"key={self.key[:12]})"
+        )
+
+
+def _split_metrics(metrics):
+    """(layer keys, network keys) of a metric selection; (None, None) for all."""
+    if metrics is None:
+        return None, None
+    layer_keys = set(_registries.layer_metric_keys())
+    return (
+        tuple(k for k in metrics if k in layer_keys),
+        tuple(k for k in metrics if k not in layer_keys),
+    )
+
+
+def _variant_label(family: str, params: dict) -> str:
+    if not params:
+        return family
+    inner = ", ".join(f"{name}={value}" for name, value in sorted(params.items()))
+    return f"{family}({inner})"
+
+
+def build_topology(run: RunConfig, rng=None) -> Topology:
+    """Build the network topology of ``run``.
+
+    Sparse layers use ``run.family`` with its parameters and edge count; the
+    :attr:`~RunConfig.dense_layers` are complete.
+
+    Parameters
+    ----------
+    run : RunConfig
+    rng : None, int or numpy.random.Generator, optional
+        Defaults to the topology generator of :meth:`RunConfig.rngs`.
+
+    Returns
+    -------
+    Topology
+
+    Raises
+    ------
+    TopokitError
+        When the family cannot build a layer of these sizes (the message names the layer).
+
+    Examples
+    --------
+    >>> from topokit.analysis.study import RunConfig, build_topology
+    >>> run = RunConfig("digits", (64, 10), "dense", {}, None, None, seed=0)
+    >>> build_topology(run)
+    Topology(sizes=[64, 10], n_edges=640)
+    """
+    generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    layers = []
+    record = get_family(run.family)
+    for k, name in enumerate(run.layer_families()):
+        n_in, n_out = run.sizes[k], run.sizes[k + 1]
+        if name == "dense":
+            kwargs = {}
+        else:
+            kwargs = {"density": run.density, "degree": run.degree, **run.params}
+            if any(p.name == "layer" for p in record.params) and "layer" not in run.params:
+                kwargs["layer"] = k
+        try:
+            layers.append(layer_graph(name, n_in, n_out, rng=generator, **kwargs))
+        except TopokitError as exc:
+            raise TopokitError(f"layer {k} ({n_in} -> {n_out}): {exc}") from exc
+    return Topology(layers)
+
+
+@dataclass(frozen=True, eq=False)
+class Study:
+    """A validated study: build with :func:`load_study`, :func:`load_preset` or
+    :meth:`from_dict`.
+
+    Attributes
+    ----------
+    name, description : str
+    dataset : str
+    sizes : tuple of tuple of int
+        One or more size lists (several sweep the sizes).
+    families : tuple
+        The family entries, each with its swept parameters.
+    densities, degrees : tuple or None
+        The edge-count axis (exactly one of them, unless every family fixes its own).
+    seeds : tuple of int
+    dense_layers : tuple of int
+        Layers kept dense (negative indices count from the output layer).
+    training : dict
+        The full recipe, defaults filled in.
+    metrics : tuple of str or None
+        Metric keys to record (None: all); ``net_density`` is always among them, as the
+        statistics control for it.
+    source : str
+        The TOML text it came from ("" when built from a dict).
+
+    Examples
+    --------
+    >>> from topokit.analysis import load_study
+    >>> study = load_study('''
+    ... name = "tiny"
+    ... dataset = "digits"
+    ... sizes = [64, 16, 10]
+    ... densities = [0.25, 0.5]
+    ... seeds = [0, 1]
+    ... [[families]]
+    ... name = "dense"
+    ... ''')
+    >>> len(study.runs())   # dense fixes its own edge count: one run per seed
+    2
+    """
+
+    name: str
+    dataset: str
+    sizes: tuple[tuple[int, ...], ...]
+    families: tuple[FamilySpec, ...]
+    seeds: tuple[int, ...]
+    training: dict
+    densities: tuple[float, ...] | None = None
+    degrees: tuple[int, ...] | None = None
+    dense_layers: tuple[int, ...] = ()
+    metrics: tuple[str, ...] | None = None
+    description: str = ""
+    source: str = field(default="", repr=False)
+
+    @classmethod
+    def from_dict(cls, config: dict, *, source: str = "", base_dir=None) -> Study:
+        """Validate a parsed study (the TOML's tables as a dict) and build it.
+
+        Parameters
+        ----------
+        config : dict
+            As ``tomllib.loads`` returns it.
+        source : str, optional
+            The TOML text, kept for the store.
+        base_dir : path, optional
+            Folder that a relative dataset path is resolved against (default: the
+            current directory).
+
+        Raises
+        ------
+        TopokitError
+            Listing every problem found, one per line.
+        """
+        return _validate(config, source=source, base_dir=base_dir)
+
+    def to_dict(self) -> dict:
+        """The normalized configuration (defaults filled in), JSON-ready."""
+        return {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "dataset": self.dataset,
+            "sizes": [list(s) for s in self.sizes],
+            "families": [spec.to_dict() for spec in self.families],
+            "densities": None if self.densities is None else list(self.densities),
+            "degrees": None if self.degrees is None else list(self.degrees),
+            "seeds": list(self.seeds),
+            "dense_layers": list(self.dense_layers),
+            "training": dict(self.training),
+            "metrics": None if self.metrics is None else list(self.metrics),
+        }
+
+    @cached_property
+    def key(self) -> str:
+        """sha256 (hex) of the normalized configuration (the description excluded)."""
+        return _sha256(self.to_dict())
+
+    @property
+    def layer_metric_keys(self) -> tuple[str, ...] | None:
+        """The per-layer metric keys to record (None: all; may be empty)."""
+        return _split_metrics(self.metrics)[0]
+
+    @property
+    def network_metric_keys(self) -> tuple[str, ...] | None:
+        """The whole-network and aggregated metric keys to record (None: all)."""
+        return _split_metrics(self.metrics)[1]
+
+    def runs(self) -> list[RunConfig]:
+        """Expand the grid into runs.
+
+        Order: sizes, then seeds, then families (parameters swept in the order given),
+        then the edge-count axis. Families whose sizes fix the edge count (``dense``)
+        get one run per sizes and seed. Combinations a family cannot build are still
+        runs: they fail when run.
+
+        Returns
+        -------
+        list of RunConfig
+        """
+        runs = []
+        for sizes, seed, spec in itertools.product(self.sizes, self.seeds, self.families):
+            n_layers = len(sizes) - 1
+            dense_layers = tuple(sorted({k % n_layers for k in self.dense_layers}))
+            names = list(spec.params)
+            for values in itertools.product(*(spec.params[n] for n in names)):
+                params = dict(zip(names, values, strict=True))
+                for density, degree in self._edge_axis(spec):
+                    runs.append(
+                        RunConfig(
+                            dataset=self.dataset,
+                            sizes=tuple(sizes),
+                            family=spec.name,
+                            params=dict(params),
+                            density=density,
+                            degree=degree,
+                            seed=seed,
+                            dense_layers=dense_layers,
+                            training=dict(self.training),
+                            metrics=self.metrics,
+                        )
+                    )
+        return runs
+
+    def _edge_axis(self, spec: FamilySpec):
+        if get_family(spec.name).edge_count == "fixed":
+            return [(None, None)]
+        densities, degrees = self.densities, self.degrees
+        if spec.densities is not None or spec.degrees is not None:
+            densities, degrees = spec.densities, spec.degrees
+        if densities is not None:
+            return [(d, None) for d in densities]
+        return [(None, d) for d in degrees]
+
+    def __repr__(self):
+        return (
+            f"Study({self.name!r}, dataset={self.dataset!r}, runs={len(self.runs())}, "
+            f"key={self.key[:12]})"
+        )
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_study(path_or_text) -> Study:
+    """Read and validate a study from a TOML file or TOML text.
+
+    Parameters
+    ----------
+    path_or_text : str or os.PathLike
+        A path to a ``.toml`` file, or the TOML text itself (a string with a newline
+        or an ``=`` is taken as text).
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    TopokitError
+        If the file cannot be read, is not valid TOML, or the study is invalid (every
+        problem listed, one per line).
+
+    Examples
+    --------
+    >>> from topokit.analysis import load_study
+    >>> load_study('name = "s"\\nsizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+    ... # doctest: +ELLIPSIS
+    Study('s', dataset='digits', runs=1, key=...)
+    """
+    base_dir = None
+    if isinstance(path_or_text, str) and ("\n" in path_or_text or "=" in path_or_text):
+        text, where = path_or_text, "<text>"
+    else:
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise TopokitError(f"study file {str(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TopokitError(f"cannot read study file {str(path)!r}: {exc}") from exc
+        where, base_dir = str(path), path.parent
+    try:
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TopokitError(f"study {where} is not valid TOML: {exc}") from exc
+    return _validate(config, source=text, base_dir=base_dir, where=where)
+
+
+def list_presets() -> list[str]:
+    """Names of the built-in studies.
+
+    Examples
+    --------
+    >>> from topokit.analysis import list_presets
+    >>> list_presets()
+    ['default', 'mnist']
+    """
+    folder = resources.files("topokit.analysis") / "presets"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_preset(name: str) -> Study:
+    """The built-in study called ``name`` (see :func:`list_presets`).
+
+    Raises
+    ------
+    TopokitError
+        If there is no such preset; the message lists them.
+
+    Examples
+    --------
+    >>> from topokit.analysis import load_preset
+    >>> load_preset("tiny")
+    Traceback (most recent call last):
+    ...
+    topokit._errors.TopokitError: unknown preset 'tiny'; valid presets: default, mnist
+    """
+    names = list_presets()
+    if name not in names:
+        raise TopokitError(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
+    text = (resources.files("topokit.analysis") / "presets" / f"{name}.toml").read_text("utf-8")
+    return load_study(text)
+
+
+def _validate(config, *, source="", base_dir=None, where="") -> Study:
+    study = Study(**check_study(config, base_dir=base_dir, where=where), source=source)
+    keys = [run.key for run in study.runs()]
+    if len(set(keys)) != len(keys):
+        raise TopokitError(
+            f"invalid study {study.name!r}: the grid lists {len(keys) - len(set(keys))} runs "
+            "more than once (a family with the same parameters given twice?)"
+        )
+    return study
