@@ -1,0 +1,307 @@
+"""Training-step speed and memory of SparseMLP against dense BLAS and scipy.sparse.
+
+For sizes [784, 4000, 4000, 10] (output layer dense), batch 128 and hidden-layer
+densities 0.5% .. 100%, one full training step (forward, backward, SGD-momentum update)
+of topokit's SparseMLP is timed next to, in the same process:
+
+* dense BLAS: the three float32 GEMMs per layer of the same shapes (forward, weight
+  gradient, input gradient): its FLOP rate is the yardstick for our effective rate
+  ``6 · nnz · batch / step time`` (target: at least 30%);
+* a scipy.sparse implementation of the same step (CSR products, the weight gradient
+  gathered at the stored entries with NumPy): target at least 2x slower than ours;
+* a masked dense ``torch.nn.Linear`` network on the CPU, where torch is importable.
+
+It fits step time against nnz over the sparse-kernel densities, and measures the peak
+memory (``resource.getrusage``) of a [1000, 100000, 100000, 10] network at density 1e-4
+training a few steps, in a fresh subprocess (target: under 1.5 GB).
+
+Usage: ``python benchmarks/bench_training.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from topokit.graph import LayerGraph
+from topokit.nn import SparseMLP
+from topokit.topology import Topology
+
+FULL = {
+    "sizes": [784, 4000, 4000, 10],
+    "densities": [0.005, 0.01, 0.02, 0.05, 0.10, 1.0],
+    "memory_sizes": [1000, 100000, 100000, 10],
+    "memory_density": 1e-4,
+    "min_seconds": 1.0,
+}
+QUICK = {
+    "sizes": [64, 300, 300, 10],
+    "densities": [0.02, 0.1, 1.0],
+    "memory_sizes": [100, 5000, 5000, 10],
+    "memory_density": 1e-3,
+    "min_seconds": 0.05,
+}
+BATCH = 128
+MEMORY_LIMIT_GB = 1.5
+
+
+def random_layer(n_in, n_out, density, rng) -> LayerGraph:
+    """Uniform random pattern with round(density·n_in·n_out) edges, never dense in memory."""
+    if density >= 1.0:
+        return LayerGraph(np.ones((n_in, n_out)))
+    n_edges = max(1, round(density * n_in * n_out))
+    if n_in * n_out < 2**26:
+        flat = rng.choice(n_in * n_out, size=n_edges, replace=False)
+    else:  # sample with replacement until enough distinct edges, then thin at random
+        flat = np.unique(rng.integers(0, n_in * n_out, size=int(n_edges * 1.05) + 16))
+        while flat.size < n_edges:
+            extra = rng.integers(0, n_in * n_out, size=n_edges - flat.size + 16)
+            flat = np.unique(np.concatenate([flat, extra]))
+        flat = rng.choice(flat, size=n_edges, replace=False)
+    flat = np.sort(flat)
+    indptr = np.searchsorted(flat // n_out, np.arange(n_in + 1)).astype(np.int32)
+    indices = (flat % n_out).astype(np.int32)
+    csr = sp.csr_array((np.ones(n_edges), indices, indptr), shape=(n_in, n_out))
+    return LayerGraph._trusted(csr, family="random")
+
+
+def build_topology(sizes, density, rng) -> Topology:
+    """Hidden layers at ``density``, the output layer dense."""
+    layers = [random_layer(a, b, density, rng) for a, b in itertools.pairwise(sizes[:-1])]
+    layers.append(LayerGraph(np.ones((sizes[-2], sizes[-1]))))
+    return Topology(layers)
+
+
+def timed(step, min_seconds, min_repeats=3):
+    """Median seconds of ``step()`` after one warm-up call."""
+    step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_repeats or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 50:
+            break
+    return float(np.median(times))
+
+
+# ----------------------------------------------------------------- baselines
+def dense_blas_step(sizes, rng):
+    """The three GEMMs per layer of one dense training step; returns (step, flops)."""
+    Ws = [rng.standard_normal((a, b)).astype(np.float32) for a, b in itertools.pairwise(sizes)]
+    acts = [rng.standard_normal((BATCH, n)).astype(np.float32) for n in sizes]
+
+    def step():
+        for k, W in enumerate(Ws):
+            np.matmul(acts[k], W, out=acts[k + 1])
+        for k in range(len(Ws) - 1, -1, -1):
+            grad_W = acts[k].T @ acts[k + 1]
+            if k > 0:
+                acts[k][...] = acts[k + 1] @ Ws[k].T
+            Ws[k] -= 1e-12 * grad_W
+
+    flops = 6 * BATCH * sum(a * b for a, b in itertools.pairwise(sizes))
+    return step, flops
+
+
+class ScipyMLP:
+    """The same network and SGD-momentum step on scipy.sparse CSR products."""
+
+    def __init__(self, topology, rng):
+        self.W, self.rows, self.cols, self.b, self.vel = [], [], [], [], []
+        for graph in topology:
+            csr = graph.biadjacency.astype(np.float32)
+            csr.data[:] = rng.standard_normal(csr.nnz).astype(np.float32) * 0.05
+            rows, cols = graph.edges()
+            self.W.append(sp.csr_matrix(csr))
+            self.rows.append(rows)
+            self.cols.append(cols)
+            self.b.append(np.zeros(graph.n_out, dtype=np.float32))
+            self.vel.append(np.zeros(graph.n_edges, dtype=np.float32))
+
+    def step(self, X, y, lr=1e-3, momentum=0.9):
+        acts = [X]
+        for k, W in enumerate(self.W):
+            z = np.asarray(acts[-1] @ W) + self.b[k]
+            acts.append(np.maximum(z, 0) if k < len(self.W) - 1 else z)
+        logits = acts[-1] - acts[-1].max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        delta = p
+        delta[np.arange(y.size), y] -= 1
+        delta /= y.size
+        for k in range(len(self.W) - 1, -1, -1):
+            W = self.W[k]
+            grad = np.empty(W.nnz, dtype=np.float32)
+            xt, gt = np.ascontiguousarray(acts[k].T), np.ascontiguousarray(delta.T)
+            for start in range(0, W.nnz, 1 << 16):  # SDDMM: gather rows, multiply, sum
+                part = slice(start, start + (1 << 16))
+                grad[part] = np.einsum("ij,ij->i", xt[self.rows[k][part]], gt[self.cols[k][part]])
+            grad_b = delta.sum(axis=0)
+            if k > 0:
+                delta = np.asarray((W @ delta.T).T) * (acts[k] > 0)
+            self.vel[k] *= momentum
+            self.vel[k] -= lr * grad
+            W.data += self.vel[k]
+            self.b[k] -= lr * grad_b
+
+
+def torch_masked_step(sizes, density_layers, rng):
+    """A masked dense torch.nn.Linear network step on the CPU, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    layers = [torch.nn.Linear(a, b) for a, b in itertools.pairwise(sizes)]
+    masks = [torch.from_numpy(g.biadjacency.toarray().T.astype(np.float32)) for g in density_layers]
+    opt = torch.optim.SGD([p for lay in layers for p in lay.parameters()], lr=1e-3, momentum=0.9)
+    X = torch.from_numpy(rng.standard_normal((BATCH, sizes[0])).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, sizes[-1], BATCH))
+
+    def step():
+        h = X
+        for k, (lay, mask) in enumerate(zip(layers, masks, strict=True)):
+            h = torch.nn.functional.linear(h, lay.weight * mask, lay.bias)
+            if k < len(layers) - 1:
+                h = torch.relu(h)
+        loss = torch.nn.functional.cross_entropy(h, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+# ----------------------------------------------------------------- measures
+def speed_table(config, rng):
+    sizes = config["sizes"]
+    X = rng.random((BATCH, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], BATCH)
+    blas_step, blas_flops = dense_blas_step(sizes, rng)
+    blas_default = timed(blas_step, config["min_seconds"])
+    with threadpool_limits(1, user_api="blas"):
+        blas_single = timed(blas_step, config["min_seconds"])
+    blas_time = min(blas_default, blas_single)
+    blas_rate = blas_flops / blas_time
+    print(f"sizes {sizes}, batch {BATCH}, hidden layers at each density, output layer dense")
+    print(
+        f"dense BLAS step (3 GEMMs per layer): {blas_default * 1e3:.2f} ms with BLAS's default "
+        f"threads, {blas_single * 1e3:.2f} ms with one; the faster, "
+        f"{blas_rate / 1e9:.1f} GFLOP/s, is the yardstick"
+    )
+    header = (
+        f"{'density':>8} {'nnz':>10} {'path':>6} {'ours ms':>9} {'GFLOP/s':>8} "
+        f"{'vs BLAS':>8} {'scipy ms':>9} {'ratio scipy/ours':>17} {'torch/ours':>11}"
+    )
+    print(header)
+    points = []
+    have_torch = True
+    for density in config["densities"]:
+        topology = build_topology(sizes, density, rng)
+        model = SparseMLP(topology, optimizer="sgd", learning_rate=1e-3, rng=0)
+        ours = timed(lambda m=model: m.train_step(X, y), config["min_seconds"])
+        nnz = topology.n_edges
+        rate = 6 * nnz * BATCH / ours
+        scipy_model = ScipyMLP(topology, rng)
+        scipy_time = timed(lambda s=scipy_model: s.step(X, y), config["min_seconds"])
+        torch_step = torch_masked_step(sizes, topology.layers, rng)
+        torch_text = "-"
+        if torch_step is None:
+            have_torch = False
+        else:
+            torch_text = f"{timed(torch_step, config['min_seconds']) / ours:.2f}x"
+        path = "dense" if model.layers[0].uses_dense else "sparse"
+        if path == "sparse":
+            points.append((nnz, ours))
+        print(
+            f"{density:>8.3%} {nnz:>10d} {path:>6} {ours * 1e3:>9.2f} {rate / 1e9:>8.2f} "
+            f"{rate / blas_rate:>8.1%} {scipy_time * 1e3:>9.2f} {scipy_time / ours:>16.2f}x "
+            f"{torch_text:>11}"
+        )
+    if not have_torch:
+        print("torch: not importable here, masked torch.nn.Linear comparison skipped")
+    if len(points) >= 2:
+        nnz, seconds = (np.array(v, dtype=np.float64) for v in zip(*points, strict=True))
+        slope, intercept = np.polyfit(nnz, seconds, 1)
+        fitted = slope * nnz + intercept
+        r2 = 1 - np.sum((seconds - fitted) ** 2) / np.sum((seconds - seconds.mean()) ** 2)
+        print(
+            f"linear fit of step time vs nnz (sparse-kernel densities): slope "
+            f"{slope * 1e9:.3f} ns/edge, intercept {intercept * 1e3:.3f} ms, R^2 {r2:.4f}"
+        )
+
+
+def memory_child(sizes, density, steps=3):
+    rng = np.random.default_rng(0)
+    topology = build_topology(sizes, density, rng)
+    model = SparseMLP(topology, optimizer="sgd", learning_rate=1e-3, rng=0)
+    X = rng.random((BATCH, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], BATCH)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_step(X, y)
+    seconds = (time.perf_counter() - start) / steps
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"{topology.n_edges} {seconds} {peak_gb} {_own_peak_gb()}")
+
+
+def _own_peak_gb():
+    """Peak RSS of this process's own address space (VmHWM), or nan off Linux.
+
+    ``ru_maxrss`` of a freshly exec'd child also counts the parent's pages at the
+    fork (Linux carries the old address space's high-water mark across exec), so
+    the memory check runs before the speed table and reports both figures.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("nan")
+
+
+def memory_check(config):
+    sizes, density = config["memory_sizes"], config["memory_density"]
+    args = [sys.executable, __file__, "--memory-child", ",".join(map(str, sizes)), str(density)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout.split()
+    n_edges, seconds = int(out[0]), float(out[1])
+    maxrss_gb, own_gb = float(out[2]), float(out[3])
+    peak_gb = own_gb if own_gb == own_gb else maxrss_gb
+    verdict = "under" if peak_gb < MEMORY_LIMIT_GB else "OVER"
+    print(
+        f"memory: sizes {sizes} at density {density:g} (output layer dense), {n_edges} edges, "
+        f"{seconds * 1e3:.1f} ms/step: peak RSS {own_gb:.3f} GB (VmHWM), ru_maxrss "
+        f"{maxrss_gb:.3f} GB; {verdict} the {MEMORY_LIMIT_GB} GB limit, ratio to limit "
+        f"{peak_gb / MEMORY_LIMIT_GB:.2f}"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument(
+        "--memory-child", nargs=2, metavar=("SIZES", "DENSITY"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        memory_child([int(s) for s in args.memory_child[0].split(",")], float(args.memory_child[1]))
+        return
+    config = QUICK if args.quick else FULL
+    rng = np.random.default_rng(0)
+    memory_check(config)  # first, while this process is small (see _own_peak_gb)
+    speed_table(config, rng)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The numba kernels against dense NumPy oracles, on patterns with empty rows and columns."""
+
+import numba
+import numpy as np
+import pytest
+
+from topokit.nn import _kernels
+
+DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+# (n_in, n_out, density, batch, empty rows, empty columns)
+CASES = [
+    pytest.param(7, 5, 0.5, 3, (0, 4), (2,), id="small-batch3"),
+    pytest.param(30, 20, 0.2, 17, (1, 2, 3), (0, 19), id="batch17-tail"),
+    pytest.param(64, 48, 0.1, 128, (), (5, 6, 7), id="batch128"),
+    pytest.param(40, 40, 1.0, 8, (), (), id="complete"),
+]
+
+
+def _dense_weights(graph, data):
+    W = np.zeros(graph.shape, dtype=data.dtype)
+    rows, cols = graph.edges()
+    W[rows, cols] = data
+    return W
+
+
+def _setup(make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype):
+    graph = make_pattern(n_in, n_out, density, 1, empty_rows=empty_rows, empty_cols=empty_cols)
+    rng = np.random.default_rng(2)
+    data = rng.standard_normal(graph.n_edges).astype(dtype)
+    xt = rng.standard_normal((n_in, batch)).astype(dtype)
+    gt = rng.standard_normal((n_out, batch)).astype(dtype)
+    bias = rng.standard_normal(n_out).astype(dtype)
+    return graph, data, xt, gt, bias
+
+
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_in", "n_out", "density", "batch", "empty_rows", "empty_cols"), CASES)
+def test_sddmm_matches_masked_dense_product(
+    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant
+):
+    graph, _, xt, gt, _ = _setup(
+        make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype
+    )
+    rows, cols = graph.edges()
+    expected = (xt.astype(np.float64) @ gt.astype(np.float64).T)[rows, cols]
+    out = np.empty(graph.n_edges, dtype=dtype)
+    kernel = getattr(_kernels.sddmm, variant)
+    kernel(
+        rows.astype(graph.biadjacency.indices.dtype),
+        graph.biadjacency.indices,
+        xt,
+        gt,
+        out,
+        dtype(0),
+    )
+    np.testing.assert_allclose(out, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * batch)
+
+
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_in", "n_out", "density", "batch", "empty_rows", "empty_cols"), CASES)
+def test_forward_and_backward_match_dense(
+    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant
+):
+    graph, data, xt, gt, bias = _setup(
+        make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype
+    )
+    csr = graph.biadjacency
+    W = _dense_weights(graph, data).astype(np.float64)
+    col_ptr, col_rows, col_perm = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    yt = np.full((n_out, batch), np.nan, dtype=dtype)
+    getattr(_kernels.forward, variant)(col_ptr, col_rows, col_perm, data, bias, xt, yt)
+    expected_y = W.T @ xt + bias[:, None]
+    tol = RTOL[dtype] * 10
+    np.testing.assert_allclose(yt, expected_y, rtol=tol, atol=tol)
+    gxt = np.full((n_in, batch), np.nan, dtype=dtype)
+    getattr(_kernels.backward_inputs, variant)(csr.indptr, csr.indices, data, gt, gxt)
+    np.testing.assert_allclose(gxt, W @ gt, rtol=tol, atol=tol)
+
+
+def test_csc_layout_is_the_transpose_pattern(make_pattern):
+    graph = make_pattern(12, 9, 0.3, 3, empty_rows=(0,), empty_cols=(4,))
+    csr = graph.biadjacency
+    data = np.arange(graph.n_edges, dtype=np.float64) + 1
+    col_ptr, col_rows, col_perm = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    csc = graph.biadjacency.tocsc()
+    csc.sort_indices()
+    np.testing.assert_array_equal(col_ptr, csc.indptr)
+    np.testing.assert_array_equal(col_rows, csc.indices)
+    W = _dense_weights(graph, data)
+    np.testing.assert_array_equal(data[col_perm], W.T[W.T != 0])
+
+
+def test_results_do_not_depend_on_thread_count(make_pattern):
+    graph, data, xt, gt, bias = _setup(make_pattern, 300, 200, 0.3, 64, (), (), np.float32)
+    csr = graph.biadjacency
+    rows, _ = graph.edges()
+    rows = rows.astype(csr.indices.dtype)
+    layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    before = numba.get_num_threads()
+
+    def run():
+        yt = np.empty((200, 64), dtype=np.float32)
+        gxt = np.empty((300, 64), dtype=np.float32)
+        grad = np.empty(graph.n_edges, dtype=np.float32)
+        _kernels.forward.parallel(*layout, data, bias, xt, yt)
+        _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt)
+        _kernels.sddmm.parallel(rows, csr.indices, xt, gt, grad, np.float32(0))
+        return yt, gxt, grad
+
+    try:
+        numba.set_num_threads(1)
+        one = run()
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = run()
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_array_equal(a, b)
+    serial = (np.empty_like(one[0]), np.empty_like(one[1]), np.empty_like(one[2]))
+    _kernels.forward.serial(*layout, data, bias, xt, serial[0])
+    _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, serial[1])
+    _kernels.sddmm.serial(rows, csr.indices, xt, gt, serial[2], np.float32(0))
+    for a, b in zip(one, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "nesterov", [pytest.param(False, id="momentum"), pytest.param(True, id="nesterov")]
+)
+def test_sgd_update_matches_sklearn_formula(nesterov):
+    rng = np.random.default_rng(0)
+    param, grad, velocity = rng.standard_normal((3, 50))
+    expected_v = 0.9 * velocity - 0.1 * grad
+    expected_p = param + (0.9 * expected_v - 0.1 * grad if nesterov else expected_v)
+    _kernels.sgd_update(0, param, grad, velocity, 0.1, 0.9, nesterov)
+    np.testing.assert_allclose(velocity, expected_v, rtol=1e-15)
+    np.testing.assert_allclose(param, expected_p, rtol=1e-15)
+
+
+def test_adam_update_matches_formula():
+    rng = np.random.default_rng(0)
+    param, grad, m, v = rng.standard_normal((4, 50))
+    v = np.abs(v)
+    expected_m = 0.9 * m + 0.1 * grad
+    expected_v = 0.999 * v + 0.001 * grad**2
+    expected_p = param - 0.01 * expected_m / (np.sqrt(expected_v) + 1e-8)
+    _kernels.adam_update(0, param, grad, m, v, 0.9, 0.999, 0.01, 1e-8)
+    np.testing.assert_allclose(param, expected_p, rtol=1e-14)
+    np.testing.assert_allclose(m, expected_m, rtol=1e-14)
+    np.testing.assert_allclose(v, expected_v, rtol=1e-14)

@@ -1,0 +1,132 @@
+"""SparseLinear: batch-major API against dense NumPy, sparse vs dense path, initialisation."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from topokit._errors import TopokitError
+from topokit.graph import LayerGraph
+from topokit.nn import SparseLinear
+
+PATHS = [pytest.param(None, id="sparse"), pytest.param(0.0, id="dense")]
+DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
+
+
+def _dense(layer):
+    return layer.weight.toarray()
+
+
+@pytest.mark.parametrize("dense_threshold", PATHS)
+def test_forward_backward_match_dense_numpy(make_pattern, dense_threshold):
+    graph = make_pattern(20, 15, 0.3, 0, empty_rows=(3,), empty_cols=(7,))
+    layer = SparseLinear(graph, dtype=np.float64, dense_threshold=dense_threshold, rng=1)
+    rng = np.random.default_rng(5)
+    layer.bias[:] = rng.standard_normal(15)
+    X = rng.standard_normal((9, 20))
+    G = rng.standard_normal((9, 15))
+    W = _dense(layer)
+    np.testing.assert_allclose(layer.forward(X), X @ W + layer.bias, rtol=1e-12, atol=1e-12)
+    grad_X = layer.backward(G)
+    np.testing.assert_allclose(grad_X, G @ W.T, rtol=1e-12, atol=1e-12)
+    rows, cols = graph.edges()
+    np.testing.assert_allclose(layer.weight_grad, (X.T @ G)[rows, cols], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.bias_grad, G.sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("density", [pytest.param(0.4, id="partial"), pytest.param(1.0, id="full")])
+@pytest.mark.parametrize(
+    "dtype", [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
+)
+def test_sparse_and_dense_paths_agree(make_pattern, density, dtype):
+    graph = make_pattern(33, 21, density, 4, empty_cols=(0,) if density < 1 else ())
+    sparse = SparseLinear(graph, dtype=dtype, dense_threshold=None, rng=3)
+    dense = SparseLinear(graph, dtype=dtype, dense_threshold=0.0, rng=3)
+    assert not sparse.uses_dense
+    assert dense.uses_dense
+    np.testing.assert_array_equal(sparse.weight_data, dense.weight_data)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((13, 33)).astype(dtype)
+    G = rng.standard_normal((13, 21)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(sparse.forward(X), dense.forward(X), rtol=tol, atol=tol)
+    np.testing.assert_allclose(sparse.backward(G), dense.backward(G), rtol=tol, atol=tol)
+    np.testing.assert_allclose(sparse.weight_grad, dense.weight_grad, rtol=tol, atol=tol)
+    np.testing.assert_allclose(sparse.bias_grad, dense.bias_grad, rtol=tol, atol=tol)
+
+
+def test_weight_shares_data_and_updates_in_place(make_pattern):
+    layer = SparseLinear(make_pattern(6, 4, 0.5, 0), rng=0)
+    layer.weight_data *= 2
+    np.testing.assert_array_equal(layer.weight.data, layer.weight_data)
+    assert layer.weight.shape == (6, 4)
+
+
+def test_dense_path_keeps_pattern(make_pattern):
+    graph = make_pattern(10, 8, 0.5, 2)
+    layer = SparseLinear(graph, dense_threshold=0.0, rng=0)
+    X = np.ones((3, 10), dtype=np.float32)
+    layer.forward(X)
+    mask = graph.biadjacency.toarray() == 0
+    assert np.all(layer._dense[mask] == 0)
+
+
+def test_he_init_scales_with_each_neurons_fan_in():
+    # output 0 has fan-in 2000, output 1 fan-in 20, output 2 none
+    n_in = 2000
+    B = np.zeros((n_in, 3))
+    B[:, 0] = 1
+    B[:20, 1] = 1
+    layer = SparseLinear(LayerGraph(B), init="he", dtype=np.float64, rng=0)
+    W = layer.weight.toarray()
+    assert W[:, 0].std() == pytest.approx(np.sqrt(2 / 2000), rel=0.05)
+    # 20 samples: loose check on the scale, 10x apart from the wide neuron's
+    assert 0.5 * np.sqrt(2 / 20) < W[:20, 1].std() < 1.5 * np.sqrt(2 / 20)
+    assert layer.n_edges == 2020
+    np.testing.assert_array_equal(layer.bias, 0)
+
+
+def test_glorot_init_uses_both_degrees():
+    B = np.ones((400, 600))
+    layer = SparseLinear(LayerGraph(B), init="glorot", dtype=np.float64, rng=0)
+    assert layer.weight_data.std() == pytest.approx(np.sqrt(2 / 1000), rel=0.01)
+
+
+def test_same_seed_same_weights(make_pattern):
+    graph = make_pattern(30, 30, 0.2, 0)
+    a = SparseLinear(graph, rng=7)
+    b = SparseLinear(graph, rng=7)
+    np.testing.assert_array_equal(a.weight_data, b.weight_data)
+
+
+def test_repr(make_pattern):
+    layer = SparseLinear(LayerGraph(sp.eye(3)), dense_threshold=None)
+    assert repr(layer) == ("SparseLinear(n_in=3, n_out=3, n_edges=3, dtype=float32, path='sparse')")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"init": "xavier"}, "init must be one of", id="init"),
+        pytest.param({"dtype": np.int32}, "dtype must be float32 or float64", id="dtype"),
+        pytest.param({"dense_threshold": -0.1}, "dense_threshold must be in", id="threshold"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(TopokitError, match=match):
+        SparseLinear(LayerGraph(np.eye(2)), **kwargs)
+
+
+def test_not_a_graph():
+    with pytest.raises(TopokitError, match="graph must be a LayerGraph"):
+        SparseLinear(np.eye(2))
+
+
+def test_forward_shape_and_backward_order_errors():
+    layer = SparseLinear(LayerGraph(np.eye(2)))
+    with pytest.raises(TopokitError, match="backward needs a forward pass first"):
+        layer.backward(np.ones((1, 2)))
+    with pytest.raises(TopokitError, match=r"X must have shape \(batch, 2\)"):
+        layer.forward(np.ones((1, 3)))
+    layer.forward(np.ones((4, 2)))
+    with pytest.raises(TopokitError, match=r"grad_Y must have shape \(4, 2\)"):
+        layer.backward(np.ones((3, 2)))

@@ -1,0 +1,289 @@
+"""SparseMLP behaviour: determinism, save/load, history, early stopping, bad input."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from topokit._errors import TopokitError
+from topokit.nn import History, SparseMLP
+from topokit.topology import Topology
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 10))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, y
+
+
+@pytest.fixture
+def topology(make_topology):
+    return make_topology([10, 32, 16, 3], 0.4, seed=2)
+
+
+def _fit(topology, data, seed, **kwargs):
+    model = SparseMLP(topology, learning_rate=0.01, rng=seed)
+    return model.fit(*data, epochs=3, batch_size=32, validation_fraction=0.2, **kwargs)
+
+
+def test_same_seed_identical_weights_after_training(topology, data):
+    a = _fit(topology, data, 5)
+    b = _fit(topology, data, 5)
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        np.testing.assert_array_equal(la.weight_data, lb.weight_data)
+        np.testing.assert_array_equal(la.bias, lb.bias)
+    assert a.history.loss == b.history.loss
+
+
+def test_different_seed_different_weights(topology, data):
+    a = _fit(topology, data, 5)
+    b = _fit(topology, data, 6)
+    assert not np.array_equal(a.layers[0].weight_data, b.layers[0].weight_data)
+
+
+def test_learns_and_records_history(topology, data):
+    model = SparseMLP(topology, learning_rate=0.01, rng=0)
+    model.fit(*data, epochs=15, batch_size=32, validation_fraction=0.2, target_accuracy=0.75)
+    history = model.history
+    assert history.n_epochs == 15
+    for values in (history.loss, history.train_accuracy, history.seconds, history.learning_rate):
+        assert len(values) == 15
+    assert all(v is not None for v in history.val_accuracy)
+    assert history.loss[-1] < 0.5 * history.loss[0]
+    assert history.val_accuracy[-1] >= 0.75
+    assert model.epochs_to_target == history.epochs_to_reach(0.75)
+    assert 1 <= model.epochs_to_target <= 15
+    assert model.score(*data) > 0.8
+
+
+def test_epochs_to_target_none_when_never_reached(topology, data):
+    model = _fit(topology, data, 0, target_accuracy=1.0)
+    assert model.epochs_to_target is None
+    assert _fit(topology, data, 0).epochs_to_target is None
+
+
+def test_predict_proba_rows_sum_to_one(topology, data):
+    model = _fit(topology, data, 0)
+    proba = model.predict_proba(data[0])
+    assert proba.shape == (300, 3)
+    assert proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(data[0]), proba.argmax(axis=1))
+
+
+def test_save_load_round_trip(topology, data, tmp_path):
+    model = _fit(topology, data, 0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    loaded = SparseMLP.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(data[0]), model.predict_proba(data[0]))
+    assert loaded.topology == model.topology
+    assert loaded.history == model.history
+    assert repr(loaded) == repr(model)
+
+
+def test_load_rejects_other_files(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, a=np.ones(3))
+    with pytest.raises(TopokitError, match="not a saved SparseMLP"):
+        SparseMLP.load(path)
+    with pytest.raises(TopokitError, match=r"must end in \.npz"):
+        SparseMLP.load(tmp_path / "model.txt")
+
+
+@pytest.mark.parametrize(
+    ("schedule", "params", "expected"),
+    [
+        pytest.param("constant", {}, [0.01, 0.01, 0.01, 0.01], id="constant"),
+        pytest.param("step", {"step_size": 2, "gamma": 0.5}, [0.01, 0.01, 0.005, 0.005], id="step"),
+        pytest.param(
+            "cosine",
+            {},
+            [
+                0.01,
+                0.01 * (1 + np.cos(np.pi / 4)) / 2,
+                0.005,
+                0.01 * (1 + np.cos(3 * np.pi / 4)) / 2,
+            ],
+            id="cosine",
+        ),
+    ],
+)
+def test_schedules_recorded_in_history(topology, data, schedule, params, expected):
+    model = SparseMLP(
+        topology, learning_rate=0.01, schedule=schedule, schedule_params=params, rng=0
+    )
+    model.fit(*data, epochs=4)
+    np.testing.assert_allclose(model.history.learning_rate, expected, rtol=1e-12)
+
+
+def test_early_stopping_restores_best_weights(topology, data):
+    X, y = data
+    model = SparseMLP(topology, learning_rate=0.05, rng=0)
+    model.fit(
+        X[:200],
+        y[:200],
+        epochs=200,
+        batch_size=16,
+        validation_data=(X[200:], y[200:]),
+        early_stopping=True,
+        patience=3,
+        tol=0.0,
+    )
+    history = model.history
+    assert history.n_epochs < 200
+    best = max(history.val_accuracy)
+    assert history.val_accuracy.index(best) == history.n_epochs - 1 - 3
+    assert history.val_accuracy[-1] < best or history.val_accuracy.count(best) > 1
+    assert model.score(X[200:], y[200:]) == best
+
+
+def test_early_stopping_without_validation_watches_loss(topology, data):
+    model = SparseMLP(topology, learning_rate=0.05, rng=0)
+    model.fit(*data, epochs=500, early_stopping=True, patience=2, tol=10.0)
+    assert model.history.n_epochs == 3
+
+
+def test_divergence_raises_and_keeps_history(topology, data):
+    X, y = data
+    model = SparseMLP(topology, optimizer="sgd", learning_rate=1e4, momentum=0.9, rng=0)
+    with pytest.raises(TopokitError, match=r"diverged in epoch \d+.*learning_rate=10000"):
+        model.fit(X * 100, y, epochs=20)
+    assert model.history.n_epochs >= 1
+    assert model.history.n_epochs < 20
+
+
+def test_sgd_and_float64(topology, data):
+    model = SparseMLP(topology, optimizer="sgd", learning_rate=0.05, dtype=np.float64, rng=0)
+    model.fit(*data, epochs=10, batch_size=16)
+    assert model.layers[0].weight_data.dtype == np.float64
+    assert model.score(*data) > 0.7
+
+
+def test_fit_continues_from_current_weights(topology, data):
+    once = SparseMLP(topology, learning_rate=0.01, rng=1).fit(*data, epochs=4, shuffle=False)
+    twice = SparseMLP(topology, learning_rate=0.01, rng=1)
+    twice.fit(*data, epochs=2, shuffle=False).fit(*data, epochs=2, shuffle=False)
+    np.testing.assert_array_equal(once.layers[1].weight_data, twice.layers[1].weight_data)
+    assert twice.history.n_epochs == 4
+
+
+def test_history_repr_and_dict():
+    h = History()
+    assert repr(h) == "History(n_epochs=0)"
+    h._append(1.0, 0.5, None, 0.1, 0.01)
+    assert h.as_dict()["val_accuracy"] == [None]
+    assert h.epochs_to_reach(0.5) == 1
+
+
+def test_repr(topology):
+    assert repr(SparseMLP(topology, rng=0)) == (
+        f"SparseMLP(sizes=[10, 32, 16, 3], n_edges={topology.n_edges}, activation='relu', "
+        "optimizer='adam', dtype=float32)"
+    )
+
+
+# ------------------------------------------------------------------ bad input
+BAD_DATA = [
+    pytest.param(lambda X, y: (np.where(X > 1.5, np.nan, X), y), "must be finite", id="nan"),
+    pytest.param(lambda X, y: (np.where(X > 1.5, np.inf, X), y), "must be finite", id="inf"),
+    pytest.param(
+        lambda X, y: (X.astype(str).astype(object) + "a", y), "must hold numbers", id="non-numeric"
+    ),
+    pytest.param(lambda X, y: (X, y[:-1]), "299 labels but X has 300 samples", id="n-labels"),
+    pytest.param(lambda X, y: (X, y + 5), r"class indices in \[0, 3\)", id="label-range"),
+    pytest.param(lambda X, y: (X, y + 0.5), "non-integer", id="label-float"),
+    pytest.param(lambda X, y: (X, y.astype(str)), "encode labels first", id="label-str"),
+    pytest.param(
+        lambda X, y: (X[:, :9], y),
+        "9 features but the topology's input size is 10",
+        id="n-features",
+    ),
+    pytest.param(lambda X, y: (X[:0], y[:0]), "empty: got 0 samples", id="empty"),
+    pytest.param(lambda X, y: (X[0], y), r"must be 2-D", id="1-d"),
+    pytest.param(lambda X, y: (X, y[:, None]), r"y must be 1-D", id="y-2-d"),
+]
+
+
+@pytest.mark.parametrize(("corrupt", "match"), BAD_DATA)
+def test_bad_data(topology, data, corrupt, match):
+    model = SparseMLP(topology, rng=0)
+    with pytest.raises(TopokitError, match=match):
+        model.fit(*corrupt(*data), epochs=1)
+
+
+def test_bad_data_in_predict(topology):
+    model = SparseMLP(topology, rng=0)
+    with pytest.raises(TopokitError, match="must be finite"):
+        model.predict(np.full((2, 10), np.nan))
+    with pytest.raises(TopokitError, match="dense array"):
+        model.predict(sp.csr_array(np.ones((2, 10))))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"activation": "softplus"}, "activation must be one of", id="activation"),
+        pytest.param({"optimizer": "rmsprop"}, "optimizer must be one of", id="optimizer"),
+        pytest.param({"schedule": "linear"}, "schedule must be one of", id="schedule"),
+        pytest.param(
+            {"schedule": "step", "schedule_params": {"warmup": 3}},
+            "schedule 'step'.*warmup",
+            id="schedule-param",
+        ),
+        pytest.param({"learning_rate": 0}, r"learning_rate must be in \(0", id="lr"),
+        pytest.param({"alpha": -1}, r"alpha must be in \[0", id="alpha"),
+        pytest.param({"momentum": 1.5, "optimizer": "sgd"}, "momentum must be in", id="momentum"),
+        pytest.param({"beta_1": 1.0}, r"beta_1 must be in \[0.0, 1.0\)", id="beta_1"),
+    ],
+)
+def test_bad_parameters(topology, kwargs, match):
+    with pytest.raises(TopokitError, match=match):
+        SparseMLP(topology, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"epochs": -1}, "epochs must be >= 0", id="epochs"),
+        pytest.param({"batch_size": 0}, "batch_size must be >= 1", id="batch"),
+        pytest.param({"validation_fraction": 1.0}, "validation_fraction must be in", id="frac"),
+        pytest.param({"validation_fraction": 0.001}, "leaves 0 for validation", id="frac-small"),
+        pytest.param(
+            {"validation_fraction": 0.1, "validation_data": ([], [])}, "not both", id="both"
+        ),
+        pytest.param({"validation_data": np.ones(3)}, "must be a pair", id="pair"),
+        pytest.param({"target_accuracy": 1.5}, "target_accuracy must be in", id="target"),
+    ],
+)
+def test_bad_fit_arguments(topology, data, kwargs, match):
+    with pytest.raises(TopokitError, match=match):
+        SparseMLP(topology, rng=0).fit(*data, **kwargs)
+
+
+def test_topology_checks():
+    with pytest.raises(TopokitError, match="topology must be a Topology"):
+        SparseMLP([10, 3])
+    with pytest.raises(TopokitError, match="number of classes and must be >= 2"):
+        SparseMLP(Topology.build([4, 1], "dense"))
+
+
+def test_training_does_not_depend_on_thread_count(make_topology):
+    import numba
+
+    topology = make_topology([50, 400, 3], 0.5, seed=1)  # big enough for the parallel kernels
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 50))
+    y = rng.integers(0, 3, 256)
+    before = numba.get_num_threads()
+    weights = []
+    try:
+        for n_threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(n_threads)
+            model = SparseMLP(topology, dense_threshold=None, rng=3).fit(X, y, epochs=2)
+            weights.append([layer.weight_data.copy() for layer in model.layers])
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,17 @@
+"""topokit.nn: train multilayer perceptrons directly on the sparse weights of a Topology.
+
+:class:`SparseLinear` is one layer whose weights live only on a layer graph's edges;
+:class:`SparseMLP` stacks them into a softmax classifier with its own training loop.
+"""
+
+from topokit.nn.history import History
+from topokit.nn.linear import SparseLinear
+from topokit.nn.mlp import SparseMLP
+
+# SparseMLPClassifier (scikit-learn estimator) is added here by its own module.
+
+__all__ = [
+    "History",
+    "SparseLinear",
+    "SparseMLP",
+]

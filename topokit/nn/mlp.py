@@ -1,0 +1,641 @@
+"""SparseMLP: a multilayer perceptron trained directly on the CSR weights of a Topology."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from topokit._errors import TopokitError
+from topokit._validation import check_int, check_real, make_rng
+from topokit.graph import LayerGraph
+from topokit.nn._checks import check_features, check_labels
+from topokit.nn.activations import get_activation
+from topokit.nn.history import History
+from topokit.nn.linear import SparseLinear, _check_dtype
+from topokit.nn.optimizers import make_optimizer
+from topokit.nn.schedules import make_schedule
+from topokit.topology import Topology
+
+__all__ = ["SparseMLP"]
+
+_PREDICT_CHUNK = 4096  # samples per forward pass in predict_proba
+_DIVERGENCE_FACTOR = 1e3  # loss above this times its reference counts as exploding
+_FORMAT_VERSION = 1
+
+
+class SparseMLP:
+    """A classifier network whose layer ``k`` has exactly the edges of ``topology[k]``.
+
+    Hidden layers apply ``activation``; the last layer feeds a softmax with the
+    cross-entropy loss, so the topology's last size is the number of classes.
+    Weights start scaled by each output neuron's actual fan-in (He for ``relu``,
+    Glorot from both end degrees otherwise; the softmax layer uses Glorot), biases
+    at zero. Training follows scikit-learn's ``MLPClassifier``: the gradient of
+    ``mean cross-entropy + alpha / (2 * batch) * Σ W²`` (biases not penalised),
+    the same SGD and Adam updates, applied only to the stored weights.
+
+    Parameters
+    ----------
+    topology : Topology
+        The network's layer graphs, sizes ``[n_features, ..., n_classes]``,
+        ``n_classes >= 2``.
+    activation : {"relu", "tanh", "logistic", "identity"}, default "relu"
+    optimizer : {"adam", "sgd"}, default "adam"
+    learning_rate : float, default 1e-3
+        Initial learning rate (positive).
+    momentum : float, default 0.9
+        SGD momentum, in [0, 1].
+    nesterov : bool, default True
+        Nesterov momentum for SGD.
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam parameters.
+    alpha : float, default 1e-4
+        L2 penalty (non-negative), as in scikit-learn.
+    schedule : {"constant", "step", "cosine"}, default "constant"
+        Learning-rate schedule over the epochs of each :meth:`fit`.
+    schedule_params : dict, optional
+        The schedule's parameters (``step_size``, ``gamma``; ``min_learning_rate``).
+    dense_threshold : float or None, default 0.3
+        Layers at least this dense run on dense BLAS products (same results).
+    dtype : {numpy.float32, numpy.float64}, default numpy.float32
+    rng : None, int or numpy.random.Generator, optional
+        Made once into the Generator that draws the initial weights, shuffles the
+        minibatches and splits off validation data. Same seed, same trained model.
+
+    Attributes
+    ----------
+    layers : list of SparseLinear
+    history : History
+        One entry per epoch trained, kept when training stops with an error.
+    target_accuracy : float or None
+        The target of the last :meth:`fit`, if any.
+
+    Raises
+    ------
+    TopokitError
+        For an unknown activation, optimizer or schedule, or a parameter out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topokit import Topology
+    >>> from topokit.nn import SparseMLP
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 4))
+    >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> model = SparseMLP(Topology.build([4, 16, 2], "dense"), learning_rate=0.01, rng=0)
+    >>> model.fit(X, y, epochs=30, batch_size=32).score(X, y) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        topology,
+        activation="relu",
+        *,
+        optimizer="adam",
+        learning_rate=1e-3,
+        momentum=0.9,
+        nesterov=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=1e-4,
+        schedule="constant",
+        schedule_params=None,
+        dense_threshold=0.3,
+        dtype=np.float32,
+        rng=None,
+    ):
+        if not isinstance(topology, Topology):
+            raise TopokitError(f"topology must be a Topology, got {type(topology).__name__}")
+        if topology.sizes[-1] < 2:
+            raise TopokitError(
+                f"the last layer size is the number of classes and must be >= 2, got "
+                f"{topology.sizes[-1]} (use 2 outputs for a binary problem)"
+            )
+        self.topology = topology
+        self.activation = get_activation(activation)
+        self.dtype = _check_dtype(dtype)
+        self.learning_rate = check_real("learning_rate", learning_rate, low=0.0, low_open=True)
+        self.alpha = check_real("alpha", alpha, low=0.0)
+        optimizer_params = (
+            {"momentum": momentum, "nesterov": nesterov}
+            if optimizer == "sgd"
+            else {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon}
+        )
+        self.optimizer = make_optimizer(optimizer, **optimizer_params)
+        self.schedule = schedule
+        self.schedule_params = dict(schedule_params or {})
+        make_schedule(schedule, self.learning_rate, 1, **self.schedule_params)  # validate
+        self._config = {
+            "activation": activation,
+            "optimizer": optimizer,
+            "learning_rate": self.learning_rate,
+            "momentum": float(momentum),
+            "nesterov": bool(nesterov),
+            "beta_1": float(beta_1),
+            "beta_2": float(beta_2),
+            "epsilon": float(epsilon),
+            "alpha": self.alpha,
+            "schedule": schedule,
+            "schedule_params": self.schedule_params,
+            "dense_threshold": dense_threshold,
+            "dtype": self.dtype.name,
+        }
+        self._rng = make_rng(rng)
+        n_layers = len(topology)
+        self.layers = [
+            SparseLinear(
+                graph,
+                init=self.activation.init if k < n_layers - 1 else "glorot",
+                dtype=self.dtype,
+                dense_threshold=dense_threshold,
+                rng=self._rng,
+            )
+            for k, graph in enumerate(topology)
+        ]
+        self.history = History()
+        self.target_accuracy = None
+        self._current_rate = self.learning_rate
+        self._loss_reference = None
+
+    # --------------------------------------------------------------- sizes
+    @property
+    def n_features(self) -> int:
+        """Input size of the network."""
+        return self.topology.sizes[0]
+
+    @property
+    def n_classes(self) -> int:
+        """Output size of the network (number of classes)."""
+        return self.topology.sizes[-1]
+
+    @property
+    def n_edges(self) -> int:
+        """Number of trainable weights (biases not counted)."""
+        return self.topology.n_edges
+
+    @property
+    def epochs_to_target(self) -> int | None:
+        """First epoch reaching :attr:`target_accuracy` (validation, else training); None if never.
+
+        See :meth:`History.epochs_to_reach`.
+        """
+        if self.target_accuracy is None:
+            return None
+        return self.history.epochs_to_reach(self.target_accuracy)
+
+    # ------------------------------------------------------------ passes
+    def _logits_t(self, xt, *, keep_inputs):
+        """Forward on feature-major input; returns the activations of every layer."""
+        activations = [xt]
+        last = len(self.layers) - 1
+        for k, layer in enumerate(self.layers):
+            z = layer.forward_t(activations[-1], keep_input=keep_inputs)
+            if k < last:
+                self.activation.apply(z)
+            activations.append(z)
+        return activations
+
+    def _loss_and_gradients(self, xt, labels, *, input_grad=False):
+        """Forward and backward on one minibatch; fills every layer's gradients.
+
+        Returns ``(loss, n_correct)``, plus the gradient of the loss with respect to
+        ``xt`` (of shape (n_features, batch)) when ``input_grad``.
+        """
+        batch = labels.size
+        activations = self._logits_t(xt, keep_inputs=True)
+        logits = activations[-1]
+        columns = np.arange(batch)
+        n_correct = int(np.count_nonzero(np.argmax(logits, axis=0) == labels))
+        shifted = logits - logits.max(axis=0)
+        log_norm = np.log(np.exp(shifted).sum(axis=0))
+        loss = float(np.mean(log_norm - shifted[labels, columns], dtype=np.float64))
+        delta = np.exp(shifted - log_norm)  # softmax probabilities
+        delta[labels, columns] -= 1
+        delta /= batch
+        for k in range(len(self.layers) - 1, -1, -1):
+            grad_in = self.layers[k].backward_t(delta, input_grad=k > 0 or input_grad)
+            if k > 0:
+                self.activation.backprop(activations[k], grad_in)
+                delta = grad_in
+        if self.alpha > 0:
+            scale = self.alpha / batch
+            penalty = 0.0
+            for layer in self.layers:
+                layer.weight_grad += self.dtype.type(scale) * layer.weight_data
+                penalty += float(np.dot(layer.weight_data, layer.weight_data))
+            loss += 0.5 * scale * penalty
+        for layer in self.layers:
+            layer._input_t = None
+        if input_grad:
+            return loss, n_correct, grad_in
+        return loss, n_correct
+
+    def _step(self, xt, labels):
+        loss, n_correct = self._loss_and_gradients(xt, labels)
+        if math.isfinite(loss):
+            params, grads = [], []
+            for layer in self.layers:
+                params += [layer.weight_data, layer.bias]
+                grads += [layer.weight_grad, layer.bias_grad]
+            self.optimizer.step(params, grads, self._current_rate)
+        return loss, n_correct
+
+    def train_step(self, X, y) -> float:
+        """One optimizer step on the minibatch ``(X, y)`` at the current learning rate.
+
+        Parameters
+        ----------
+        X : array_like of shape (batch, n_features)
+        y : array_like of int, of shape (batch,)
+            Class indices in [0, n_classes).
+
+        Returns
+        -------
+        float
+            The minibatch loss before the step.
+
+        Raises
+        ------
+        TopokitError
+            For bad data (see :meth:`fit`) or a non-finite loss.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> model = SparseMLP(Topology.build([3, 2], "dense"), rng=0)
+        >>> model.train_step(np.ones((4, 3)), [0, 1, 1, 0]) > 0
+        True
+        """
+        X = check_features(X, self.n_features, self.dtype)
+        labels = check_labels(y, X.shape[0], self.n_classes)
+        loss, _ = self._step(np.ascontiguousarray(X.T), labels)
+        if not math.isfinite(loss):
+            raise TopokitError(
+                f"training diverged: the loss is {loss} at learning_rate="
+                f"{self._current_rate:g}; lower the learning rate"
+            )
+        return loss
+
+    # ------------------------------------------------------------- fitting
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        epochs=10,
+        batch_size=128,
+        validation_fraction=0.0,
+        validation_data=None,
+        early_stopping=False,
+        patience=10,
+        tol=1e-4,
+        target_accuracy=None,
+        shuffle=True,
+        progress=False,
+    ):
+        """Train for ``epochs`` passes over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Finite numbers.
+        y : array_like of int, of shape (n_samples,)
+            Class indices in [0, n_classes).
+        epochs : int, default 10
+        batch_size : int, default 128
+            Clipped to the number of training samples.
+        validation_fraction : float, default 0.0
+            Fraction of ``(X, y)`` held out (drawn with the model's Generator) to
+            measure validation accuracy after each epoch; in [0, 1).
+        validation_data : tuple (X_val, y_val), optional
+            Explicit validation set (instead of ``validation_fraction``).
+        early_stopping : bool, default False
+            Stop when the validation accuracy (or, without validation data, the
+            training loss) has not improved by ``tol`` for ``patience`` epochs; with
+            validation data the best weights are restored.
+        patience : int, default 10
+        tol : float, default 1e-4
+        target_accuracy : float, optional
+            Records the target for :attr:`epochs_to_target`.
+        shuffle : bool, default True
+            Shuffle the samples every epoch with the model's Generator.
+        progress : bool, default False
+            Show a tqdm progress bar over epochs.
+
+        Returns
+        -------
+        SparseMLP
+            ``self``.
+
+        Raises
+        ------
+        TopokitError
+            For NaN/inf or non-numeric features, labels that do not match ``X``, a
+            feature count other than the topology's input size, an empty dataset,
+            bad parameters, or a loss that diverges (the message gives the epoch and
+            the learning rate; :attr:`history` keeps the epochs trained).
+        """
+        X = check_features(X, self.n_features, self.dtype)
+        labels = check_labels(y, X.shape[0], self.n_classes)
+        epochs = check_int("epochs", epochs, minimum=0)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        patience = check_int("patience", patience, minimum=1)
+        tol = check_real("tol", tol, low=0.0)
+        if target_accuracy is not None:
+            target_accuracy = check_real("target_accuracy", target_accuracy, low=0.0, high=1.0)
+        self.target_accuracy = target_accuracy
+        X, labels, X_val, y_val = self._split_validation(
+            X, labels, validation_fraction, validation_data
+        )
+        rate = make_schedule(self.schedule, self.learning_rate, epochs, **self.schedule_params)
+        batch_size = min(batch_size, X.shape[0])
+        has_val = X_val is not None
+        best_score, best_weights, stale = None, None, 0
+        epoch_range = range(epochs)
+        if progress:
+            from tqdm.auto import tqdm
+
+            epoch_range = tqdm(epoch_range, desc="epochs", unit="epoch")
+        for epoch in epoch_range:
+            self._current_rate = rate(epoch)
+            loss, accuracy, seconds = self._run_epoch(X, labels, batch_size, shuffle)
+            val_accuracy = self.score(X_val, y_val) if has_val else None
+            self.history._append(loss, accuracy, val_accuracy, seconds, self._current_rate)
+            self._check_divergence(loss, self.history.n_epochs)
+            if not early_stopping:
+                continue
+            score = val_accuracy if has_val else -loss
+            if best_score is None or score > best_score + tol:
+                best_score, stale = score, 0
+                if has_val:
+                    best_weights = [(ly.weight_data.copy(), ly.bias.copy()) for ly in self.layers]
+            else:
+                stale += 1
+                if stale >= patience:
+                    break
+        if best_weights is not None:
+            for layer, (weights, bias) in zip(self.layers, best_weights, strict=True):
+                layer.weight_data[:] = weights
+                layer.bias[:] = bias
+        return self
+
+    def _split_validation(self, X, labels, fraction, validation_data):
+        if validation_data is not None:
+            if fraction:
+                raise TopokitError(
+                    "give validation_fraction or validation_data, not both "
+                    f"(got validation_fraction={fraction})"
+                )
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError) as exc:
+                raise TopokitError("validation_data must be a pair (X_val, y_val)") from exc
+            X_val = check_features(X_val, self.n_features, self.dtype, name="X_val")
+            y_val = check_labels(y_val, X_val.shape[0], self.n_classes, name="y_val")
+            return X, labels, X_val, y_val
+        fraction = check_real("validation_fraction", fraction, low=0.0, high=1.0, high_open=True)
+        if fraction == 0:
+            return X, labels, None, None
+        n_val = math.floor(fraction * X.shape[0] + 0.5)
+        if n_val < 1 or n_val >= X.shape[0]:
+            raise TopokitError(
+                f"validation_fraction={fraction} of {X.shape[0]} samples leaves "
+                f"{n_val} for validation and {X.shape[0] - n_val} for training; both must be >= 1"
+            )
+        order = self._rng.permutation(X.shape[0])
+        val, train = order[:n_val], order[n_val:]
+        return X[train], labels[train], X[val], labels[val]
+
+    def _run_epoch(self, X, labels, batch_size, shuffle):
+        n_samples = X.shape[0]
+        order = self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+        total_loss, total_correct = 0.0, 0
+        start = time.perf_counter()
+        for first in range(0, n_samples, batch_size):
+            rows = order[first : first + batch_size]
+            xt = np.ascontiguousarray(X[rows].T)
+            loss, n_correct = self._step(xt, labels[rows])
+            if not math.isfinite(loss) or self._exploded(loss):
+                elapsed = time.perf_counter() - start
+                self.history._append(
+                    loss, total_correct / max(first, 1), None, elapsed, self._current_rate
+                )
+                self._raise_divergence(loss, self.history.n_epochs)
+            if self._loss_reference is None:
+                self._loss_reference = max(loss, math.log(self.n_classes))
+            total_loss += loss * rows.size
+            total_correct += n_correct
+        seconds = time.perf_counter() - start
+        return total_loss / n_samples, total_correct / n_samples, seconds
+
+    def _exploded(self, loss) -> bool:
+        reference = self._loss_reference or math.log(self.n_classes)
+        return loss > _DIVERGENCE_FACTOR * reference
+
+    def _check_divergence(self, loss, epoch):
+        if not math.isfinite(loss) or self._exploded(loss):
+            self._raise_divergence(loss, epoch)
+
+    def _raise_divergence(self, loss, epoch):
+        raise TopokitError(
+            f"training diverged in epoch {epoch}: the loss reached {loss:.4g} at "
+            f"learning_rate={self._current_rate:g}; lower the learning rate "
+            f"(the epochs so far are in .history)"
+        )
+
+    # ---------------------------------------------------------- prediction
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (softmax of the last layer).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+
+        Raises
+        ------
+        TopokitError
+            For bad features (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> model = SparseMLP(Topology.build([3, 5, 4], "dense"), rng=0)
+        >>> proba = model.predict_proba(np.ones((2, 3)))
+        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+        ((2, 4), True)
+        """
+        X = check_features(X, self.n_features, self.dtype)
+        out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
+        for first in range(0, X.shape[0], _PREDICT_CHUNK):
+            xt = np.ascontiguousarray(X[first : first + _PREDICT_CHUNK].T)
+            logits = self._logits_t(xt, keep_inputs=False)[-1]
+            logits -= logits.max(axis=0)
+            np.exp(logits, out=logits)
+            logits /= logits.sum(axis=0)
+            out[first : first + _PREDICT_CHUNK] = logits.T
+        return out
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class index of each sample, of shape (n_samples,).
+
+        Raises
+        ------
+        TopokitError
+            For bad features (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> model = SparseMLP(Topology.build([3, 4], "dense"), rng=0)
+        >>> model.layers[0].bias[:] = [0, 0, 5, 0]
+        >>> model.predict(np.zeros((2, 3))).tolist()
+        [2, 2]
+        """
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def score(self, X, y) -> float:
+        """Accuracy: the fraction of samples whose predicted class is ``y``.
+
+        Raises
+        ------
+        TopokitError
+            For bad features or labels (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> model = SparseMLP(Topology.build([3, 4], "dense"), rng=0)
+        >>> model.layers[0].bias[:] = [0, 0, 5, 0]
+        >>> model.score(np.zeros((4, 3)), [2, 2, 2, 1])
+        0.75
+        """
+        X = check_features(X, self.n_features, self.dtype)
+        labels = check_labels(y, X.shape[0], self.n_classes)
+        return float(np.mean(self.predict(X) == labels))
+
+    # ------------------------------------------------------------- save/load
+    def save(self, path) -> None:
+        """Write the weights, patterns, biases, configuration and history to ``.npz``.
+
+        Optimizer state (momenta) is not saved; a loaded model predicts identically
+        and trains on with fresh optimizer state.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Must end in ``.npz``.
+
+        Raises
+        ------
+        TopokitError
+            If ``path`` does not end in ``.npz``.
+
+        Examples
+        --------
+        See :meth:`load`.
+        """
+        path = _check_npz(path)
+        arrays = {
+            "topokit_mlp_version": np.array(_FORMAT_VERSION),
+            "config": np.array(json.dumps(self._config)),
+            "history": np.array(json.dumps(self.history.as_dict())),
+            "sizes": np.array(self.topology.sizes, dtype=np.int64),
+        }
+        for k, layer in enumerate(self.layers):
+            arrays[f"layer{k}_indptr"] = layer.graph.biadjacency.indptr
+            arrays[f"layer{k}_indices"] = layer.graph.biadjacency.indices
+            arrays[f"layer{k}_weights"] = layer.weight_data
+            arrays[f"layer{k}_bias"] = layer.bias
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path) -> SparseMLP:
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        SparseMLP
+
+        Raises
+        ------
+        TopokitError
+            If the file is not a saved SparseMLP.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile, numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> model = SparseMLP(Topology.build([3, 4, 2], "dense"), rng=0)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
+        >>> model.save(path)
+        >>> X = np.ones((2, 3))
+        >>> np.array_equal(SparseMLP.load(path).predict_proba(X), model.predict_proba(X))
+        True
+        """
+        path = _check_npz(path)
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                if "topokit_mlp_version" not in arrays:
+                    raise TopokitError(f"{path!r} is not a saved SparseMLP (no format version)")
+                config = json.loads(str(arrays["config"]))
+                history = json.loads(str(arrays["history"]))
+                sizes = arrays["sizes"].tolist()
+                layers, weights = [], []
+                for k in range(len(sizes) - 1):
+                    indices = arrays[f"layer{k}_indices"]
+                    indptr = arrays[f"layer{k}_indptr"]
+                    pattern = (np.ones(indices.size), indices, indptr)
+                    graph = LayerGraph(sp.csr_array(pattern, shape=(sizes[k], sizes[k + 1])))
+                    layers.append(graph)
+                    weights.append((arrays[f"layer{k}_weights"], arrays[f"layer{k}_bias"]))
+        except (OSError, KeyError, ValueError) as exc:
+            if isinstance(exc, TopokitError):
+                raise
+            raise TopokitError(f"cannot read a SparseMLP from {path!r}: {exc}") from exc
+        model = cls(Topology(layers), **config)
+        for layer, (data, bias) in zip(model.layers, weights, strict=True):
+            if data.shape != layer.weight_data.shape or bias.shape != layer.bias.shape:
+                raise TopokitError(f"{path!r}: weight arrays do not match the stored pattern")
+            layer.weight_data[:] = data
+            layer.bias[:] = bias
+        model.history = History(**history)
+        return model
+
+    def __repr__(self):
+        return (
+            f"SparseMLP(sizes={self.topology.sizes}, n_edges={self.n_edges}, "
+            f"activation={self.activation.name!r}, optimizer={self.optimizer.name!r}, "
+            f"dtype={self.dtype.name})"
+        )
+
+
+def _check_npz(path) -> str:
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        raise TopokitError(f"model files must end in .npz, got {path!r}")
+    return path

@@ -1,0 +1,155 @@
+"""Optimizers that update parameter arrays in place (only the stored weights exist).
+
+They follow scikit-learn's ``MLPClassifier`` solvers exactly: SGD with momentum
+(optionally Nesterov) and Adam with bias correction folded into the step size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from topokit._errors import TopokitError
+from topokit._validation import check_real
+from topokit.nn import _kernels
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "make_optimizer"]
+
+
+class SGD:
+    """Stochastic gradient descent with momentum, as scikit-learn's ``solver="sgd"``.
+
+    ``v = momentum * v - lr * g``, then ``p += v`` (or, with Nesterov,
+    ``p += momentum * v - lr * g``).
+
+    Parameters
+    ----------
+    momentum : float, default 0.9
+        In [0, 1].
+    nesterov : bool, default True
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topokit.nn.optimizers import SGD
+    >>> p, g = np.array([1.0]), np.array([0.5])
+    >>> SGD(momentum=0.0).step([p], [g], learning_rate=0.1)
+    >>> p.tolist()
+    [0.95]
+    """
+
+    name = "sgd"
+
+    def __init__(self, *, momentum=0.9, nesterov=True):
+        self.momentum = check_real("momentum", momentum, low=0.0, high=1.0)
+        self.nesterov = bool(nesterov)
+        self._velocities = None
+
+    def step(self, params, grads, learning_rate) -> None:
+        """Update each array of ``params`` in place from the matching ``grads``."""
+        if self._velocities is None:
+            self._velocities = [np.zeros_like(p) for p in params]
+        for param, grad, velocity in zip(params, grads, self._velocities, strict=True):
+            _kernels.sgd_update(
+                4 * param.size,
+                param,
+                grad,
+                velocity,
+                float(learning_rate),
+                self.momentum,
+                self.nesterov,
+            )
+
+    def __repr__(self):
+        return f"SGD(momentum={self.momentum}, nesterov={self.nesterov})"
+
+
+class Adam:
+    """Adam, as scikit-learn's ``solver="adam"``.
+
+    At step t: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``,
+    ``p -= lr·sqrt(1 - b2^t)/(1 - b1^t) · m / (sqrt(v) + eps)``.
+
+    Parameters
+    ----------
+    beta_1, beta_2 : float, default 0.9, 0.999
+        In [0, 1).
+    epsilon : float, default 1e-8
+        Positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topokit.nn.optimizers import Adam
+    >>> p, g = np.array([1.0]), np.array([0.5])
+    >>> Adam().step([p], [g], learning_rate=0.1)
+    >>> round(float(p[0]), 6)
+    0.9
+    """
+
+    name = "adam"
+
+    def __init__(self, *, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.beta_1 = check_real("beta_1", beta_1, low=0.0, high=1.0, high_open=True)
+        self.beta_2 = check_real("beta_2", beta_2, low=0.0, high=1.0, high_open=True)
+        self.epsilon = check_real("epsilon", epsilon, low=0.0, low_open=True)
+        self.t = 0
+        self._moments = None
+
+    def step(self, params, grads, learning_rate) -> None:
+        """Update each array of ``params`` in place from the matching ``grads``."""
+        if self._moments is None:
+            self._moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.t += 1
+        step_size = learning_rate * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
+        for param, grad, (m, v) in zip(params, grads, self._moments, strict=True):
+            _kernels.adam_update(
+                8 * param.size,
+                param,
+                grad,
+                m,
+                v,
+                self.beta_1,
+                self.beta_2,
+                float(step_size),
+                self.epsilon,
+            )
+
+    def __repr__(self):
+        return f"Adam(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon})"
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def make_optimizer(name, **params):
+    """A fresh optimizer by name.
+
+    Parameters
+    ----------
+    name : {"sgd", "adam"}
+    **params
+        Keyword arguments of :class:`SGD` or :class:`Adam`.
+
+    Returns
+    -------
+    SGD or Adam
+
+    Raises
+    ------
+    TopokitError
+        For an unknown name or a parameter the optimizer does not take.
+
+    Examples
+    --------
+    >>> from topokit.nn.optimizers import make_optimizer
+    >>> make_optimizer("sgd", momentum=0.5, nesterov=False)
+    SGD(momentum=0.5, nesterov=False)
+    """
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise TopokitError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
+    try:
+        return OPTIMIZERS[name](**params)
+    except TypeError as exc:
+        raise TopokitError(f"optimizer {name!r}: {exc}") from exc
