@@ -4,14 +4,14 @@
 :class:`SparseMLP` stacks them into a softmax classifier with its own training loop.
 """
 
+from topokit.nn.classifier import SparseMLPClassifier
 from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear
 from topokit.nn.mlp import SparseMLP
-
-# SparseMLPClassifier (scikit-learn estimator) is added here by its own module.
 
 __all__ = [
     "History",
     "SparseLinear",
     "SparseMLP",
+    "SparseMLPClassifier",
 ]

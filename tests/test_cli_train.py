@@ -1,0 +1,293 @@
+"""``topokit train``: JSON outcome, saved model, progress bar, and one-line errors."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from topokit.cli import main
+from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
+from topokit.nn.datasets import load_dataset
+from topokit.nn.mlp import SparseMLP
+
+# tiny and quick: digits, one hidden layer of 32, a few epochs
+TINY = ["train", "--dataset", "digits", "--hidden", "32", "--density", "0.5", "--lr", "0.01"]
+TINY += ["--seed", "0"]
+
+
+def run_cli(capsys, *argv):
+    """Run ``main`` in-process; return (status, stdout, stderr)."""
+    status = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run_json(capsys, *argv):
+    status, out, err = run_cli(capsys, *argv, "--json")
+    assert (status, err) == (0, "")
+    return json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+# -------------------------------------------------------------------- JSON
+def test_json_outcome(capsys, tmp_path):
+    result = run_json(capsys, *TINY, "--epochs", 4, "--target-accuracy", 0.5)
+    assert result["dataset"] == "digits"
+    assert (result["n_train"], result["n_test"]) == (1347, 450)
+    assert 0.5 < result["test_accuracy"] <= 1  # chance is 0.1
+    assert 0.5 < result["train_accuracy"] <= 1
+    assert result["epochs"] == 4
+    assert result["stopped_early"] is False
+    history = result["history"]
+    assert set(history) == {"loss", "train_accuracy", "val_accuracy", "seconds", "learning_rate"}
+    assert all(len(values) == 4 for values in history.values())
+    assert history["val_accuracy"] == [None] * 4
+    assert history["learning_rate"] == [0.01] * 4
+    assert result["final_loss"] == history["loss"][-1]
+    assert history["loss"][-1] < history["loss"][0]
+    assert result["seconds_per_epoch"] == pytest.approx(np.median(history["seconds"]))
+    assert result["seconds_total"] == pytest.approx(sum(history["seconds"]))
+    reached = [acc >= 0.5 for acc in history["train_accuracy"]]
+    assert result["epochs_to_target"] == (reached.index(True) + 1 if any(reached) else None)
+    assert result["config"]["seed"] == 0
+    assert result["saved"] is None
+
+
+def test_json_topology_and_metrics(capsys):
+    result = run_json(capsys, *TINY, "--epochs", 1)
+    topology = result["topology"]
+    assert topology["sizes"] == [64, 32, 10]
+    assert topology["families"] == ["erdos_renyi", "erdos_renyi"]
+    assert topology["n_edges_per_layer"] == [round(0.5 * 64 * 32), round(0.5 * 32 * 10)]
+    assert topology["n_edges"] == sum(topology["n_edges_per_layer"])
+    assert topology["density"] == pytest.approx(topology["n_edges"] / (64 * 32 + 32 * 10))
+    metrics = result["metrics"]
+    assert set(NETWORK_METRICS) <= set(metrics)
+    assert metrics["net_n_edges"] == topology["n_edges"]
+    assert [layer["n_edges"] for layer in metrics["layers"]] == topology["n_edges_per_layer"]
+    assert all(set(layer) == set(LAYER_METRICS) for layer in metrics["layers"])
+
+
+def test_no_metrics(capsys):
+    result = run_json(capsys, *TINY, "--epochs", 1, "--no-metrics")
+    assert result["metrics"] is None
+
+
+def test_sizes_dense_output_and_per_layer_edge_counts(capsys):
+    result = run_json(
+        capsys,
+        *["train", "--sizes", "64,24,16,10", "--family", "left_regular,erdos_renyi"],
+        *["--degree", "4,8", "--dense-output", "--epochs", 1, "--seed", 1, "--no-metrics"],
+    )
+    topology = result["topology"]
+    assert topology["sizes"] == [64, 24, 16, 10]
+    assert topology["families"] == ["left_regular", "erdos_renyi", "dense"]
+    assert topology["n_edges_per_layer"] == [4 * 24, 8 * 16, 16 * 10]
+
+
+def test_family_param(capsys):
+    result = run_json(
+        capsys, *TINY, "--family", "small_world", "--param", "p=0.2", "--epochs", 1, "--no-metrics"
+    )
+    assert result["topology"]["families"] == ["small_world", "small_world"]
+
+
+def test_same_seed_same_outcome(capsys):
+    first = run_json(capsys, *TINY, "--epochs", 2, "--no-metrics")
+    second = run_json(capsys, *TINY, "--epochs", 2, "--no-metrics")
+    assert first["history"]["loss"] == second["history"]["loss"]
+    assert first["test_accuracy"] == second["test_accuracy"]
+
+
+def test_schedule_sgd_and_validation(capsys):
+    result = run_json(
+        capsys,
+        *TINY,
+        *["--optimizer", "sgd", "--schedule", "step", "--schedule-param", "step_size=2"],
+        *["--schedule-param", "gamma=0.5", "--validation-fraction", 0.2, "--epochs", 4],
+        "--no-metrics",
+    )
+    history = result["history"]
+    np.testing.assert_allclose(history["learning_rate"], [0.01, 0.01, 0.005, 0.005])
+    assert all(0 <= acc <= 1 for acc in history["val_accuracy"])
+    assert result["config"]["validation_fraction"] == 0.2
+
+
+def test_early_stopping_follows_the_patience_rule(capsys):
+    result = run_json(
+        capsys,
+        *["train", "--hidden", "16", "--lr", "0.01", "--early-stopping", "--patience", 2],
+        *["--epochs", 60, "--seed", 0, "--no-metrics"],
+    )
+    scores = result["history"]["val_accuracy"]
+    best, stale, stop = -1.0, 0, None
+    for epoch, score in enumerate(scores, start=1):
+        if score > best + 1e-4:
+            best, stale = score, 0
+        else:
+            stale += 1
+            if stale >= 2:
+                stop = epoch
+                break
+    assert stop == result["epochs"] < 60
+    assert result["stopped_early"] is True
+    assert result["config"]["validation_fraction"] == 0.1
+
+
+def test_early_stopping_restores_the_best_weights(digits):
+    from topokit.nn._network_topology import build_network_topology
+    from topokit.nn._train_loop import train_model
+
+    def trained(epochs):
+        model = SparseMLP(build_network_topology([64, 16, 10], density=0.5, rng=0), rng=0)
+        model.learning_rate = 0.01
+        outcome = train_model(
+            model,
+            X,
+            y,
+            epochs=epochs,
+            validation_fraction=0.2,
+            early_stopping=True,
+            patience=3,
+            rng=5,
+        )
+        return model, outcome
+
+    X, y = digits.X_train, digits.y_train
+    model, outcome = trained(60)
+    assert outcome == {"stopped_early": True}
+    scores = model.history.val_accuracy
+    n_val = round(0.2 * len(X))
+    validation = np.random.default_rng(5).permutation(len(X))[:n_val]
+    assert model.score(X[validation], y[validation]) == max(scores)
+    best_epoch = 1 + max(
+        k for k, score in enumerate(scores) if all(score > s + 1e-4 for s in scores[:k])
+    )
+    assert best_epoch < len(scores)
+    at_best, _ = trained(best_epoch)  # the same run, ended at the best epoch
+    for kept, reference in zip(model.layers, at_best.layers, strict=True):
+        np.testing.assert_array_equal(kept.weight_data, reference.weight_data)
+        np.testing.assert_array_equal(kept.bias, reference.bias)
+
+
+# -------------------------------------------------------------- human output
+def test_human_summary(capsys):
+    status, out, err = run_cli(capsys, *TINY, "--epochs", 2, "--target-accuracy", 0.999)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("digits: 64 → 32 → 10 (erdos_renyi), ")
+    assert lines[1].startswith("trained 2 epochs, ")
+    assert "s/epoch, final loss " in lines[1]
+    assert lines[2].startswith("train accuracy 0.")
+    assert ", test accuracy 0." in lines[2]
+    assert lines[3] == "epochs to 0.999: not reached"
+
+
+# -------------------------------------------------------------------- saving
+def test_saved_model_loads_and_predicts_the_same(capsys, tmp_path, digits):
+    path = tmp_path / "model.npz"
+    result = run_json(capsys, *TINY, "--epochs", 3, "--save", path, "--no-metrics")
+    assert result["saved"] == str(path)
+    model = SparseMLP.load(path)
+    assert model.topology.sizes == [64, 32, 10]
+    assert model.n_edges == result["topology"]["n_edges"]
+    assert model.score(digits.X_test, digits.y_test) == result["test_accuracy"]
+    assert model.score(digits.X_train, digits.y_train) == result["train_accuracy"]
+    assert model.history.loss == result["history"]["loss"]
+
+
+# ---------------------------------------------------------------- progress
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main([*TINY, "--epochs", "2", "--no-metrics", "--json"]) == 0
+    assert "training" in terminal.getvalue()
+    quiet = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", quiet)
+    assert main([*TINY, "--epochs", "2", "--no-metrics", "--json", "--quiet"]) == 0
+    assert quiet.getvalue() == ""
+
+
+def test_progress_gets_loss_and_accuracy_each_epoch():
+    from topokit.nn._network_topology import build_network_topology
+    from topokit.nn._train_loop import train_model
+
+    class Recorder:
+        def __init__(self):
+            self.postfixes, self.updates, self.closed = [], 0, False
+
+        def set_postfix(self, postfix, refresh=True):
+            self.postfixes.append(dict(postfix))
+
+        def update(self):
+            self.updates += 1
+
+        def close(self):
+            self.closed = True
+
+    data = load_dataset("digits")
+    model = SparseMLP(build_network_topology([64, 16, 10], density=0.5, rng=0), rng=0)
+    recorder = Recorder()
+    train_model(
+        model, data.X_train, data.y_train, epochs=3, validation_fraction=0.1, progress=recorder
+    )
+    assert recorder.updates == 3
+    assert recorder.closed
+    assert [set(p) for p in recorder.postfixes] == [{"loss", "acc", "val_acc"}] * 3
+    assert [p["acc"] for p in recorder.postfixes] == model.history.train_accuracy
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "nosuch"], "unknown dataset 'nosuch'"),
+        (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice: 'rmsprop'"),
+        (["--activation", "gelu"], "argument --activation: invalid choice: 'gelu'"),
+        (["--sizes", "60,32,10"], "--sizes starts with 60 inputs but dataset 'digits' has 64"),
+        (["--sizes", "64,32,9"], "--sizes ends with 9 outputs but dataset 'digits' has 10"),
+        (["--sizes", "32"], "for hidden sizes only use --hidden 32"),
+        (["--sizes", "64,32,10", "--hidden", "32"], "not allowed with argument"),
+        (["--hidden", "32,x"], "--hidden must be comma-separated integers such as 300,100"),
+        (["--hidden", "32,0"], "--hidden sizes must be >= 1, got '32,0'"),
+        (["--density", "0.1", "--degree", "3"], "not allowed with argument"),
+        (["--hidden", "32", "--density", "1.5"], r"density must be in (0.0, 1.0], got 1.5"),
+        (["--hidden", "32", "--density", "a"], "--density must be one or more comma-separated"),
+        (["--hidden", "32", "--degree", "99"], "layer 0 (64 -> 32): degree"),
+        (["--hidden", "32", "--family", "nosuch"], "unknown family 'nosuch'"),
+        (["--hidden", "32", "--param", "p=0.1"], "unknown parameter 'p' for family"),
+        (["--hidden", "32", "--density", "0.1,0.1,0.1"], "one per layer (2)"),
+        (["--epochs", "0"], "epochs must be >= 1, got 0"),
+        (["--schedule-param", "gamma"], "--schedule-param must be KEY=VALUE"),
+        (["--schedule-param", "gamma=0.5"], "schedule 'constant'"),
+        (["--validation-fraction", "1.5"], "validation_fraction must be in [0.0, 1.0)"),
+        (["--target-accuracy", "2"], "target_accuracy must be in [0.0, 1.0], got 2.0"),
+        (["--save", "model.txt"], "--save must end in .npz, got 'model.txt'"),
+        (["--optimizer", "sgd", "--lr", "1e6"], "training diverged in epoch 1"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_errors_are_one_line_with_status_1(capsys, argv, message):
+    status, out, err = run_cli(capsys, "train", "--seed", "0", *argv)
+    assert status == 1
+    assert out == ""
+    assert err.startswith("topokit: error: ")
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_help(capsys):
+    status, out, _ = run_cli(capsys, "train", "-h")
+    assert status == 0
+    assert out.startswith("usage: topokit train")
+    assert "--dense-output" in out

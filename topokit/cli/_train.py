@@ -1,0 +1,352 @@
+"""``topokit train``: train a sparse MLP on a data set and report accuracy, speed and metrics."""
+
+from __future__ import annotations
+
+import statistics
+
+from topokit.cli._common import FORMATTER, describe_sizes, parse_sizes, print_json, progress
+
+__all__ = ["add_parser", "run"]
+
+_DEFAULT_HIDDEN = "100"
+_EPILOG = """\
+sizes:
+  --sizes lists every layer, N0,...,NL: N0 must be the data set's number of features and
+  NL its number of classes (digits: 64 and 10). --hidden lists the hidden layers only and
+  takes both ends from the data set. Without either: --hidden 100.
+
+edge count:
+  --family, --density and --degree take one value, or one per sparse layer (comma-
+  separated). A family that needs an edge count and gets neither uses density 0.1.
+  --dense-output makes the last layer (into the classes) dense, as in Bourely et al.;
+  the other options then describe the layers before it.
+
+output:
+  A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
+  test_accuracy, train_accuracy, final_loss, seconds_per_epoch (the median epoch, so
+  the first epoch's kernel compilation does not count), seconds_total, epochs,
+  epochs_to_target, history (per-epoch lists), topology, metrics (network metrics and
+  per-layer "layers"; --no-metrics skips them) and config.
+
+examples:
+  topokit train --dataset digits --sizes 64,256,10 --family ramanujan --density 0.1 --seed 0
+  topokit train --hidden 300,100 --dataset mnist --density 0.05 --dense-output --epochs 20
+  topokit train --hidden 256 --optimizer sgd --lr 0.05 --schedule cosine --json
+  topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
+"""
+
+
+def add_parser(subparsers) -> None:
+    """Add the ``train`` command."""
+    from topokit.nn.activations import ACTIVATIONS
+    from topokit.nn.optimizers import OPTIMIZERS
+    from topokit.nn.schedules import SCHEDULES
+
+    parser = subparsers.add_parser(
+        "train",
+        help="train a sparse MLP on a data set",
+        description="Build a network of a family's layer graphs, train it directly on its\n"
+        "sparse weights, and report test/train accuracy, loss, speed and the topology.",
+        epilog=_EPILOG,
+        formatter_class=FORMATTER,
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        default="digits",
+        metavar="NAME|PATH",
+        help="digits (default), mnist1d, mnist, fashion_mnist, cifar10, or a .npz/.csv file",
+    )
+    data.add_argument("--data-dir", metavar="DIR", help="folder of downloaded data sets")
+
+    network = parser.add_argument_group("network")
+    sizes = network.add_mutually_exclusive_group()
+    sizes.add_argument("--sizes", metavar="N0,...,NL", help="every layer size (see below)")
+    sizes.add_argument("--hidden", metavar="H1,...", help="hidden layer sizes only")
+    network.add_argument(
+        "--family",
+        default="erdos_renyi",
+        metavar="NAME[,NAME...]",
+        help="layer-graph family, or one per sparse layer (default erdos_renyi)",
+    )
+    count = network.add_mutually_exclusive_group()
+    count.add_argument("--density", metavar="D[,D...]", help="edge count round(D*n_in*n_out)")
+    count.add_argument("--degree", metavar="K[,K...]", help="edge count K*n_out (fan-in)")
+    network.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a family parameter; repeat for several (see 'topokit families')",
+    )
+    network.add_argument("--dense-output", action="store_true", help="make the output layer dense")
+    network.add_argument(
+        "--activation", default="relu", choices=list(ACTIVATIONS), help="default relu"
+    )
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=int, default=30, metavar="N", help="default 30")
+    training.add_argument("--batch-size", type=int, default=128, metavar="B", help="default 128")
+    training.add_argument(
+        "--seed", type=int, metavar="S", help="random seed (default: a fresh run each time)"
+    )
+    training.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
+    training.add_argument("--lr", type=float, default=1e-3, metavar="RATE", help="default 1e-3")
+    training.add_argument(
+        "--alpha", type=float, default=1e-4, metavar="A", help="L2 penalty (default 1e-4)"
+    )
+    training.add_argument("--schedule", default="constant", choices=list(SCHEDULES))
+    training.add_argument(
+        "--schedule-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="step_size, gamma (step) or min_learning_rate (cosine)",
+    )
+    training.add_argument(
+        "--validation-fraction",
+        type=float,
+        metavar="F",
+        help="training share held out to measure validation accuracy "
+        "(default 0.1 with --early-stopping, else 0)",
+    )
+    training.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation accuracy stalls for --patience epochs",
+    )
+    training.add_argument("--patience", type=int, default=10, metavar="N", help="default 10")
+    training.add_argument(
+        "--target-accuracy",
+        type=float,
+        metavar="ACC",
+        help="report the first epoch reaching this (validation, else training) accuracy",
+    )
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="print one JSON object")
+    output.add_argument(
+        "--no-metrics", action="store_true", help="skip the topology metrics (null in --json)"
+    )
+    output.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    output.add_argument("--save", metavar="PATH.npz", help="write the trained model (.npz)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    """Load the data, build the network, train it, print the outcome."""
+    from topokit._errors import TopokitError
+    from topokit._validation import make_rng
+    from topokit.nn._train_loop import train_model
+    from topokit.nn.datasets import load_dataset
+
+    if args.save is not None and not str(args.save).endswith(".npz"):
+        raise TopokitError(f"--save must end in .npz, got {args.save!r}")
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    sizes = _network_sizes(args, data)
+    rng = make_rng(args.seed)
+    model = _build_model(args, sizes, rng)
+    outcome = train_model(
+        model,
+        data.X_train,
+        data.y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        schedule=args.schedule,
+        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
+        validation_fraction=_validation_fraction(args),
+        early_stopping=args.early_stopping,
+        patience=args.patience,
+        target_accuracy=args.target_accuracy,
+        rng=rng,
+        progress=progress(total=args.epochs, desc="training", quiet=args.quiet),
+    )
+    if args.save is not None:
+        model.save(args.save)
+    result = _result(args, data, model, outcome)
+    if args.json:
+        result["metrics"] = None if args.no_metrics else _metrics(model.topology)
+        print_json(result)
+    else:
+        print(_summary(result))
+    return 0
+
+
+# ------------------------------------------------------------------ helpers
+def _network_sizes(args, data) -> list[int]:
+    """The layer sizes from --sizes (checked against the data) or --hidden."""
+    from topokit._errors import TopokitError
+
+    if args.sizes is not None:
+        if "," not in args.sizes:
+            raise TopokitError(
+                f"--sizes lists every layer, from the {data.n_features} features to the "
+                f"{data.n_classes} classes, got {args.sizes!r}; for hidden sizes only use "
+                f"--hidden {args.sizes}"
+            )
+        sizes = parse_sizes(args.sizes)
+        if sizes[0] != data.n_features:
+            raise TopokitError(
+                f"--sizes starts with {sizes[0]} inputs but dataset {data.name!r} has "
+                f"{data.n_features} features; the first size must be {data.n_features} "
+                "(or give the hidden sizes only with --hidden)"
+            )
+        if sizes[-1] != data.n_classes:
+            raise TopokitError(
+                f"--sizes ends with {sizes[-1]} outputs but dataset {data.name!r} has "
+                f"{data.n_classes} classes; the last size must be {data.n_classes} "
+                "(or give the hidden sizes only with --hidden)"
+            )
+        return sizes
+    text = _DEFAULT_HIDDEN if args.hidden is None else args.hidden
+    try:
+        hidden = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise TopokitError(
+            f"--hidden must be comma-separated integers such as 300,100, got {text!r}"
+        ) from None
+    if min(hidden) < 1:
+        raise TopokitError(f"--hidden sizes must be >= 1, got {text!r}")
+    return [data.n_features, *hidden, data.n_classes]
+
+
+def _split_list(text, convert, option):
+    """``"0.1"`` -> 0.1 and ``"0.1,0.2"`` -> [0.1, 0.2]; None stays None."""
+    from topokit._errors import TopokitError
+
+    if text is None:
+        return None
+    try:
+        values = [convert(part.strip()) for part in text.split(",")]
+    except ValueError:
+        kind = "numbers" if convert is float else "integers"
+        raise TopokitError(
+            f"{option} must be one or more comma-separated {kind}, got {text!r}"
+        ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def _parse_numbers(option, pairs) -> dict:
+    """``["step_size=5", "gamma=0.5"]`` -> ``{"step_size": 5, "gamma": 0.5}``."""
+    from topokit._errors import TopokitError
+
+    params = {}
+    for pair in pairs:
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or not key:
+            raise TopokitError(f"{option} must be KEY=VALUE, got {pair!r}")
+        try:
+            params[key] = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            raise TopokitError(f"{option} {key} must be a number, got {value!r}") from None
+    return params
+
+
+def _family_params(families, pairs) -> dict:
+    from topokit.cli._common import parse_params
+
+    params = {}
+    for family in dict.fromkeys(families):
+        params = parse_params(family, pairs)  # every family must take every key
+    return params
+
+
+def _build_model(args, sizes, rng):
+    from topokit.nn._network_topology import build_network_topology
+    from topokit.nn.mlp import SparseMLP
+
+    family = _split_list(args.family, str, "--family")
+    families = family if isinstance(family, list) else [family]
+    topology = build_network_topology(
+        sizes,
+        family,
+        density=_split_list(args.density, float, "--density"),
+        degree=_split_list(args.degree, int, "--degree"),
+        family_params=_family_params(families, args.param),
+        dense_output=args.dense_output,
+        rng=rng,
+    )
+    return SparseMLP(
+        topology,
+        args.activation,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        alpha=args.alpha,
+        rng=rng,
+    )
+
+
+def _validation_fraction(args) -> float:
+    if args.validation_fraction is not None:
+        return args.validation_fraction
+    return 0.1 if args.early_stopping else 0.0
+
+
+def _result(args, data, model, outcome) -> dict:
+    history = model.history
+    topology = model.topology
+    return {
+        "dataset": data.name,
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "test_accuracy": model.score(data.X_test, data.y_test),
+        "train_accuracy": model.score(data.X_train, data.y_train),
+        "final_loss": history.loss[-1] if history.loss else None,
+        "seconds_per_epoch": statistics.median(history.seconds) if history.seconds else None,
+        "seconds_total": sum(history.seconds),
+        "epochs": history.n_epochs,
+        "stopped_early": outcome["stopped_early"],
+        "target_accuracy": args.target_accuracy,
+        "epochs_to_target": model.epochs_to_target,
+        "history": history.as_dict(),
+        "topology": {
+            "sizes": topology.sizes,
+            "families": [layer.family for layer in topology],
+            "n_edges": topology.n_edges,
+            "n_edges_per_layer": [layer.n_edges for layer in topology],
+            "density": topology.density,
+        },
+        "config": {
+            "activation": args.activation,
+            "optimizer": args.optimizer,
+            "learning_rate": args.lr,
+            "alpha": args.alpha,
+            "schedule": args.schedule,
+            "batch_size": args.batch_size,
+            "max_epochs": args.epochs,
+            "validation_fraction": _validation_fraction(args),
+            "early_stopping": args.early_stopping,
+            "seed": args.seed,
+        },
+        "saved": args.save,
+    }
+
+
+def _metrics(topology) -> dict:
+    from topokit.metrics import layer_metrics, network_metrics
+
+    return {**network_metrics(topology), "layers": [layer_metrics(layer) for layer in topology]}
+
+
+def _summary(result) -> str:
+    topology = result["topology"]
+    families = ", ".join(dict.fromkeys(topology["families"]))
+    lines = [
+        f"{result['dataset']}: {describe_sizes(topology['sizes'])} ({families}), "
+        f"{topology['n_edges']:,} edges, density {topology['density']:.4g}",
+        f"trained {result['epochs']} epochs"
+        + (" (stopped early)" if result["stopped_early"] else "")
+        + f", {result['seconds_per_epoch']:.4g} s/epoch, final loss {result['final_loss']:.4g}",
+        f"train accuracy {result['train_accuracy']:.4f}, "
+        f"test accuracy {result['test_accuracy']:.4f}",
+    ]
+    if result["target_accuracy"] is not None:
+        reached = result["epochs_to_target"]
+        lines.append(
+            f"epochs to {result['target_accuracy']:g}: "
+            + ("not reached" if reached is None else str(reached))
+        )
+    if result["saved"] is not None:
+        lines.append(f"saved {result['saved']}")
+    return "\n".join(lines)

@@ -1,0 +1,596 @@
+"""SparseMLPClassifier: a scikit-learn classifier whose network has a fixed sparse topology."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from topokit._errors import TopokitError
+from topokit._validation import make_rng
+from topokit.nn._classifier_params import PARAMETER_CHECKS, validate_parameters
+from topokit.nn._network_topology import build_network_topology
+from topokit.nn.mlp import SparseMLP
+from topokit.nn.schedules import make_schedule
+
+__all__ = ["SparseMLPClassifier"]
+
+_AUTO_BATCH = 200  # batch_size="auto" means min(200, n_samples), as in scikit-learn
+_SMALLEST_ADAPTIVE_RATE = 1e-6  # "adaptive" stops instead of dividing below this
+_NO_Y = object()  # _check_data called for X alone (y=None is a user error, reported as such)
+
+
+class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multilayer perceptron classifier trained directly on sparse CSR weights.
+
+    A scikit-learn estimator around :class:`~topokit.nn.SparseMLP`. Its parameters mean
+    what they mean in :class:`sklearn.neural_network.MLPClassifier`; the network's
+    connections are a :class:`~topokit.topology.Topology` drawn at ``fit`` from a family
+    (``family``, ``density`` / ``degree``, ``family_params``), fixed during training.
+    Cost per step grows with the number of edges, not with the layer sizes' products.
+
+    Differences from ``MLPClassifier``: ``solver="lbfgs"`` and
+    ``learning_rate="invscaling"`` are refused with an error (training is by minibatch
+    and the rate changes once per epoch); ``learning_rate`` also takes topokit's
+    ``"step"`` and ``"cosine"`` schedules and, unlike scikit-learn, applies with
+    ``solver="adam"`` too; binary problems use two softmax outputs (so
+    ``n_outputs_ == 2``); weights start scaled by each neuron's actual fan-in (see
+    :class:`~topokit.nn.SparseLinear`); ``coefs_`` are sparse.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        Neurons of each hidden layer.
+    activation : {"relu", "tanh", "logistic", "identity"}, default "relu"
+        Activation of the hidden layers.
+    solver : {"adam", "sgd"}, default "adam"
+    alpha : float, default 1e-4
+        L2 penalty, divided by the batch size when added to the loss.
+    batch_size : int or "auto", default "auto"
+        Minibatch size; "auto" is ``min(200, n_samples)``. Larger than the number of
+        samples: clipped, with a warning (as scikit-learn does).
+    learning_rate : {"constant", "adaptive", "step", "cosine"}, default "constant"
+        ``adaptive`` divides the rate by 5 each time ``n_iter_no_change`` epochs pass
+        without improvement (instead of stopping), stopping once it is below 1e-6;
+        ``step`` and ``cosine`` follow :func:`topokit.nn.schedules.make_schedule` over
+        ``max_iter`` epochs (with ``schedule_params``).
+    learning_rate_init : float, default 1e-3
+    schedule_params : dict, optional
+        Parameters of the ``step`` (``step_size``, ``gamma``) or ``cosine``
+        (``min_learning_rate``) schedule.
+    max_iter : int, default 200
+        Maximum number of epochs.
+    shuffle : bool, default True
+        Shuffle the samples in every epoch.
+    random_state : int, numpy.random.RandomState, numpy.random.Generator or None
+        Seeds the topology, the initial weights, the validation split and the
+        shuffling. The same int gives the same fitted model.
+    tol : float, default 1e-4
+        Improvement below which an epoch counts as no improvement.
+    verbose : bool, default False
+        Print the loss after every epoch.
+    momentum : float, default 0.9
+        SGD momentum, in [0, 1].
+    nesterovs_momentum : bool, default True
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training data (stratified) and stop
+        when its accuracy has not improved by ``tol`` for ``n_iter_no_change``
+        epochs; the best weights are restored.
+    validation_fraction : float, default 0.1
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam parameters.
+    n_iter_no_change : int, default 10
+    family : str or sequence of str, default "erdos_renyi"
+        Family of the sparse layers (see :func:`topokit.generators.families`), or one
+        per sparse layer.
+    density, degree : float / int or sequence, optional
+        Edge count of the sparse layers (one value, or one per sparse layer). When
+        neither is given, a family that needs an edge count uses density 0.1.
+    family_params : dict, optional
+        The family's own parameters, given to every sparse layer.
+    dense_output : bool, default True
+        Make the output layer (last hidden layer -> classes) dense, as in Bourely et
+        al. (2017); the sparse layers are then the ``len(hidden_layer_sizes)`` layers
+        into the hidden layers. With False every layer is sparse.
+    dtype : numpy.float32 or numpy.float64, default numpy.float32
+        Precision of the weights and computations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` had string column names.
+    model_ : SparseMLP
+        The trained network.
+    topology_ : Topology
+        Its layer graphs, sizes ``[n_features_in_, *hidden_layer_sizes, n_classes]``.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    loss_ : float
+        The last epoch's loss.
+    best_loss_ : float or None
+        Lowest loss seen (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch (early stopping only).
+    best_validation_score_ : float or None
+    n_iter_ : int
+        Epochs trained.
+    t_ : int
+        Training samples seen.
+    n_layers_ : int
+        Layers of neurons, input and output included.
+    n_outputs_ : int
+        Output neurons (the number of classes).
+    out_activation_ : str
+        ``"softmax"``.
+    coefs_ : list of scipy.sparse.csr_array
+        Weight matrix of each layer, of shape (n_in, n_out), sharing the model's memory.
+    intercepts_ : list of ndarray
+        Bias vector of each layer.
+
+    Raises
+    ------
+    TopokitError
+        At ``fit``: for a parameter out of range, a family that cannot build a layer
+        (the message names the layer), or bad data.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from topokit.nn.classifier import SparseMLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SparseMLPClassifier((32,), density=0.5, learning_rate_init=0.01,
+    ...                           max_iter=300, n_iter_no_change=300, random_state=0)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # ConvergenceWarning after max_iter epochs
+    ...     clf = clf.fit(X, y)
+    >>> clf.score(X, y) > 0.9, clf.coefs_[0].shape, clf.n_iter_
+    (True, (4, 32), 300)
+    """
+
+    _parameter_checks = PARAMETER_CHECKS
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        schedule_params=None,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        family="erdos_renyi",
+        density=None,
+        degree=None,
+        family_params=None,
+        dense_output=True,
+        dtype=np.float32,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.schedule_params = schedule_params
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.family = family
+        self.density = density
+        self.degree = degree
+        self.family_params = family_params
+        self.dense_output = dense_output
+        self.dtype = dtype
+
+    # ---------------------------------------------------------------- fitting
+    def fit(self, X, y):
+        """Draw the topology, then train for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+            Class labels of any type (numbers or strings), at least two classes.
+
+        Returns
+        -------
+        SparseMLPClassifier
+            ``self``.
+
+        Raises
+        ------
+        TopokitError
+            For bad parameters or data, an infeasible family or edge count (naming the
+            layer), or a loss that diverges.
+
+        Warns
+        -----
+        sklearn.exceptions.ConvergenceWarning
+            When ``max_iter`` epochs pass without meeting the stopping rule.
+        """
+        self.__dict__.pop("model_", None)  # a fit that fails leaves the estimator unfitted
+        params = validate_parameters(self.get_params())
+        X, y = self._check_data(X, y, reset=True, dtype=params.dtype)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        _check_two_classes(self.classes_)
+        self._initialize(params, X.shape[1])
+        self._train(X, codes.reshape(-1), params, incremental=False)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of shape (n_samples,)
+        classes : array_like of shape (n_classes,), optional
+            Every class that will ever be seen; required on the first call (before
+            any ``fit``), optional afterwards (must then equal ``classes_``).
+
+        Returns
+        -------
+        SparseMLPClassifier
+            ``self``.
+
+        Raises
+        ------
+        TopokitError
+            As :meth:`fit`; also without ``classes`` on the first call, for labels
+            outside ``classes_``, or with ``early_stopping=True``.
+
+        Notes
+        -----
+        ``n`` calls on the same data with the same ``random_state`` give the model that
+        ``fit`` gives with ``max_iter=n`` (when ``fit`` does not stop early).
+        """
+        params = validate_parameters(self.get_params())
+        if params.early_stopping:
+            raise TopokitError(
+                "partial_fit does not support early_stopping=True (there is no held-out "
+                "validation set across calls); set early_stopping=False"
+            )
+        first_call = not hasattr(self, "model_")
+        if first_call:
+            if classes is None:
+                raise TopokitError(
+                    "classes must be given on the first call to partial_fit, e.g. "
+                    "classes=numpy.unique(y_all)"
+                )
+            X, y = self._check_data(X, y, reset=True, dtype=params.dtype)
+            self.classes_ = np.unique(_check_targets(classes))
+            _check_two_classes(self.classes_)
+        else:
+            X, y = self._check_data(X, y, reset=False, dtype=self.model_.dtype)
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise TopokitError(
+                    f"classes={np.unique(classes).tolist()!r} differs from classes_="
+                    f"{self.classes_.tolist()!r} of the earlier calls"
+                )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise TopokitError(
+                f"y has labels {unknown.tolist()!r} not in classes_={self.classes_.tolist()!r}"
+            )
+        if first_call:
+            self._initialize(params, X.shape[1])
+        self._train(X, np.searchsorted(self.classes_, y), params, incremental=True)
+        return self
+
+    def _initialize(self, params, n_features):
+        rng = _generator(params.random_state)
+        sizes = [n_features, *params.hidden_layer_sizes, len(self.classes_)]
+        self.topology_ = build_network_topology(
+            sizes,
+            params.family,
+            density=params.density,
+            degree=params.degree,
+            family_params=params.family_params,
+            dense_output=params.dense_output,
+            rng=rng,
+        )
+        self.model_ = SparseMLP(
+            self.topology_,
+            params.activation,
+            optimizer=params.solver,
+            learning_rate=params.learning_rate_init,
+            momentum=params.momentum,
+            nesterov=params.nesterovs_momentum,
+            beta_1=params.beta_1,
+            beta_2=params.beta_2,
+            epsilon=params.epsilon,
+            alpha=params.alpha,
+            dtype=params.dtype,
+            rng=rng,
+        )
+        schedule = "constant" if params.learning_rate == "adaptive" else params.learning_rate
+        make_schedule(schedule, params.learning_rate_init, 1, **params.schedule_params)
+        self._rng = rng
+        self._rate = params.learning_rate_init  # current rate of "adaptive"
+        self._no_improvement_count = 0
+        self.n_layers_ = len(sizes)
+        self.n_outputs_ = len(self.classes_)
+        self.out_activation_ = "softmax"
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        if params.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _train(self, X, codes, params, *, incremental):
+        model = self.model_
+        validation = best = None
+        if params.early_stopping:
+            X, X_val, codes, codes_val = self._validation_split(X, codes, params)
+            validation, best = (X_val, codes_val), _weights(model)
+        n_samples = X.shape[0]
+        batch_size = _batch_size(params.batch_size, n_samples)
+        for _ in range(1 if incremental else params.max_iter):
+            model.learning_rate = self._epoch_rate(params)
+            model.fit(
+                X,
+                codes,
+                epochs=1,
+                batch_size=batch_size,
+                validation_data=validation,
+                shuffle=params.shuffle,
+            )
+            self.n_iter_ += 1
+            self.t_ += n_samples
+            self.loss_ = model.history.loss[-1]
+            self.loss_curve_.append(self.loss_)
+            if params.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            if validation is not None:
+                score = model.history.val_accuracy[-1]
+                self.validation_scores_.append(score)
+                improved = score >= self.best_validation_score_ + params.tol
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best = _weights(model)
+            else:
+                improved = self.loss_ <= self.best_loss_ - params.tol
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+            if self._no_improvement_count > params.n_iter_no_change:
+                if params.learning_rate != "adaptive" or self._rate <= _SMALLEST_ADAPTIVE_RATE:
+                    break
+                self._rate /= 5.0
+                self._no_improvement_count = 0
+            if not incremental and self.n_iter_ == params.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({params.max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+        if best is not None:
+            for layer, (weights, bias) in zip(model.layers, best, strict=True):
+                layer.weight_data[:] = weights
+                layer.bias[:] = bias
+
+    def _epoch_rate(self, params) -> float:
+        if params.learning_rate in ("constant", "adaptive"):
+            return self._rate
+        rate = make_schedule(
+            params.learning_rate,
+            params.learning_rate_init,
+            params.max_iter,
+            **params.schedule_params,
+        )
+        return rate(min(self.n_iter_, params.max_iter - 1))
+
+    def _validation_split(self, X, codes, params):
+        seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        try:
+            X_train, X_val, y_train, y_val = train_test_split(
+                X, codes, test_size=params.validation_fraction, random_state=seed, stratify=codes
+            )
+        except ValueError as exc:
+            raise TopokitError(
+                f"early_stopping needs a stratified validation split of "
+                f"validation_fraction={params.validation_fraction}: {exc}"
+            ) from exc
+        if X_val.shape[0] < 2:
+            raise TopokitError(
+                f"the validation set is too small ({X_val.shape[0]} samples); increase "
+                f"validation_fraction (got {params.validation_fraction}) or the data"
+            )
+        return X_train, X_val, y_train, y_val
+
+    def _check_data(self, X, y=_NO_Y, *, reset, dtype):
+        """Validate ``X`` (and ``y``) as scikit-learn does; its ValueErrors become TopokitError."""
+        try:
+            if y is _NO_Y:
+                return validate_data(self, X, reset=reset, dtype=dtype)
+            X, y = validate_data(self, X, y, reset=reset, dtype=dtype)
+            return X, _check_targets(y)
+        except TopokitError:
+            raise
+        except ValueError as exc:
+            raise TopokitError(str(exc)) from exc
+
+    # ------------------------------------------------------------- prediction
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        TopokitError
+            For bad data.
+        """
+        check_is_fitted(self)
+        X = self._check_data(X, reset=False, dtype=self.model_.dtype)
+        return self.model_.predict_proba(X)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`, of shape (n_samples, n_classes).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        TopokitError
+            For bad data.
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each sample, of shape (n_samples,).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        TopokitError
+            For bad data.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # ------------------------------------------------------------ sklearn view
+    @property
+    def coefs_(self) -> list:
+        """Weights of each layer as CSR arrays of shape (n_in, n_out) (never densified)."""
+        check_is_fitted(self)
+        return [layer.weight for layer in self.model_.layers]
+
+    @property
+    def intercepts_(self) -> list:
+        """Bias of each layer, arrays of shape (n_out,)."""
+        check_is_fitted(self)
+        return [layer.bias for layer in self.model_.layers]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "model_" in self.__dict__
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "model_" in self.__dict__:
+            # joblib may hand the arrays back as read-only memmaps; training and the
+            # dense path write into them, so give the model plain writeable copies.
+            _make_writeable(self.model_, set())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+# ------------------------------------------------------------------ helpers
+def _check_targets(y):
+    y = np.asarray(y)
+    check_classification_targets(y)
+    return y
+
+
+def _check_two_classes(classes):
+    if classes.size < 2:
+        raise TopokitError(
+            f"y has only one class ({classes.tolist()[0]!r}); a classifier needs at least 2 classes"
+        )
+
+
+def _generator(random_state) -> np.random.Generator:
+    """One Generator from a scikit-learn style ``random_state``."""
+    if isinstance(random_state, np.random.RandomState):
+        return make_rng(int(random_state.randint(np.iinfo(np.int32).max)))
+    return make_rng(random_state)
+
+
+def _batch_size(batch_size, n_samples) -> int:
+    if batch_size == "auto":
+        return min(_AUTO_BATCH, n_samples)
+    if batch_size > n_samples:
+        warnings.warn(
+            f"batch_size={batch_size} is larger than the {n_samples} training samples; "
+            f"it is clipped to {n_samples}",
+            UserWarning,
+            stacklevel=4,
+        )
+        return n_samples
+    return batch_size
+
+
+def _make_writeable(obj, seen) -> None:
+    """Replace every read-only or memmap array among the attributes of topokit objects."""
+    own = type(obj).__module__.startswith("topokit.") and hasattr(obj, "__dict__")
+    if not own or isinstance(obj, type) or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    attributes = vars(obj)
+    for name, value in list(attributes.items()):
+        new = _writeable(value, seen)
+        if new is not value:
+            attributes[name] = new
+
+
+def _writeable(value, seen):
+    if isinstance(value, np.ndarray):
+        if type(value) is np.ndarray and value.flags.writeable:
+            return value
+        return np.array(value)
+    if isinstance(value, list):
+        value[:] = [_writeable(item, seen) for item in value]
+        return value
+    if isinstance(value, tuple):
+        return tuple(_writeable(item, seen) for item in value)
+    _make_writeable(value, seen)
+    return value
+
+
+def _weights(model) -> list:
+    return [(layer.weight_data.copy(), layer.bias.copy()) for layer in model.layers]
