@@ -453,6 +453,15 @@ def test_epochs_to_target_outcome_included_by_default():
     assert set(correlation_table(frame)["outcome"]) == {"test_accuracy", "epochs_to_target"}
 
 
+def test_an_outcome_with_no_values_gives_notes_not_errors():
+    frame = _synthetic(40)
+    frame["epochs_to_target"] = np.nan  # no run reached the target
+    for table in (correlation_table(frame), ols_table(frame), cross_validation_table(frame)):
+        rows = table[table["outcome"] == "epochs_to_target"]
+        assert len(rows) > 0
+        assert rows["note"].str.len().gt(0).all()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -63,6 +63,8 @@ def _fisher_interval(r, standard_error, confidence):
 
 def _is_constant(values) -> bool:
     values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return True
     scale = max(np.abs(values).max(initial=0.0), 1e-300)
     return np.ptp(values) <= _RELATIVE_TOLERANCE * scale
 
@@ -267,7 +269,8 @@ def cross_validated_r2(X, y, *, n_splits: int = 5, seed: int = 0) -> tuple[float
     from sklearn.model_selection import KFold
 
     y = np.asarray(y, dtype=float).ravel()
-    X = np.asarray(X, dtype=float).reshape(y.size, -1)
+    X = np.asarray(X, dtype=float)
+    X = X[:, None] if X.ndim == 1 else X
     n, p = X.shape
     folds = min(n_splits, n // (p + 2)) if n else 0
     if folds < 2:

@@ -1,0 +1,583 @@
+"""Figures of a study: accuracy against topology metrics, a correlation heatmap, learning
+curves and accuracy against density.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so no
+global figure state is created or left behind; :func:`save_figure` writes it as PNG and
+SVG. Colours come from :func:`variant_colors`, so a family variant keeps its colour in
+every figure of a report.
+
+The fitted line of a scatter is ordinary least squares of the outcome on the plotted
+metric, with the 95% confidence band of the fitted mean (:func:`fit_line`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.stats as stats
+
+from topokit._errors import TopokitError
+
+__all__ = [
+    "FitLine",
+    "accuracy_vs_density_figure",
+    "correlation_heatmap",
+    "fit_line",
+    "learning_curves_figure",
+    "save_figure",
+    "scatter_figure",
+    "variant_colors",
+]
+
+_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#9edae5",
+    "#dbdb8d",
+)
+_DENSE_COLOR = "#333333"
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
+_DPI = 150
+
+
+@dataclass(frozen=True)
+class FitLine:
+    """An OLS line ``y = intercept + slope·x`` with the confidence band of its mean.
+
+    Attributes
+    ----------
+    x : numpy.ndarray of shape (n_points,)
+        Where the line is evaluated (evenly spaced over the data's range).
+    y, ci_low, ci_high : numpy.ndarray of shape (n_points,)
+        Fitted mean and its confidence band.
+    slope, intercept : float
+    n : int
+        Number of points fitted.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    slope: float
+    intercept: float
+    n: int
+
+
+def fit_line(x, y, *, confidence: float = 0.95, n_points: int = 100) -> FitLine:
+    """Least-squares line of ``y`` on ``x`` and the confidence band of the fitted mean.
+
+    The band at x₀ is ``ŷ(x₀) ± t·s·√(1/n + (x₀ − x̄)²/Sxx)``, t the Student quantile
+    with n − 2 degrees of freedom, s² the residual variance (as statsmodels'
+    ``OLS(...).get_prediction(...).conf_int()``).
+
+    Parameters
+    ----------
+    x, y : array_like of shape (n,)
+        Finite values; x must not be constant.
+    confidence : float, default 0.95
+    n_points : int, default 100
+
+    Returns
+    -------
+    FitLine
+
+    Raises
+    ------
+    TopokitError
+        With fewer than 3 points, a constant x, or non-finite values.
+
+    Examples
+    --------
+    >>> from topokit.analysis.plots import fit_line
+    >>> line = fit_line([0, 1, 2, 3], [1, 3, 5, 7.5])
+    >>> round(line.slope, 3), round(line.intercept, 3), line.n
+    (2.15, 0.9, 4)
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise TopokitError(f"x and y must have the same length, got {x.size} and {y.size}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise TopokitError("x and y must be finite to fit a line")
+    n = x.size
+    if n < 3:
+        raise TopokitError(f"fitting a line with a band needs at least 3 points, got {n}")
+    if not 0 < confidence < 1:
+        raise TopokitError(f"confidence must be in (0, 1), got {confidence!r}")
+    mean_x = x.mean()
+    sxx = float(np.sum((x - mean_x) ** 2))
+    if sxx <= 1e-24 * max(1.0, float(np.max(np.abs(x)))) ** 2:
+        raise TopokitError("x is constant: no line can be fitted")
+    slope = float(np.sum((x - mean_x) * (y - y.mean())) / sxx)
+    intercept = float(y.mean() - slope * mean_x)
+    residual = y - (intercept + slope * x)
+    scale = math.sqrt(float(residual @ residual) / (n - 2))
+    grid = np.linspace(x.min(), x.max(), n_points)
+    fitted = intercept + slope * grid
+    half = stats.t.ppf(0.5 + confidence / 2, n - 2) * scale
+    half = half * np.sqrt(1 / n + (grid - mean_x) ** 2 / sxx)
+    return FitLine(grid, fitted, fitted - half, fitted + half, slope, intercept, n)
+
+
+def variant_colors(variants) -> dict:
+    """A colour per family variant, in the order given; ``dense`` is always dark grey.
+
+    Pass every variant of a study (in a fixed order) once and reuse the mapping, so a
+    variant has the same colour in all figures.
+
+    Examples
+    --------
+    >>> from topokit.analysis.plots import variant_colors
+    >>> variant_colors(["erdos_renyi", "dense", "small_world(p=0.1)"])
+    {'erdos_renyi': '#1f77b4', 'dense': '#333333', 'small_world(p=0.1)': '#ff7f0e'}
+    """
+    colors, index = {}, 0
+    for name in dict.fromkeys(variants):
+        if name == "dense":
+            colors[name] = _DENSE_COLOR
+        else:
+            colors[name] = _PALETTE[index % len(_PALETTE)]
+            index += 1
+    return colors
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure
+
+
+def _format_interval(r, low, high) -> str:
+    if r is None or not np.isfinite(r):
+        return "n/a"
+    return f"{r:+.2f} [{low:+.2f}, {high:+.2f}]"
+
+
+def _legend_outside(axes, figure, handles=None, labels=None, *, title=None):
+    if handles is None:
+        handles, labels = axes.get_legend_handles_labels()
+    if handles:
+        figure.legend(
+            handles,
+            labels,
+            loc="outside right upper",
+            fontsize=8,
+            title=title,
+            title_fontsize=8,
+            alignment="left",
+        )
+
+
+def scatter_figure(
+    frame: pd.DataFrame,
+    x: str,
+    y: str = "test_accuracy",
+    *,
+    colors: dict,
+    x_label: str,
+    y_label: str = "test accuracy (%)",
+    y_scale: float = 100.0,
+    statistics: str = "",
+    reference: pd.DataFrame | None = None,
+    log_x: bool = False,
+    title: str = "",
+):
+    """One point per run (coloured by ``variant``), the OLS line with its 95% band, and a
+    text box with the statistics.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Runs to plot and fit (columns ``variant``, ``x`` and ``y``; rows with NaN dropped).
+    x, y : str
+        Columns.
+    colors : dict
+        :func:`variant_colors`.
+    x_label, y_label : str
+        Axis labels (with units).
+    y_scale : float, default 100
+        The outcome is multiplied by this before plotting and fitting (100: a percentage).
+    statistics : str
+        Text above the legend (e.g. r and partial r with their CIs).
+    reference : pandas.DataFrame, optional
+        Runs shown as a horizontal band of their mean ± sd of ``y`` (e.g. dense runs,
+        whose metric values lie far off the sparse runs'), labelled by their variant.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from topokit.analysis.plots import scatter_figure, variant_colors
+    >>> runs = pd.DataFrame({"variant": ["erdos_renyi"] * 4, "gap": [1.0, 2.0, 3.0, 4.0],
+    ...                      "test_accuracy": [0.90, 0.92, 0.93, 0.95]})
+    >>> figure = scatter_figure(runs, "gap", colors=variant_colors(runs["variant"]),
+    ...                         x_label="spectral gap (dimensionless)")
+    >>> figure.axes[0].get_ylabel()
+    'test accuracy (%)'
+    """
+    data = frame[["variant", x, y]].replace([np.inf, -np.inf], np.nan).dropna()
+    figure = _new_figure(9.0, 5.2)
+    axes = figure.add_subplot()
+    markers = {variant: _MARKERS[i % len(_MARKERS)] for i, variant in enumerate(colors)}
+    for variant, group in data.groupby("variant", sort=False):
+        axes.scatter(
+            group[x],
+            group[y] * y_scale,
+            s=26,
+            alpha=0.8,
+            marker=markers.get(variant, "o"),
+            color=colors.get(variant, _DENSE_COLOR),
+            edgecolor="white",
+            linewidth=0.4,
+            label=f"{variant} (n={len(group)})",
+        )
+    if len(data) >= 3 and data[x].nunique() > 1:
+        line = fit_line(np.log10(data[x]) if log_x else data[x], data[y] * y_scale)
+        grid = 10**line.x if log_x else line.x
+        axes.fill_between(grid, line.ci_low, line.ci_high, color="black", alpha=0.12, lw=0)
+        axes.plot(grid, line.y, color="black", lw=1.5, label="OLS fit, 95% band")
+    if reference is not None and len(reference.dropna(subset=[y])):
+        values = reference[y].dropna() * y_scale
+        mean, sd = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
+        name = ", ".join(dict.fromkeys(reference["variant"]))
+        label = f"{name}: mean ± sd (n={len(values)}, not fitted)"
+        axes.axhline(mean, color=_DENSE_COLOR, ls="--", lw=1.2, label=label)
+        axes.axhspan(mean - sd, mean + sd, color=_DENSE_COLOR, alpha=0.08, lw=0)
+    if log_x:
+        axes.set_xscale("log")
+        levels = np.unique(data[x])
+        if len(levels) <= 8:
+            axes.set_xticks(levels, [f"{v:.3g}" for v in levels])
+            axes.minorticks_off()
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.grid(alpha=0.3)
+    if title:
+        axes.set_title(title, fontsize=10)
+    _legend_outside(axes, figure, title=statistics or None)
+    return figure
+
+
+def correlation_heatmap(correlations: pd.DataFrame, *, outcomes=None, labels=None):
+    """Pearson r and partial r of each metric (rows) with each outcome (column pairs).
+
+    Cells are coloured by the coefficient (−1 blue … +1 red) and show its value; a value
+    whose 95% confidence interval includes 0 is shown in grey italics.
+
+    Parameters
+    ----------
+    correlations : pandas.DataFrame
+        :func:`~topokit.analysis.statistics.correlation_table` output.
+    outcomes : list of str, optional
+        Order of the outcomes (default: as in the table).
+    labels : dict, optional
+        Display names of the outcomes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from topokit.analysis.plots import correlation_heatmap
+    >>> from topokit.analysis.statistics import correlation_table
+    >>> rng = np.random.default_rng(0)
+    >>> runs = pd.DataFrame({"net_lambda2": rng.normal(size=20)})
+    >>> runs["test_accuracy"] = runs.net_lambda2 + rng.normal(size=20)
+    >>> figure = correlation_heatmap(correlation_table(runs))
+    >>> [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    ['net_lambda2']
+    """
+    from matplotlib.colors import TwoSlopeNorm
+
+    labels = labels or {}
+    if outcomes is None:
+        outcomes = list(dict.fromkeys(correlations["outcome"]))
+    metrics = list(dict.fromkeys(correlations["metric"]))
+    table = correlations.set_index(["metric", "outcome"])
+    columns = [(o, kind) for o in outcomes for kind in ("pearson", "partial")]
+    values = np.full((len(metrics), len(columns)), np.nan)
+    weak = np.zeros_like(values, dtype=bool)
+    for i, metric in enumerate(metrics):
+        for j, (outcome, kind) in enumerate(columns):
+            if (metric, outcome) not in table.index:
+                continue
+            row = table.loc[(metric, outcome)]
+            values[i, j] = row[f"{kind}_r"]
+            weak[i, j] = row[f"{kind}_ci_low"] <= 0 <= row[f"{kind}_ci_high"]
+    height = max(3.0, 0.28 * len(metrics) + 1.6)
+    figure = _new_figure(2.0 + 1.25 * len(columns) + 2.2, height)
+    axes = figure.add_subplot()
+    image = axes.imshow(
+        np.ma.masked_invalid(values),
+        cmap="RdBu_r",
+        norm=TwoSlopeNorm(0.0, -1.0, 1.0),
+        aspect="auto",
+    )
+    for i in range(len(metrics)):
+        for j in range(len(columns)):
+            value = values[i, j]
+            text = "n/a" if np.isnan(value) else f"{value:+.2f}"
+            dark = not np.isnan(value) and abs(value) > 0.6
+            axes.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                color="white" if dark else ("0.45" if weak[i, j] or np.isnan(value) else "black"),
+                style="italic" if weak[i, j] else "normal",
+            )
+    axes.set_xticks(
+        range(len(columns)),
+        [f"{labels.get(o, o)}\n{'r' if k == 'pearson' else 'partial r'}" for o, k in columns],
+        fontsize=8,
+    )
+    axes.xaxis.tick_top()
+    axes.set_yticks(range(len(metrics)), metrics, fontsize=8)
+    axes.set_xticks(np.arange(len(columns) + 1) - 0.5, minor=True)
+    axes.set_yticks(np.arange(len(metrics) + 1) - 0.5, minor=True)
+    axes.grid(which="minor", color="white", lw=1)
+    axes.tick_params(which="minor", length=0)
+    colorbar = figure.colorbar(image, ax=axes, shrink=min(1.0, 6.0 / height), pad=0.02)
+    colorbar.set_label("correlation coefficient (dimensionless)", fontsize=8)
+    axes.set_xlabel("grey italics: 95% CI includes 0", fontsize=8)
+    return figure
+
+
+def _mean_band(groups, column: str) -> pd.DataFrame:
+    summary = groups[column].agg(["mean", "std", "count"])
+    summary["std"] = summary["std"].fillna(0.0)
+    return summary
+
+
+def learning_curves_figure(
+    curves: pd.DataFrame,
+    *,
+    colors: dict,
+    level: str,
+    level_label: str,
+    levels=None,
+):
+    """Mean ± sd over seeds of validation and training accuracy per epoch, one line per
+    variant, one column of panels per edge-count level (density or degree).
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        :func:`~topokit.analysis.load_curves` output (successful runs).
+    colors : dict
+        :func:`variant_colors`.
+    level : str
+        The edge-count column (``"density"`` or ``"degree"``); runs where it is NaN
+        (families that fix their own edge count, such as ``dense``) appear in every panel.
+    level_label : str
+        How to name a level in the panel titles (e.g. ``"density"``).
+    levels : list, optional
+        The levels to show (default: every level).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from topokit.analysis.plots import learning_curves_figure, variant_colors
+    >>> curves = pd.DataFrame({"variant": "erdos_renyi", "density": 0.1, "epoch": [1, 2],
+    ...                        "val_accuracy": [0.5, 0.8], "train_accuracy": [0.6, 0.9]})
+    >>> figure = learning_curves_figure(curves, colors=variant_colors(["erdos_renyi"]),
+    ...                                 level="density", level_label="density")
+    >>> len(figure.axes)   # validation and training accuracy, one density
+    2
+    """
+    if levels is None:
+        levels = sorted(curves[level].dropna().unique())
+    levels = list(levels) or [None]
+    shared = curves[curves[level].isna()]
+    figure = _new_figure(2.0 + 3.3 * len(levels), 6.0)
+    grid = figure.subplots(2, len(levels), sharex=True, sharey="row", squeeze=False)
+    rows = (("val_accuracy", "validation accuracy (%)"), ("train_accuracy", "train accuracy (%)"))
+    handles = {}
+    for column, value in enumerate(levels):
+        part = curves if value is None else curves[curves[level] == value]
+        if value is not None:
+            part = pd.concat([part, shared])
+        for row, (name, label) in enumerate(rows):
+            axes = grid[row, column]
+            for variant, group in part.dropna(subset=[name]).groupby("variant", sort=False):
+                band = _mean_band(group.groupby("epoch"), name)
+                color = colors.get(variant, _DENSE_COLOR)
+                style = "--" if variant == "dense" else "-"
+                (handle,) = axes.plot(
+                    band.index, 100 * band["mean"], style, color=color, lw=1.4, label=variant
+                )
+                axes.fill_between(
+                    band.index,
+                    100 * (band["mean"] - band["std"]),
+                    100 * (band["mean"] + band["std"]),
+                    color=color,
+                    alpha=0.12,
+                    lw=0,
+                )
+                handles.setdefault(variant, handle)
+            axes.grid(alpha=0.3)
+            if column == 0:
+                axes.set_ylabel(label)
+            if row == 1:
+                axes.set_xlabel("epoch")
+            if row == 0 and value is not None:
+                axes.set_title(f"{level_label} {value:g}", fontsize=10)
+    figure.suptitle("learning curves: mean ± sd over seeds", fontsize=10)
+    ordered = [v for v in colors if v in handles] + [v for v in handles if v not in colors]
+    _legend_outside(None, figure, [handles[v] for v in ordered], ordered)
+    return figure
+
+
+def accuracy_vs_density_figure(
+    frame: pd.DataFrame,
+    *,
+    colors: dict,
+    level: str,
+    x_label: str,
+    y: str = "test_accuracy",
+    y_label: str = "test accuracy (%)",
+):
+    """Mean ± sd over seeds of the outcome at each edge-count level, a line per variant;
+    variants without a level (``dense``) as a horizontal reference band.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Successful runs (:func:`~topokit.analysis.load_results`).
+    colors : dict
+        :func:`variant_colors`.
+    level : str
+        ``"density"`` or ``"degree"`` (x axis, logarithmic).
+    x_label, y_label : str
+    y : str, default "test_accuracy"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from topokit.analysis.plots import accuracy_vs_density_figure, variant_colors
+    >>> runs = pd.DataFrame({"variant": "erdos_renyi", "density": [0.1, 0.1, 0.2, 0.2],
+    ...                      "test_accuracy": [0.90, 0.92, 0.94, 0.95]})
+    >>> figure = accuracy_vs_density_figure(runs, colors=variant_colors(["erdos_renyi"]),
+    ...                                     level="density", x_label="density")
+    >>> figure.axes[0].get_xscale()
+    'log'
+    """
+    data = frame.dropna(subset=[y])
+    figure = _new_figure(8.0, 5.0)
+    axes = figure.add_subplot()
+    variants = [v for v in colors if v in set(data["variant"])]
+    levels = sorted(data[level].dropna().unique())
+    offsets = np.linspace(-0.012, 0.012, max(1, len(variants)))
+    for offset, variant in zip(offsets, variants, strict=True):
+        group = data[data["variant"] == variant]
+        color = colors[variant]
+        if group[level].isna().all():
+            values = 100 * group[y]
+            sd = values.std(ddof=1) if len(values) > 1 else 0.0
+            axes.axhline(values.mean(), color=color, ls="--", lw=1.2, label=f"{variant} ± sd")
+            axes.axhspan(values.mean() - sd, values.mean() + sd, color=color, alpha=0.08, lw=0)
+            continue
+        band = _mean_band(group.groupby(level), y)
+        shift = 10**offset  # a small horizontal dodge so error bars do not overlap
+        axes.errorbar(
+            band.index.to_numpy(dtype=float) * shift,
+            100 * band["mean"].to_numpy(),
+            yerr=100 * band["std"].to_numpy(),
+            color=color,
+            marker="o",
+            ms=4,
+            lw=1.4,
+            capsize=2.5,
+            label=variant,
+        )
+    axes.set_xscale("log")
+    if levels:
+        axes.set_xticks(levels, [f"{v:g}" for v in levels])
+        axes.minorticks_off()
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.grid(alpha=0.3)
+    axes.set_title("mean ± sd over seeds", fontsize=10)
+    _legend_outside(axes, figure)
+    return figure
+
+
+def save_figure(figure, folder, stem: str) -> list[Path]:
+    """Write ``figure`` as ``folder/stem.png`` (150 dpi) and ``folder/stem.svg``.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    folder : str or os.PathLike
+        Created if missing.
+    stem : str
+        File name without extension.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG and the SVG written.
+
+    Raises
+    ------
+    TopokitError
+        If the folder or a file cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from matplotlib.figure import Figure
+    >>> from topokit.analysis.plots import save_figure
+    >>> figure = Figure()
+    >>> _ = figure.add_subplot().plot([0, 1], [0, 1])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = save_figure(figure, folder, "line")
+    ...     names = [p.name for p in paths]
+    >>> names
+    ['line.png', 'line.svg']
+    """
+    folder = Path(folder)
+    paths = [folder / f"{stem}.png", folder / f"{stem}.svg"]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        figure.savefig(paths[0], dpi=_DPI, metadata={"Software": None})
+        figure.savefig(paths[1], metadata={"Date": None})
+    except OSError as exc:
+        raise TopokitError(f"cannot write the figure {stem!r} to {str(folder)!r}: {exc}") from exc
+    return paths
