@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import resource
 import subprocess
 import sys
@@ -80,18 +81,37 @@ def build_topology(sizes, density, rng) -> Topology:
     return Topology(layers)
 
 
-def timed(step, min_seconds, min_repeats=3):
-    """Median seconds of ``step()`` after one warm-up call."""
-    step()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_repeats or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
+def timed_together(steps, min_seconds, min_repeats=5, max_repeats=40):
+    """Per step, (min, median) seconds of ``step()``: the steps run in turn, round after round.
+
+    Each step is called once to warm up. Taking turns exposes every step to the same
+    load from other processes (this machine is shared), and the minimum is the time
+    least disturbed by it; ratios are taken between the same statistic of each.
+    """
+    for step in steps.values():
         step()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= 50:
+    times = {name: [] for name in steps}
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < min_repeats or time.perf_counter() - start < min_seconds * len(steps):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+        rounds += 1
+        if rounds >= max_repeats:
             break
-    return float(np.median(times))
+    return {name: (min(v), float(np.median(v))) for name, v in times.items()}
+
+
+def with_one_blas_thread(step):
+    """``step`` run with BLAS limited to one thread."""
+
+    def run():
+        with threadpool_limits(1, user_api="blas"):
+            step()
+
+    return run
 
 
 # ----------------------------------------------------------------- baselines
@@ -187,20 +207,20 @@ def speed_table(config, rng):
     X = rng.random((BATCH, sizes[0])).astype(np.float32)
     y = rng.integers(0, sizes[-1], BATCH)
     blas_step, blas_flops = dense_blas_step(sizes, rng)
-    blas_default = timed(blas_step, config["min_seconds"])
-    with threadpool_limits(1, user_api="blas"):
-        blas_single = timed(blas_step, config["min_seconds"])
-    blas_time = min(blas_default, blas_single)
-    blas_rate = blas_flops / blas_time
     print(f"sizes {sizes}, batch {BATCH}, hidden layers at each density, output layer dense")
     print(
-        f"dense BLAS step (3 GEMMs per layer): {blas_default * 1e3:.2f} ms with BLAS's default "
-        f"threads, {blas_single * 1e3:.2f} ms with one; the faster, "
-        f"{blas_rate / 1e9:.1f} GFLOP/s, is the yardstick"
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; each row times its "
+        "steps in turn, round after round, and reports the minimum (least disturbed by other "
+        "processes) and, in brackets, ratios of the medians"
+    )
+    print(
+        "dense BLAS yardstick: the 3 GEMMs per layer of the same shapes, the faster of BLAS's "
+        "default threads and one thread, timed in the same rounds as each row"
     )
     header = (
         f"{'density':>8} {'nnz':>10} {'path':>6} {'ours ms':>9} {'GFLOP/s':>8} "
-        f"{'vs BLAS':>8} {'scipy ms':>9} {'ratio scipy/ours':>17} {'torch/ours':>11}"
+        f"{'BLAS GFLOP/s':>13} {'vs BLAS':>16} {'scipy ms':>9} {'scipy/ours':>15} "
+        f"{'torch/ours':>11} {'ours, 1 BLAS thread: ms, vs BLAS':>33}"
     )
     print(header)
     points = []
@@ -208,24 +228,43 @@ def speed_table(config, rng):
     for density in config["densities"]:
         topology = build_topology(sizes, density, rng)
         model = SparseMLP(topology, optimizer="sgd", learning_rate=1e-3, rng=0)
-        ours = timed(lambda m=model: m.train_step(X, y), config["min_seconds"])
-        nnz = topology.n_edges
-        rate = 6 * nnz * BATCH / ours
         scipy_model = ScipyMLP(topology, rng)
-        scipy_time = timed(lambda s=scipy_model: s.step(X, y), config["min_seconds"])
+        steps = {
+            "ours": lambda m=model: m.train_step(X, y),
+            # OpenBLAS's idle threads spin after each call (here: the dense output layer)
+            # and take the cores from the sparse kernels' threads; one BLAS thread avoids it
+            "ours_1": with_one_blas_thread(lambda m=model: m.train_step(X, y)),
+            "scipy": lambda s=scipy_model: s.step(X, y),
+            "blas": blas_step,
+            "blas_1": with_one_blas_thread(blas_step),
+        }
         torch_step = torch_masked_step(sizes, topology.layers, rng)
-        torch_text = "-"
         if torch_step is None:
             have_torch = False
         else:
-            torch_text = f"{timed(torch_step, config['min_seconds']) / ours:.2f}x"
+            steps["torch"] = torch_step
+        timing = timed_together(steps, config["min_seconds"])
+        ours, ours_med = timing["ours"]
+        ours_1, ours_1_med = timing["ours_1"]
+        scipy_time, scipy_med = timing["scipy"]
+        blas_time = min(timing["blas"][0], timing["blas_1"][0])
+        blas_med = min(timing["blas"][1], timing["blas_1"][1])
+        nnz = topology.n_edges
+        rate = 6 * nnz * BATCH / ours
+        vs_blas = f"{blas_time / ours * 6 * nnz * BATCH / blas_flops:.1%}"
+        vs_blas += f" ({blas_med / ours_med * 6 * nnz * BATCH / blas_flops:.1%})"
+        torch_text = "-"
+        if "torch" in timing:
+            torch_text = f"{timing['torch'][0] / ours:.2f}x"
         path = "dense" if model.layers[0].uses_dense else "sparse"
         if path == "sparse":
             points.append((nnz, ours))
         print(
             f"{density:>8.3%} {nnz:>10d} {path:>6} {ours * 1e3:>9.2f} {rate / 1e9:>8.2f} "
-            f"{rate / blas_rate:>8.1%} {scipy_time * 1e3:>9.2f} {scipy_time / ours:>16.2f}x "
-            f"{torch_text:>11}"
+            f"{blas_flops / blas_time / 1e9:>13.1f} {vs_blas:>16} {scipy_time * 1e3:>9.2f} "
+            f"{f'{scipy_time / ours:.2f}x ({scipy_med / ours_med:.2f}x)':>15} {torch_text:>11} "
+            f"{ours_1 * 1e3:>15.2f} {blas_time / ours_1 * 6 * nnz * BATCH / blas_flops:>8.1%} "
+            f"({blas_med / ours_1_med * 6 * nnz * BATCH / blas_flops:.1%})"
         )
     if not have_torch:
         print("torch: not importable here, masked torch.nn.Linear comparison skipped")

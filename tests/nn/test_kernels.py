@@ -1,5 +1,11 @@
 """The numba kernels against dense NumPy oracles, on patterns with empty rows and columns."""
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numba
 import numpy as np
 import pytest
@@ -14,6 +20,9 @@ CASES = [
     pytest.param(30, 20, 0.2, 17, (1, 2, 3), (0, 19), id="batch17-tail"),
     pytest.param(64, 48, 0.1, 128, (), (5, 6, 7), id="batch128"),
     pytest.param(40, 40, 1.0, 8, (), (), id="complete"),
+    # ~17 edges per column, ~10 per row: full groups of 8 (forward, backward) and of 4
+    # (sddmm) followed by leftover edges
+    pytest.param(50, 30, 0.35, 33, (7,), (11,), id="groups-and-leftovers"),
 ]
 
 
@@ -48,7 +57,7 @@ def test_sddmm_matches_masked_dense_product(
     out = np.empty(graph.n_edges, dtype=dtype)
     kernel = getattr(_kernels.sddmm, variant)
     kernel(
-        rows.astype(graph.biadjacency.indices.dtype),
+        graph.biadjacency.indptr,
         graph.biadjacency.indices,
         xt,
         gt,
@@ -96,8 +105,6 @@ def test_csc_layout_is_the_transpose_pattern(make_pattern):
 def test_results_do_not_depend_on_thread_count(make_pattern):
     graph, data, xt, gt, bias = _setup(make_pattern, 300, 200, 0.3, 64, (), (), np.float32)
     csr = graph.biadjacency
-    rows, _ = graph.edges()
-    rows = rows.astype(csr.indices.dtype)
     layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
     before = numba.get_num_threads()
 
@@ -107,7 +114,7 @@ def test_results_do_not_depend_on_thread_count(make_pattern):
         grad = np.empty(graph.n_edges, dtype=np.float32)
         _kernels.forward.parallel(*layout, data, bias, xt, yt)
         _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt)
-        _kernels.sddmm.parallel(rows, csr.indices, xt, gt, grad, np.float32(0))
+        _kernels.sddmm.parallel(csr.indptr, csr.indices, xt, gt, grad, np.float32(0))
         return yt, gxt, grad
 
     try:
@@ -122,7 +129,7 @@ def test_results_do_not_depend_on_thread_count(make_pattern):
     serial = (np.empty_like(one[0]), np.empty_like(one[1]), np.empty_like(one[2]))
     _kernels.forward.serial(*layout, data, bias, xt, serial[0])
     _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, serial[1])
-    _kernels.sddmm.serial(rows, csr.indices, xt, gt, serial[2], np.float32(0))
+    _kernels.sddmm.serial(csr.indptr, csr.indices, xt, gt, serial[2], np.float32(0))
     for a, b in zip(one, serial, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -151,3 +158,58 @@ def test_adam_update_matches_formula():
     np.testing.assert_allclose(param, expected_p, rtol=1e-14)
     np.testing.assert_allclose(m, expected_m, rtol=1e-14)
     np.testing.assert_allclose(v, expected_v, rtol=1e-14)
+
+
+_NO_CACHE_SCRIPT = """
+import numpy as np
+import topokit
+from numba.core.caching import FunctionCache
+from topokit.nn import _kernels
+
+assert topokit.__file__.startswith({root!r}), topokit.__file__
+try:  # the condition itself: numba finds nowhere to write a cache for these kernels
+    FunctionCache(_kernels.forward.parallel.py_func)
+except RuntimeError as exc:
+    assert "no locator available" in str(exc), exc
+else:
+    raise AssertionError("a numba cache locator is available: the test reproduces nothing")
+yt = np.empty((1, 2))
+_kernels.forward.serial(
+    np.array([0, 2]), np.array([0, 1]), np.array([0, 1]), np.array([1.0, 2.0]),
+    np.array([0.5]), np.array([[1.0, 2.0], [3.0, 4.0]]), yt,
+)
+print(yt.tolist())
+"""
+
+
+def test_import_without_a_writable_cache_location(tmp_path):
+    # Root ignores file modes, so unwritable places are simulated by paths that lead
+    # through a regular file: a copy of the package whose nn/__pycache__ is a file
+    # (numba's in-tree cache), and HOME / XDG_CACHE_HOME below a file (its per-user
+    # cache). numba then has no cache locator, as on a read-only install without a home.
+    root = tmp_path / "site"
+    shutil.copytree(
+        Path(_kernels.__file__).parents[1],
+        root / "topokit",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "topokit" / "nn" / "__pycache__").write_text("not a directory")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    env.update(
+        PYTHONPATH=str(root),
+        PYTHONDONTWRITEBYTECODE="1",
+        HOME=str(blocker / "home"),
+        XDG_CACHE_HOME=str(blocker / "cache"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _NO_CACHE_SCRIPT.format(root=str(root))],
+        env=env,
+        cwd=tmp_path,  # not the repository, whose topokit would come first on sys.path
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[[7.5, 10.5]]"
