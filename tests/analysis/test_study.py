@@ -431,7 +431,7 @@ def test_default_preset():
     assert len(study.densities) == 3
     assert len(study.seeds) >= 3
     names = [spec.name for spec in study.families]
-    for name in ("erdos_renyi", "biregular", "ramanujan", "left_regular", "scale_free", "dense"):
+    for name in ("erdos_renyi", "ramanujan", "left_regular", "scale_free", "dense"):
         assert name in names
     small_world = next(spec for spec in study.families if spec.name == "small_world")
     assert small_world.params["p"] == (0.0, 0.1, 1.0)

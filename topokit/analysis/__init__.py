@@ -1,12 +1,14 @@
 """Topology studies: sweeps of (family × density × seed × sizes) trainings, a resumable
 store of their metrics and outcomes, and the statistics that relate the two."""
 
+from topokit.analysis.report import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.results import (
     export_results,
     load_curves,
     load_layer_metrics,
     load_results,
 )
+from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.statistics import (
     correlation_table,
     cross_validated_r2,
@@ -32,6 +34,9 @@ __all__ = [
     "RunConfig",
     "RunResult",
     "Study",
+    "StudyAnalysis",
+    "StudySummary",
+    "analyze_study",
     "build_topology",
     "correlation_table",
     "cross_validated_r2",
@@ -48,5 +53,7 @@ __all__ = [
     "partial_correlation",
     "pearson",
     "rank_metrics",
+    "run_study",
     "spearman",
+    "write_report",
 ]

@@ -16,12 +16,12 @@ import os
 import sys
 
 from topokit._errors import TopokitError
-from topokit.cli import _draw, _families, _graph, _metrics
+from topokit.cli import _analyze, _draw, _export, _families, _graph, _metrics, _study, _train
 from topokit.cli._common import CommandParser, UsageError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (_families, _graph, _metrics, _draw)
+_COMMANDS = (_families, _graph, _metrics, _draw, _train, _study, _export, _analyze)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,129 @@
+"""run_study on Dask: a real LocalCluster, a real scheduler + worker pair on loopback,
+and an unreachable scheduler that fails fast, naming its address."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from topokit._errors import TopokitError
+from topokit.analysis import ResultStore, load_study
+from topokit.analysis.runner import run_study
+
+distributed = pytest.importorskip("distributed")
+
+# 3 runs: one per seed, plus a failing family (projective_plane q=2 needs 7 x 7 layers)
+TINY = """
+name = "dask-tiny"
+sizes = [64, 16, 10]
+dense_layers = [-1]
+densities = [0.25]
+seeds = [0, 1]
+metrics = ["spectral_gap", "net_spectral_gap"]
+
+[training]
+epochs = 2
+batch_size = 64
+
+[[families]]
+name = "erdos_renyi"
+
+[[families]]
+name = "projective_plane"
+q = [2]
+"""
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study(TINY)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stored(folder):
+    with ResultStore(folder, readonly=True) as store:
+        return store.statuses()
+
+
+def test_local_cluster(study, tmp_path):
+    summary = run_study(study, tmp_path, dask="local:2", progress=False)
+    assert (summary.n_ok, summary.n_failed, summary.workers) == (2, 2, 2)
+    assert summary.backend == "local:2"
+    statuses = _stored(tmp_path)
+    assert sorted(statuses) == sorted(run.key for run in study.runs())
+    again = run_study(study, tmp_path, dask="local:2", progress=False)
+    assert (again.n_skipped, again.n_ok) == (4, 0)
+
+
+def _dask_cli(*args):
+    script = Path(sys.executable).with_name("dask")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "distributed.cli"]
+    return [*command, *args]
+
+
+def _stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _start(args, log):
+    return subprocess.Popen(
+        _dask_cli(*args),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def test_scheduler_and_worker_pair(study, tmp_path):
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = (tmp_path / "dask.log").open("w")
+    scheduler = _start(
+        ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], log
+    )
+    worker = None
+    try:
+        with distributed.Client(address, timeout=60):
+            pass  # the scheduler is up
+        with pytest.raises(TopokitError, match=f"the Dask scheduler at '{address}' has no work"):
+            run_study(study, tmp_path / "out", dask=address, progress=False)
+        worker = _start(
+            ["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"], log
+        )
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+        summary = run_study(study, tmp_path / "out", dask=address, progress=False)
+    finally:
+        if worker is not None:
+            _stop(worker)
+        _stop(scheduler)
+        log.close()
+    assert (summary.n_ok, summary.n_failed, summary.workers) == (2, 2, 1)
+    assert summary.backend == address
+    assert len(_stored(tmp_path / "out")) == 4
+
+
+def test_unreachable_scheduler_fails_within_the_timeout(study, tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    start = time.monotonic()
+    with pytest.raises(TopokitError, match=f"cannot reach the Dask scheduler at '{address}'"):
+        run_study(study, tmp_path, dask=address, progress=False)
+    assert time.monotonic() - start < 30
+    # the store was set up, nothing run
+    assert _stored(tmp_path) == {}

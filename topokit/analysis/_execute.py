@@ -1,0 +1,206 @@
+"""One run of a study, as it executes inside a worker process (local pool or Dask).
+
+:func:`execute_run` takes a run's configuration as a plain dict (what
+:meth:`RunConfig.to_dict` gives) and returns a plain dict of :class:`RunResult` fields,
+so that nothing but builtins crosses the process boundary. It never raises for a run
+that fails: the error is the result. :func:`limit_threads` keeps the numba and BLAS
+thread pools of a worker to its share of the cores; :func:`init_worker` also ends a
+local worker whose driver was killed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+
+__all__ = ["execute_run", "init_worker", "limit_threads"]
+
+_THREAD_VARIABLES = (
+    "NUMBA_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+_datasets: dict = {}  # dataset name -> Dataset, loaded once per worker process
+_threads: int | None = None  # the limit this process runs under (None: untouched)
+
+
+def limit_threads(threads: int | None) -> None:
+    """Run this process's numba and BLAS code on at most ``threads`` threads.
+
+    Called once in each worker (a pool initializer, or the first run on a Dask worker);
+    None leaves the process as it is.
+    """
+    global _threads
+    if threads is None or threads == _threads:
+        return
+    threads = max(1, int(threads))
+    for name in _THREAD_VARIABLES:
+        # numba re-reads NUMBA_NUM_THREADS whenever it compiles and refuses a value other
+        # than the one its threads started with: set it only before numba is imported
+        if name != "NUMBA_NUM_THREADS" or "numba" not in sys.modules:
+            os.environ[name] = str(threads)
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    # numba first: setting its threads starts its threading layer (OpenMP, say), whose
+    # pool the BLAS/OpenMP limit below then covers too
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(threads)
+    _threads = threads
+
+
+def _driver_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else (pid reused)
+        return True
+    return True
+
+
+def _watch_driver(pid: int, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        if not _driver_alive(pid):
+            os._exit(1)  # the driver was killed (kill -9): nobody will collect our result
+
+
+def init_worker(threads: int | None, driver_pid: int | None = None, interval=1.0) -> None:
+    """Initializer of a local pool's worker: limit its threads, and end it when the
+    driver ``driver_pid`` is gone (pool workers outlive a driver killed by SIGKILL)."""
+    limit_threads(threads)
+    if driver_pid is not None:
+        watcher = threading.Thread(
+            target=_watch_driver, args=(driver_pid, interval), name="topokit-driver-watch"
+        )
+        watcher.daemon = True
+        watcher.start()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _dataset(name: str):
+    if name not in _datasets:
+        from topokit.nn.datasets import load_dataset
+
+        _datasets[name] = load_dataset(name)
+    return _datasets[name]
+
+
+def _curve(history) -> list[dict]:
+    return [
+        {
+            "epoch": epoch,
+            "loss": history.loss[epoch - 1],
+            "train_accuracy": history.train_accuracy[epoch - 1],
+            "val_accuracy": history.val_accuracy[epoch - 1],
+            "seconds": history.seconds[epoch - 1],
+        }
+        for epoch in range(1, history.n_epochs + 1)
+    ]
+
+
+def _model(topology, training: dict, rng):
+    from topokit.nn import SparseMLP
+
+    return SparseMLP(
+        topology,
+        training["activation"],
+        optimizer=training["optimizer"],
+        learning_rate=training["learning_rate"],
+        momentum=training["momentum"],
+        nesterov=training["nesterov"],
+        alpha=training["weight_decay"],
+        schedule=training["learning_rate_schedule"],
+        rng=rng,
+    )
+
+
+def _fit(model, data, training: dict) -> None:
+    model.fit(
+        data.X_train,
+        data.y_train,
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        validation_fraction=training["validation_fraction"],
+        early_stopping=training["early_stopping"],
+        patience=training["patience"],
+        target_accuracy=training["target_accuracy"],
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    from topokit._errors import TopokitError
+
+    if isinstance(exc, TopokitError):
+        return " ".join(str(exc).split())
+    # not a topokit error: keep where it came from, for the bug report
+    where = traceback.extract_tb(exc.__traceback__)[-1:]
+    place = f" (at {where[0].filename}:{where[0].lineno})" if where else ""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}{place}"
+
+
+def execute_run(config: dict, threads: int | None = None) -> dict:
+    """Build, measure and train one run; return its :class:`RunResult` fields as a dict.
+
+    Parameters
+    ----------
+    config : dict
+        :meth:`RunConfig.to_dict` of the run.
+    threads : int, optional
+        numba/BLAS threads for this process (see :func:`limit_threads`).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :class:`~topokit.analysis.store.RunResult`; ``status`` is
+        ``"failed"`` with the error message when any step raised.
+    """
+    limit_threads(threads)
+    from topokit.analysis.store import library_versions
+    from topokit.analysis.study import RunConfig, build_topology
+    from topokit.metrics import layer_metrics, network_metrics
+
+    started, start = _now(), time.perf_counter()
+    result = {"status": "ok", "started": started, "versions": library_versions()}
+    model = None
+    try:
+        run = RunConfig.from_dict(config)
+        topology_rng, training_rng = run.rngs()
+        topology = build_topology(run, rng=topology_rng)
+        layer_keys = run.layer_metric_keys
+        result["layer_metrics"] = [
+            layer_metrics(layer, keys=layer_keys) if layer_keys != () else {} for layer in topology
+        ]
+        network_keys = run.network_metric_keys
+        result["network_metrics"] = (
+            network_metrics(topology, keys=network_keys) if network_keys != () else {}
+        )
+        data = _dataset(run.dataset)
+        model = _model(topology, run.training, training_rng)
+        _fit(model, data, run.training)
+        history = model.history
+        result.update(
+            test_accuracy=model.score(data.X_test, data.y_test),
+            train_accuracy=model.score(data.X_train, data.y_train),
+            final_loss=history.loss[-1] if history.n_epochs else None,
+            epochs_to_target=model.epochs_to_target,
+            epochs=history.n_epochs,
+        )
+    except Exception as exc:  # a failed run is a result, recorded with its error
+        result.update(status="failed", error=_error_text(exc))
+    if model is not None:
+        result["curve"] = _curve(model.history)
+        result.setdefault("epochs", model.history.n_epochs)
+    result["seconds"] = time.perf_counter() - start
+    result["finished"] = _now()
+    return result

@@ -1,0 +1,160 @@
+"""``topokit study``: run a topology study (a TOML file or a preset), resumably."""
+
+from __future__ import annotations
+
+import sys
+
+from topokit.cli._common import FORMATTER, print_json
+
+__all__ = ["DEFAULT_OUT", "add_parser", "run"]
+
+#: Where ``topokit study`` writes when no ``--out`` is given.
+DEFAULT_OUT = "topokit-study"
+
+_EPILOG = """\
+examples:
+  topokit study                                  the default preset into ./topokit-study/
+  topokit study --list-presets
+  topokit study my-study.toml --out runs/my-study --workers 2
+  topokit study --preset mnist --out mnist-study --dask tcp://10.0.0.5:8786
+  topokit study my-study.toml --out runs/my-study --dask local:4 --json
+
+Rerunning the same command resumes an interrupted study: finished runs are kept and
+skipped. Results: OUT/results.sqlite ('topokit export OUT' writes a table).
+"""
+
+
+def add_parser(subparsers) -> None:
+    """Add the ``study`` command."""
+    parser = subparsers.add_parser(
+        "study",
+        help="run a topology study (sweep of trainings) and analyse it",
+        description="Run every training of a study (families x densities x seeds x sizes),\n"
+        "record each run's topology metrics and outcomes in OUT/results.sqlite, then\n"
+        "write the analysis report. Without CONFIG or --preset, runs the 'default' preset.",
+        epilog=_EPILOG,
+        formatter_class=FORMATTER,
+    )
+    parser.add_argument("config", nargs="?", metavar="CONFIG.toml", help="a study file")
+    parser.add_argument("--preset", metavar="NAME", help="a built-in study (see --list-presets)")
+    parser.add_argument(
+        "--list-presets", action="store_true", help="list the built-in studies and exit"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=DEFAULT_OUT,
+        help=f"the study folder (default: ./{DEFAULT_OUT}/)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default: one per core)"
+    )
+    where.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: tcp://HOST:PORT of a scheduler, or local:N",
+    )
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="run again the runs stored as failed"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    parser.set_defaults(run=run)
+
+
+def _load(args):
+    from pathlib import Path
+
+    from topokit._errors import TopokitError
+    from topokit.analysis.study import load_preset, load_study
+
+    if args.config is not None and args.preset is not None:
+        raise TopokitError(
+            f"give a study file or --preset, not both (got {args.config!r} and "
+            f"--preset {args.preset})"
+        )
+    if args.config is not None:
+        return load_study(Path(args.config))  # a Path is never taken for TOML text
+    return load_preset(args.preset or "default")
+
+
+def _presets() -> list[dict]:
+    from topokit.analysis.study import list_presets, load_preset
+
+    rows = []
+    for name in list_presets():
+        study = load_preset(name)
+        rows.append({"name": name, "runs": len(study.runs()), "description": study.description})
+    return rows
+
+
+def _report(directory):
+    """``write_report(directory)`` of topokit.analysis.report; (path, note)."""
+    try:
+        from topokit.analysis.report import write_report
+    except ImportError:
+        return None, "the analysis report is not available in this topokit"
+    try:
+        return write_report(directory), None
+    except Exception as exc:  # the runs are stored whatever happens to the report
+        reason = " ".join(str(exc).split())
+        return None, f"the report could not be written ({type(exc).__name__}: {reason})"
+
+
+def _summary_text(summary, report, note) -> str:
+    ran = summary.n_ok + summary.n_failed
+    if ran:
+        workers = f"{summary.workers} worker{'s' if summary.workers != 1 else ''}"
+        done = f"{ran} run now in {summary.seconds:.1f} s on {workers}"
+        if summary.n_skipped:
+            done += f", {summary.n_skipped} already stored"
+    else:
+        done = "nothing left to run"
+    lines = [
+        f"study {summary.study!r}: {summary.stored['ok']} of {summary.n_runs} runs ok, "
+        f"{summary.stored['failed']} failed ({done})",
+        f"results: {summary.directory / 'results.sqlite'}",
+    ]
+    if summary.stored["failed"]:
+        lines.append(
+            "failed runs are stored with their error ('topokit export' lists them); "
+            "--retry-failed runs them again"
+        )
+    if report is not None:
+        lines.append(f"report: {report}")
+    if note is not None:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    """Run the study, print a summary, write the report."""
+    from topokit.analysis.runner import run_study
+
+    if args.list_presets:
+        presets = _presets()
+        if args.json:
+            print_json(presets)
+        else:
+            width = max(len(p["name"]) for p in presets) + 2
+            for p in presets:
+                print(f"{p['name']:<{width}}{p['runs']:>4} runs  {p['description']}")
+        return 0
+    study = _load(args)
+    summary = run_study(
+        study,
+        args.out,
+        workers=args.workers,
+        dask=args.dask,
+        progress=False if (args.quiet or args.json) else None,
+        retry_failed=args.retry_failed,
+    )
+    report, note = _report(summary.directory)
+    if args.json:
+        print_json({**summary.to_dict(), "report": None if report is None else str(report)})
+    elif not args.quiet:
+        print(_summary_text(summary, report, note))
+    if note is not None and (args.json or args.quiet):
+        print(f"topokit: note: {note}", file=sys.stderr)
+    return 0
