@@ -8,11 +8,14 @@ from topokit._errors import TopokitError
 from topokit.generators import Family, Param, families, get_family, layer_graph
 from topokit.graph import LayerGraph
 from topokit.io import load, load_layer, load_topology, save_layer, save_topology
+from topokit.metrics import LAYER_METRICS, NETWORK_METRICS, layer_metrics, network_metrics
 from topokit.topology import Topology
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LAYER_METRICS",
+    "NETWORK_METRICS",
     "Family",
     "LayerGraph",
     "Param",
@@ -22,9 +25,11 @@ __all__ = [
     "families",
     "get_family",
     "layer_graph",
+    "layer_metrics",
     "load",
     "load_layer",
     "load_topology",
+    "network_metrics",
     "save_layer",
     "save_topology",
 ]

@@ -1,4 +1,13 @@
-"""Largest singular values of a sparse biadjacency, without forming a dense n_in x n_out array."""
+"""Largest singular values of a sparse biadjacency, without forming a dense n_in x n_out array.
+
+Everything works on the Gram matrix of the smaller side (``Bᵀ B`` when ``n_in >= n_out``,
+else ``B Bᵀ``), never a shift-invert: a dense eigendecomposition of that small Gram
+matrix when the smaller side is small, else ARPACK (``eigsh``, largest algebraic) on a
+matrix-free operator, seeded from a fixed-seed Generator so results are reproducible.
+Singular values are read back as ``‖M v‖`` for the Gram eigenvectors ``v`` (``M`` the
+map from the small side to the large side), which keeps small singular values
+accurate to ``eps * lambda1`` instead of ``sqrt(eps) * lambda1``.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +15,148 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-__all__ = ["top_singular_values"]
+from topokit._errors import TopokitError
+
+__all__ = ["SingularPairs", "top_singular_pairs", "top_singular_values"]
 
 # Below this many columns in the Gram matrix of the smaller side, a dense
 # eigendecomposition of that (small x small) Gram matrix is exact and fast.
-_DENSE_GRAM_LIMIT = 600
+_DENSE_GRAM_LIMIT = 400
+# ARPACK settings: a wide Krylov basis restarts less (spectra of expanders cluster at
+# the edge), and a residual tolerance well below the 1e-8 agreement we promise.
+_ARPACK_NCV = 48
+_ARPACK_TOL = 1e-10
+_SEED = 20170
 
 
-def top_singular_values(biadjacency: sp.csr_array, k: int = 2) -> np.ndarray:
+class SingularPairs:
+    """Top singular values of ``M`` with right singular vectors on the smaller side.
+
+    ``values`` of shape (k,), decreasing; ``vectors`` of shape (small, k), unit columns;
+    ``tall`` is True when the small side is the columns (``n_in >= n_out``).
+    """
+
+    __slots__ = ("tall", "values", "vectors")
+
+    def __init__(self, values, vectors, tall):
+        self.values = values
+        self.vectors = vectors
+        self.tall = tall
+
+
+def _small_to_large(matrix: sp.csr_array, tall: bool):
+    """The map ``M`` from the small side to the large side and its transpose, as CSR."""
+    transpose = matrix.T.tocsr()
+    return (matrix, transpose) if tall else (transpose, matrix)
+
+
+def _is_zero_operator(matvec, size, forward, backward) -> bool:
+    """Whether the (projected) Gram operator maps random vectors to roundoff."""
+    bound = _max_abs_row_sum(forward) * _max_abs_row_sum(backward)  # >= ‖Gram‖
+    probes = np.random.default_rng(_SEED + 1).standard_normal((2, size))
+    return all(
+        np.linalg.norm(matvec(probe)) <= 1e-10 * bound * np.linalg.norm(probe) for probe in probes
+    )
+
+
+def _max_abs_row_sum(matrix: sp.csr_array) -> float:
+    sums = np.add.reduceat(np.abs(matrix.data), matrix.indptr[:-1]) if matrix.nnz else [0.0]
+    return float(np.max(sums))
+
+
+def top_singular_pairs(matrix, k: int = 2, *, deflate=None) -> SingularPairs:
+    """The ``k`` largest singular values of ``matrix`` and their small-side vectors.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse array of shape (n_in, n_out)
+    k : int
+        How many singular values; missing ones (``k`` above the smaller side, or
+        above the rank left after deflation) are zeros.
+    deflate : ndarray of shape (small,), optional
+        A unit vector on the smaller side that is a known right singular vector;
+        it is projected out, so the values returned are the next ones.
+
+    Returns
+    -------
+    SingularPairs
+
+    Raises
+    ------
+    TopokitError
+        If ARPACK does not converge (the message says on what size).
+    """
+    matrix = sp.csr_array(matrix, dtype=np.float64)
+    n_in, n_out = matrix.shape
+    tall = n_in >= n_out
+    small = min(n_in, n_out)
+    values = np.zeros(k)
+    vectors = np.zeros((small, k))
+    if matrix.nnz == 0:
+        return SingularPairs(values, vectors, tall)
+    forward, backward = _small_to_large(matrix, tall)
+    deflate = None if deflate is None else np.asarray(deflate, dtype=np.float64)
+
+    def project(x):
+        if deflate is None:
+            return x
+        return x - np.outer(deflate, deflate @ x) if x.ndim == 2 else x - deflate * (deflate @ x)
+
+    rank_bound = small - (deflate is not None)
+    want = min(k, rank_bound)
+    if want <= 0:
+        return SingularPairs(values, vectors, tall)
+    if small <= _DENSE_GRAM_LIMIT or want >= rank_bound - 1:
+        gram = (backward @ forward).toarray()
+        if deflate is not None:
+            # Project, then send `deflate` itself to a clearly lowest eigenvalue so that
+            # the top eigenvectors are orthogonal to it even when zeros repeat.
+            gram = project(project(gram).T)
+            gram -= (np.trace(gram) + 1.0) * np.outer(deflate, deflate)
+        # The full decomposition (the side is small): LAPACK's subset driver (?syevr) can
+        # return fewer vectors than asked on heavily repeated eigenvalues, e.g. PG(2, 9).
+        _, eigenvectors = np.linalg.eigh(gram)
+        found = eigenvectors[:, ::-1][:, :want]
+    else:
+
+        def gram_matvec(x):
+            x = project(np.asarray(x, dtype=np.float64).ravel())
+            return project(backward @ (forward @ x))
+
+        operator = spla.LinearOperator((small, small), matvec=gram_matvec, dtype=np.float64)
+        v0 = project(np.random.default_rng(_SEED).standard_normal(small))
+        ncv = min(small, max(_ARPACK_NCV, 2 * want + 1))
+        try:
+            ritz, found = spla.eigsh(operator, k=want, which="LA", v0=v0, ncv=ncv, tol=_ARPACK_TOL)
+        except spla.ArpackNoConvergence as exc:
+            raise TopokitError(
+                f"ARPACK did not converge on the {small} x {small} Gram matrix "
+                f"(k={want}); the spectrum is too clustered for the iteration limit"
+            ) from exc
+        except spla.ArpackError as exc:
+            # ARPACK fails on an operator that is zero (e.g. a complete bipartite graph
+            # with its one nonzero singular value deflated): check that this is the case.
+            if _is_zero_operator(gram_matvec, small, forward, backward):
+                return SingularPairs(values, vectors, tall)
+            raise TopokitError(
+                f"ARPACK failed on the {small} x {small} Gram matrix: {exc}"
+            ) from exc
+        found = project(found)
+        kept = np.linalg.norm(found, axis=0)
+        found /= np.where(kept > 0, kept, 1.0)
+    singular = np.linalg.norm(forward @ found, axis=0)
+    if deflate is not None and small > _DENSE_GRAM_LIMIT and want < rank_bound - 1:
+        # ARPACK may restart from a vector outside the complement of `deflate`; a Ritz
+        # vector that was mostly `deflate` (Ritz value 0 there) is not a singular vector.
+        spurious = kept < 0.5
+        singular[spurious] = np.sqrt(np.clip(ritz[spurious], 0.0, None))
+    order = np.argsort(-singular, kind="stable")
+    values[:want] = singular[order]
+    vectors[:, :want] = found[:, order]
+    return SingularPairs(values, vectors, tall)
+
+
+def top_singular_values(biadjacency, k: int = 2) -> np.ndarray:
     """The ``k`` largest singular values of ``biadjacency``, in decreasing order.
 
     Works on the Gram matrix of the smaller side (``B Bᵀ`` or ``Bᵀ B``): a dense
@@ -38,27 +181,4 @@ def top_singular_values(biadjacency: sp.csr_array, k: int = 2) -> np.ndarray:
     >>> top_singular_values(sp.csr_array(np.ones((3, 4))), k=2).round(6).tolist()
     [3.464102, 0.0]
     """
-    matrix = sp.csr_array(biadjacency, dtype=np.float64)
-    n_in, n_out = matrix.shape
-    small = min(n_in, n_out)
-    out = np.zeros(k)
-    if matrix.nnz == 0:
-        return out
-    tall = n_in >= n_out  # Gram matrix on the columns (n_out x n_out) when tall
-    if small <= _DENSE_GRAM_LIMIT or k >= small - 1:
-        gram = (matrix.T @ matrix) if tall else (matrix @ matrix.T)
-        eigenvalues = np.linalg.eigvalsh(gram.toarray())[::-1]
-    else:
-        transpose = matrix.T.tocsr()
-
-        def gram_matvec(x):
-            x = np.asarray(x).ravel()
-            return transpose @ (matrix @ x) if tall else matrix @ (transpose @ x)
-
-        operator = spla.LinearOperator((small, small), matvec=gram_matvec, dtype=np.float64)
-        v0 = np.random.default_rng(0).standard_normal(small)
-        eigenvalues = spla.eigsh(operator, k=k, which="LA", v0=v0, return_eigenvectors=False)
-        eigenvalues = np.sort(eigenvalues)[::-1]
-    values = np.sqrt(np.clip(eigenvalues[:k], 0.0, None))
-    out[: values.size] = values
-    return out
+    return top_singular_pairs(biadjacency, k).values

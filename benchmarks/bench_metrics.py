@@ -1,0 +1,179 @@
+"""Speed and memory of topokit.metrics, measured side by side with networkx.
+
+1. All layer metrics of an n x n biregular layer of degree 10 (default n = 100,000,
+   1,000,000 edges): seconds each metric group adds (in order, on shared cached facts),
+   then the whole ``layer_metrics`` call.
+2. Fiedler value of an n x n layer (default 10,000 x 10,000, irregular degrees about
+   10) against ``networkx.algebraic_connectivity`` (its default method), same run:
+   times, ratio, relative difference. ``--nx-biregular`` adds a degree-10 biregular
+   layer, on which networkx's default method takes minutes already at 600 x 600.
+3. Peak memory (ru_maxrss of a subprocess) of the degree and spectral metrics of a
+   10^6 x 10^6 layer with 10^7 edges.
+
+Usage: python benchmarks/bench_metrics.py [--quick] [--nx-biregular]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from topokit.graph import LayerGraph
+from topokit.metrics import layer_metrics
+from topokit.metrics._facts import GraphFacts
+from topokit.metrics.layer import _layer_values
+
+GROUPS = {
+    "sizes+degrees": ["n_in", "n_out", "n_edges", "density", "fan_in_min", "fan_in_mean",
+                      "fan_in_max", "fan_out_min", "fan_out_mean", "fan_out_max",
+                      "isolated_inputs", "isolated_outputs", "is_biregular", "ramanujan_bound"],
+    "components": ["n_components"],
+    "singular values": ["lambda1", "lambda2", "spectral_gap", "ramanujan_gap"],
+    "normalized gap": ["normalized_spectral_gap"],
+    "fiedler": ["fiedler_value", "edge_expansion_lower"],
+    "sweep cut": ["edge_expansion_upper"],
+}  # fmt: skip
+
+
+def regular_layer(n: int, degree: int, seed: int) -> LayerGraph:
+    """n x n, every neuron of degree ``degree``: a union of random permutation matrices.
+
+    Repeated edges are repaired by swapping the target with a random row of the same
+    permutation until none is left (each permutation stays a permutation).
+    """
+    rng = np.random.default_rng(seed)
+    targets = np.stack([rng.permutation(n) for _ in range(degree)], axis=1)
+    while True:
+        ordered = np.sort(targets, axis=1)
+        bad_rows = np.nonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))[0]
+        if bad_rows.size == 0:
+            break
+        for row in bad_rows:
+            values, counts = np.unique(targets[row], return_counts=True)
+            repeated = values[counts > 1]
+            if repeated.size == 0:  # already repaired by an earlier swap
+                continue
+            slot = np.nonzero(targets[row] == repeated[0])[0][1]
+            other = rng.integers(n)
+            targets[row, slot], targets[other, slot] = targets[other, slot], targets[row, slot]
+    indptr = np.arange(0, n * degree + 1, degree)
+    matrix = sp.csr_array((np.ones(n * degree), np.sort(targets, axis=1).ravel(), indptr), (n, n))
+    return LayerGraph._trusted(matrix)
+
+
+def irregular_layer(n: int, degree: int, seed: int) -> LayerGraph:
+    """n x n with about degree * n uniform random edges (degrees vary), kept connected."""
+    rng = np.random.default_rng(seed)
+    rows = np.concatenate([np.arange(n), rng.integers(0, n, size=(degree - 1) * n)])
+    cols = np.concatenate([rng.permutation(n), rng.integers(0, n, size=(degree - 1) * n)])
+    rows = np.concatenate([rows, np.arange(n)])
+    cols = np.concatenate([cols, np.roll(np.arange(n), 1)])  # a Hamiltonian cycle: connected
+    matrix = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    matrix.data[:] = 1.0
+    return LayerGraph(matrix)
+
+
+def bench_all_metrics(n: int) -> None:
+    graph = regular_layer(n, 10, seed=0)
+    print(f"[1] all metrics, {n} x {n} biregular degree 10, {graph.n_edges} edges")
+    # Groups in order on one set of cached facts: each line is what that group adds.
+    facts = GraphFacts(graph.biadjacency)
+    total = 0.0
+    for name, keys in GROUPS.items():
+        start = time.perf_counter()
+        _layer_values(facts, tuple(keys))
+        elapsed = time.perf_counter() - start
+        total += elapsed
+        print(f"    {name:16s} {elapsed:8.3f} s")
+    start = time.perf_counter()
+    result = layer_metrics(graph)
+    together = time.perf_counter() - start
+    print(f"    total {total:.3f} s; again as one layer_metrics(graph) call: {together:.3f} s")
+    lower, upper = result["edge_expansion_lower"], result["edge_expansion_upper"]
+    print(f"    lambda2={result['lambda2']:.6f} fiedler={result['fiedler_value']:.6f} "
+          f"h in [{lower:.4f}, {upper:.4f}]")  # fmt: skip
+
+
+def bench_fiedler_vs_networkx(n: int, with_biregular: bool) -> None:
+    import networkx as nx
+
+    cases = [("irregular ~10", irregular_layer(n, 10, seed=2))]
+    if with_biregular:  # networkx's default (tracemin_pcg) crawls on these: minutes at n=600
+        cases.append(("biregular d=10", regular_layer(n, 10, seed=1)))
+    for label, graph in cases:
+        nx_graph = graph.to_networkx()
+        start = time.perf_counter()
+        ours = layer_metrics(graph, ["fiedler_value"])["fiedler_value"]
+        ours_s = time.perf_counter() - start
+        start = time.perf_counter()
+        theirs = nx.algebraic_connectivity(nx_graph)
+        theirs_s = time.perf_counter() - start
+        print(
+            f"[2] fiedler {label}, {graph.n_in} x {graph.n_out} ({graph.n_edges} edges): "
+            f"topokit {ours_s:.3f} s, networkx {theirs_s:.3f} s, ratio {theirs_s / ours_s:.1f}x, "
+            f"values {ours:.10f} / {theirs:.10f}, rel diff {abs(ours - theirs) / theirs:.2e}"
+        )
+
+
+_MEMORY_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {path!r})
+from bench_metrics import regular_layer
+from topokit.metrics import LAYER_METRICS, layer_metrics
+graph = regular_layer({n}, {degree}, seed=3)
+build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+keys = [k for k in LAYER_METRICS
+        if k not in ("fiedler_value", "edge_expansion_lower", "edge_expansion_upper")]
+start = time.perf_counter()
+result = layer_metrics(graph, keys)
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(build, peak, elapsed, result["lambda2"], result["normalized_spectral_gap"])
+"""
+
+
+def bench_memory(n: int, degree: int) -> None:
+    import os
+
+    code = _MEMORY_CHILD.format(path=os.path.dirname(os.path.abspath(__file__)), n=n, degree=degree)
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    build_kib, peak_kib, elapsed, lambda2, gap = output
+    print(
+        f"[3] degree + spectral metrics of {n} x {n}, {n * degree} edges: "
+        f"peak RSS {int(peak_kib) / 2**20:.2f} GiB (after building the graph "
+        f"{int(build_kib) / 2**20:.2f} GiB), {float(elapsed):.1f} s, lambda2={float(lambda2):.5f}, "
+        f"normalized_spectral_gap={float(gap):.5f}"
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
+    parser.add_argument(
+        "--nx-biregular",
+        action="store_true",
+        help="also time networkx on the biregular layer (its default method is very slow there)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        bench_all_metrics(2_000)
+        bench_fiedler_vs_networkx(600, args.nx_biregular)
+        bench_memory(5_000, 10)
+    else:
+        bench_all_metrics(100_000)
+        bench_fiedler_vs_networkx(10_000, args.nx_biregular)
+        bench_memory(1_000_000, 10)
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"(this process peak RSS {peak_gib:.2f} GiB)")
+
+
+if __name__ == "__main__":
+    main()
