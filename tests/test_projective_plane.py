@@ -1,6 +1,5 @@
 """projective_plane: incidence axioms, exact spectrum, networkx, inference and errors."""
 
-
 import networkx as nx
 import numpy as np
 import pytest
