@@ -24,6 +24,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from topokit.generators import biregular
 from topokit.graph import LayerGraph
 from topokit.metrics import layer_metrics
 from topokit.metrics._facts import GraphFacts
@@ -42,29 +43,8 @@ GROUPS = {
 
 
 def regular_layer(n: int, degree: int, seed: int) -> LayerGraph:
-    """n x n, every neuron of degree ``degree``: a union of random permutation matrices.
-
-    Repeated edges are repaired by swapping the target with a random row of the same
-    permutation until none is left (each permutation stays a permutation).
-    """
-    rng = np.random.default_rng(seed)
-    targets = np.stack([rng.permutation(n) for _ in range(degree)], axis=1)
-    while True:
-        ordered = np.sort(targets, axis=1)
-        bad_rows = np.nonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))[0]
-        if bad_rows.size == 0:
-            break
-        for row in bad_rows:
-            values, counts = np.unique(targets[row], return_counts=True)
-            repeated = values[counts > 1]
-            if repeated.size == 0:  # already repaired by an earlier swap
-                continue
-            slot = np.nonzero(targets[row] == repeated[0])[0][1]
-            other = rng.integers(n)
-            targets[row, slot], targets[other, slot] = targets[other, slot], targets[row, slot]
-    indptr = np.arange(0, n * degree + 1, degree)
-    matrix = sp.csr_array((np.ones(n * degree), np.sort(targets, axis=1).ravel(), indptr), (n, n))
-    return LayerGraph._trusted(matrix)
+    """n x n, every neuron of degree ``degree``: topokit's ``biregular`` family."""
+    return biregular(n, n, degree=degree, rng=seed)
 
 
 def irregular_layer(n: int, degree: int, seed: int) -> LayerGraph:

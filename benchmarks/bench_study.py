@@ -1,7 +1,7 @@
 """The study runner: --workers 2 against --workers 1 on the default study, and the runner's
 overhead against the summed run times.
 
-Runs the ``default`` preset (125 runs) twice, into temporary folders: on one worker
+Runs the ``default`` preset (176 runs) twice, into temporary folders: on one worker
 process, then on two. Prints both wall times, the speed-up (target >= 1.7x) and the
 runner's overhead, ``(wall time x workers - sum of run seconds) / sum of run seconds``
 (target < 5%): everything that is not a run (starting the pool, handing runs out,
