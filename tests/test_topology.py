@@ -46,3 +46,21 @@ def test_build_dense():
 def test_build_errors(kwargs, match):
     with pytest.raises(TopokitError, match=match):
         Topology.build(**kwargs)
+
+
+def test_build_gives_each_layer_only_the_parameters_its_family_takes():
+    top = Topology.build(
+        [30, 20, 10, 3],
+        ["small_world", "small_world", "dense"],
+        density=[0.2, 0.2, None],
+        p=0.0,
+        rng=0,
+    )
+    assert [layer.params for layer in top] == [{"p": 0.0}, {"p": 0.0}, {}]
+    lattice = Topology.build([30, 20], "small_world", density=0.2, p=0.0)
+    assert top[0] == lattice[0]  # p=0 is the deterministic lattice
+
+
+def test_build_rejects_a_parameter_no_family_takes():
+    with pytest.raises(TopokitError, match=r"unknown parameter 'q': none of the families"):
+        Topology.build([5, 4, 2], ["erdos_renyi", "dense"], density=[0.5, None], q=3)

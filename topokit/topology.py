@@ -81,8 +81,10 @@ class Topology:
         rng : None, int or numpy.random.Generator, optional
             Made into one Generator that builds the layers in order.
         **params
-            Family parameters given to every layer (``layer`` is set to the
-            layer's index for families that take it, such as ``radix``).
+            Family parameters, given to every layer whose family takes them (with
+            ``family=["small_world", "dense"]``, ``p=0.1`` goes to the small-world
+            layer). ``layer`` is set to the layer's index for families that take it,
+            such as ``radix``.
 
         Returns
         -------
@@ -109,12 +111,21 @@ class Topology:
         family_names = _per_layer("family", family, n_layers)
         densities = _per_layer("density", density, n_layers)
         degrees = _per_layer("degree", degree, n_layers)
+        records = [get_family(name) for name in family_names]
+        accepted = {param.name for record in records for param in record.params}
+        unknown = sorted(set(params) - accepted)
+        if unknown:
+            raise TopokitError(
+                f"unknown parameter {unknown[0]!r}: none of the families "
+                f"{sorted(set(family_names))} takes it; their parameters: "
+                f"{', '.join(sorted(accepted)) or 'none'}"
+            )
         generator = make_rng(rng)
         layers = []
-        for k, name in enumerate(family_names):
-            layer_params = dict(params)
-            record = get_family(name)
-            if "layer" not in layer_params and any(p.name == "layer" for p in record.params):
+        for k, (name, record) in enumerate(zip(family_names, records, strict=True)):
+            own = {param.name for param in record.params}
+            layer_params = {key: value for key, value in params.items() if key in own}
+            if "layer" in own and "layer" not in layer_params:
                 layer_params["layer"] = k
             try:
                 graph = layer_graph(
