@@ -62,8 +62,8 @@ def test_json_topology_and_metrics(capsys):
     result = run_json(capsys, *TINY, "--epochs", 1)
     topology = result["topology"]
     assert topology["sizes"] == [64, 32, 10]
-    assert topology["families"] == ["erdos_renyi", "erdos_renyi"]
-    assert topology["n_edges_per_layer"] == [round(0.5 * 64 * 32), round(0.5 * 32 * 10)]
+    assert topology["families"] == ["erdos_renyi", "dense"]  # the output layer is dense
+    assert topology["n_edges_per_layer"] == [round(0.5 * 64 * 32), 32 * 10]
     assert topology["n_edges"] == sum(topology["n_edges_per_layer"])
     assert topology["density"] == pytest.approx(topology["n_edges"] / (64 * 32 + 32 * 10))
     metrics = result["metrics"]
@@ -94,7 +94,13 @@ def test_family_param(capsys):
     result = run_json(
         capsys, *TINY, "--family", "small_world", "--param", "p=0.2", "--epochs", 1, "--no-metrics"
     )
-    assert result["topology"]["families"] == ["small_world", "small_world"]
+    assert result["topology"]["families"] == ["small_world", "dense"]
+
+
+def test_sparse_output(capsys):
+    result = run_json(capsys, *TINY, "--sparse-output", "--epochs", 1, "--no-metrics")
+    assert result["topology"]["families"] == ["erdos_renyi", "erdos_renyi"]
+    assert result["topology"]["n_edges_per_layer"] == [round(0.5 * 64 * 32), round(0.5 * 32 * 10)]
 
 
 def test_same_seed_same_outcome(capsys):
@@ -180,7 +186,7 @@ def test_human_summary(capsys):
     status, out, err = run_cli(capsys, *TINY, "--epochs", 2, "--target-accuracy", 0.999)
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].startswith("digits: 64 → 32 → 10 (erdos_renyi), ")
+    assert lines[0].startswith("digits: 64 → 32 → 10 (erdos_renyi, dense), ")
     assert lines[1].startswith("trained 2 epochs, ")
     assert "s/epoch, final loss " in lines[1]
     assert lines[2].startswith("train accuracy 0.")
@@ -266,7 +272,8 @@ def test_progress_gets_loss_and_accuracy_each_epoch():
         (["--hidden", "32", "--degree", "99"], "layer 0 (64 -> 32): degree"),
         (["--hidden", "32", "--family", "nosuch"], "unknown family 'nosuch'"),
         (["--hidden", "32", "--param", "p=0.1"], "unknown parameter 'p' for family"),
-        (["--hidden", "32", "--density", "0.1,0.1,0.1"], "one per layer (2)"),
+        (["--hidden", "32", "--density", "0.1,0.1,0.1"], "one per sparse layer (1"),
+        (["--hidden", "32", "--sparse-output", "--density", "0.1,0.1,0.1"], "one per layer (2)"),
         (["--epochs", "0"], "epochs must be >= 1, got 0"),
         (["--schedule-param", "gamma"], "--schedule-param must be KEY=VALUE"),
         (["--schedule-param", "gamma=0.5"], "schedule 'constant'"),

@@ -18,8 +18,9 @@ sizes:
 edge count:
   --family, --density and --degree take one value, or one per sparse layer (comma-
   separated). A family that needs an edge count and gets neither uses density 0.1.
-  --dense-output makes the last layer (into the classes) dense, as in Bourely et al.;
-  the other options then describe the layers before it.
+  The last layer (into the classes) is dense, as in Bourely et al. and as in
+  SparseMLPClassifier; the options describe the layers before it. --sparse-output
+  makes the last layer sparse too (then give one value per layer).
 
 output:
   A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
@@ -30,7 +31,7 @@ output:
 
 examples:
   topokit train --dataset digits --sizes 64,256,10 --family ramanujan --density 0.1 --seed 0
-  topokit train --hidden 300,100 --dataset mnist --density 0.05 --dense-output --epochs 20
+  topokit train --hidden 300,100 --dataset mnist --density 0.05 --epochs 20
   topokit train --hidden 256 --optimizer sgd --lr 0.05 --schedule cosine --json
   topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
 """
@@ -80,7 +81,20 @@ def add_parser(subparsers) -> None:
         metavar="KEY=VALUE",
         help="a family parameter; repeat for several (see 'topokit families')",
     )
-    network.add_argument("--dense-output", action="store_true", help="make the output layer dense")
+    output = network.add_mutually_exclusive_group()
+    output.add_argument(
+        "--dense-output",
+        dest="dense_output",
+        action="store_true",
+        default=True,
+        help="make the output layer dense (the default)",
+    )
+    output.add_argument(
+        "--sparse-output",
+        dest="dense_output",
+        action="store_false",
+        help="make the output layer sparse too",
+    )
     network.add_argument(
         "--activation", default="relu", choices=list(ACTIVATIONS), help="default relu"
     )
