@@ -179,7 +179,7 @@ def torch_masked_step(sizes, density_layers, rng):
     """A masked dense torch.nn.Linear network step on the CPU, or None without torch."""
     try:
         import torch
-    except ImportError:
+    except (ImportError, OSError):
         return None
     layers = [torch.nn.Linear(a, b) for a, b in itertools.pairwise(sizes)]
     masks = [torch.from_numpy(g.biadjacency.toarray().T.astype(np.float32)) for g in density_layers]

@@ -62,5 +62,8 @@ def test_build_gives_each_layer_only_the_parameters_its_family_takes():
 
 
 def test_build_rejects_a_parameter_no_family_takes():
-    with pytest.raises(TopokitError, match=r"unknown parameter 'q': none of the families"):
+    with pytest.raises(
+        TopokitError,
+        match=r"unknown parameter 'q' for family 'erdos_renyi'; no layer's family takes it",
+    ):
         Topology.build([5, 4, 2], ["erdos_renyi", "dense"], density=[0.5, None], q=3)

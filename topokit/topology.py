@@ -115,10 +115,11 @@ class Topology:
         accepted = {param.name for record in records for param in record.params}
         unknown = sorted(set(params) - accepted)
         if unknown:
+            names = list(dict.fromkeys(family_names))
             raise TopokitError(
-                f"unknown parameter {unknown[0]!r}: none of the families "
-                f"{sorted(set(family_names))} takes it; their parameters: "
-                f"{', '.join(sorted(accepted)) or 'none'}"
+                f"unknown parameter {unknown[0]!r} for family {names[0]!r}; no layer's family "
+                f"takes it (families: {', '.join(names)}; their parameters: "
+                f"{', '.join(sorted(accepted)) or 'none'})"
             )
         generator = make_rng(rng)
         layers = []

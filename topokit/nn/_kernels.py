@@ -62,7 +62,7 @@ def _compiled(kernel, fastmath=False):
     parallel = _jit(kernel, parallel=True, **options)
     # A distinct function object and name, so the two versions have separate cache files.
     serial_kernel = types.FunctionType(
-        kernel.__code__, kernel.__globals__, kernel.__name__ + "_serial"
+        kernel.__code__, kernel.__globals__, kernel.__name__ + "_serial", kernel.__defaults__
     )
     serial_kernel.__qualname__ = kernel.__qualname__ + "_serial"
     serial = _jit(serial_kernel, parallel=False, **options)
@@ -81,6 +81,7 @@ __all__ = [
     "backward_inputs",
     "csc_layout",
     "forward",
+    "row_sums",
     "sddmm",
     "sgd_update",
 ]
@@ -106,22 +107,29 @@ def csc_layout(indptr: np.ndarray, indices: np.ndarray, n_out: int):
     return col_ptr, col_rows, col_perm
 
 
-def forward(col_ptr, col_rows, col_perm, data, bias, xt, yt):  # pragma: no cover - numba
+def forward(col_ptr, col_rows, col_perm, data, bias, xt, yt, relu=False):  # pragma: no cover
     """``yt[j, :] = bias[j] + sum over inputs i of W[i, j] * xt[i, :]`` (one thread per j).
+
+    With ``relu``, stores ``numpy.maximum(y, 0)`` instead (same values as applying it
+    after: a hidden layer's activation fused into the pass that writes ``yt``).
 
     Edges are added one after another in column order, each as one fused multiply-add
     per element; eight at a time share one pass over a private accumulator row (same
     order, so the same result as one at a time), stored into ``yt[j]`` at the end.
-    The weights are first gathered into column order, once, rather than once per edge
-    from scattered places inside the per-column loop.
+    Each block of columns first gathers its weights into column order, once, rather
+    than once per edge from scattered places inside the per-column loop.
     """
     n_out, batch = yt.shape
+    typed = np.zeros(1, dtype=yt.dtype)
+    zero = typed[0]  # 0 in the arrays' dtype, so that the stores stay in it
     col_data = np.empty(col_perm.size, dtype=data.dtype)
-    for k in prange(col_perm.size):
-        col_data[k] = data[col_perm[k]]
     for block in prange((n_out + _BLOCK - 1) // _BLOCK):
         acc = np.empty(batch, dtype=yt.dtype)
-        for j in range(block * _BLOCK, min(block * _BLOCK + _BLOCK, n_out)):
+        first = block * _BLOCK
+        last = min(first + _BLOCK, n_out)
+        for k in range(col_ptr[first], col_ptr[last]):  # this block's weights, column order
+            col_data[k] = data[col_perm[k]]
+        for j in range(first, last):
             b = bias[j]
             for t in range(batch):
                 acc[t] = b
@@ -156,16 +164,27 @@ def forward(col_ptr, col_rows, col_perm, data, bias, xt, yt):  # pragma: no cove
                     acc[t] += w * row[t]
                 k += 1
             out = yt[j]
-            for t in range(batch):
-                out[t] = acc[t]
+            if relu:
+                for t in range(batch):
+                    v = acc[t]
+                    # numpy.maximum(v, 0): keeps v when v >= 0 or v is NaN
+                    out[t] = v if (v >= 0 or v != v) else zero
+            else:
+                for t in range(batch):
+                    out[t] = acc[t]
 
 
-def backward_inputs(indptr, indices, data, gt, gxt):  # pragma: no cover - numba
+def backward_inputs(indptr, indices, data, gt, gxt, relu_out=None):  # pragma: no cover
     """``gxt[i, :] = sum over outputs j of W[i, j] * gt[j, :]`` (one thread per i).
 
-    Same scheme as :func:`forward`, over the rows of the CSR pattern.
+    Same scheme as :func:`forward`, over the rows of the CSR pattern. With
+    ``relu_out`` (the ReLU outputs that fed this layer, shape of ``gxt``), each sum is
+    multiplied by ``relu_out > 0`` (as 1 or 0) before it is stored: the ReLU
+    derivative fused into the pass that writes ``gxt``.
     """
     n_in, batch = gxt.shape
+    typed = np.array([0, 1], dtype=gxt.dtype)
+    zero, one = typed[0], typed[1]  # in the arrays' dtype, so that products stay in it
     for block in prange((n_in + _BLOCK - 1) // _BLOCK):
         acc = np.empty(batch, dtype=gxt.dtype)
         for i in range(block * _BLOCK, min(block * _BLOCK + _BLOCK, n_in)):
@@ -202,8 +221,13 @@ def backward_inputs(indptr, indices, data, gt, gxt):  # pragma: no cover - numba
                     acc[t] += w * row[t]
                 k += 1
             out = gxt[i]
-            for t in range(batch):
-                out[t] = acc[t]
+            if relu_out is None:
+                for t in range(batch):
+                    out[t] = acc[t]
+            else:
+                active = relu_out[i]
+                for t in range(batch):
+                    out[t] = acc[t] * (one if active[t] > 0 else zero)
 
 
 def sddmm(indptr, indices, xt, gt, out, zero):  # pragma: no cover - numba
@@ -248,6 +272,61 @@ def sddmm(indptr, indices, xt, gt, out, zero):  # pragma: no cover - numba
             k += 1
 
 
+# Longest row :func:`row_sums` sums (numpy's pairwise-summation block, PW_BLOCKSIZE).
+ROW_SUM_MAX = 128
+
+
+def _block_sum(a, n, zero):  # pragma: no cover - numba
+    """numpy's pairwise sum of ``a[:n]`` for ``n <= 128``, in the same order.
+
+    Under 8 terms one running sum; otherwise eight running sums over strides of 8,
+    combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the
+    leftover terms one by one (numpy/_core/src/umath/loops_utils.h.src).
+    """
+    if n < 8:
+        res = zero
+        for i in range(n):
+            res += a[i]
+        return res
+    r0 = a[0]
+    r1 = a[1]
+    r2 = a[2]
+    r3 = a[3]
+    r4 = a[4]
+    r5 = a[5]
+    r6 = a[6]
+    r7 = a[7]
+    i = 8
+    whole = n - n % 8
+    while i < whole:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+def row_sums(gt, out):  # pragma: no cover - numba
+    """``out[j] = numpy.sum(gt[j])``, bit for bit, for rows of at most 128 (one thread per j).
+
+    numpy's add-reduction starts from its identity 0 and adds the pairwise sum of
+    the row; so does this (``0 + s`` turns a sum of -0.0 into 0.0, as numpy does).
+    """
+    n, batch = gt.shape
+    zero = np.zeros(1, dtype=out.dtype)[0]
+    for j in prange(n):
+        out[j] = zero + _block_sum(gt[j], batch, zero)
+
+
 def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):  # pragma: no cover
     """scikit-learn's SGD step in place: ``v = m v - lr g``, then ``p += v``."""
     for k in prange(param.size):
@@ -270,9 +349,11 @@ def adam_update(param, grad, m, v, beta_1, beta_2, step_size, epsilon):  # pragm
         param[k] -= step_size * mk / (np.sqrt(vk) + epsilon)
 
 
+_block_sum = _jit(_block_sum, inline="always", error_model="numpy")
 # "contract": one fused multiply-add per term, same order as written.
 forward = _compiled(forward, fastmath={"contract"})
 backward_inputs = _compiled(backward_inputs, fastmath={"contract"})
 sddmm = _compiled(sddmm, fastmath={"reassoc", "contract"})
+row_sums = _compiled(row_sums)
 sgd_update = _compiled(sgd_update)
 adam_update = _compiled(adam_update)

@@ -164,6 +164,7 @@ class SparseMLP:
         self.target_accuracy = None
         self._current_rate = self.learning_rate
         self._loss_reference = None
+        self._buffers = {}  # batch size -> training buffers (see _training_buffers)
 
     # --------------------------------------------------------------- sizes
     @property
@@ -192,14 +193,46 @@ class SparseMLP:
         return self.history.epochs_to_reach(self.target_accuracy)
 
     # ------------------------------------------------------------ passes
-    def _logits_t(self, xt, *, keep_inputs):
-        """Forward on feature-major input; returns the activations of every layer."""
+    def _training_buffers(self, batch):
+        """Arrays reused by every training step at this batch size.
+
+        ``inputs`` (n_features, batch) receives the minibatch, feature-major;
+        ``outputs[k]`` (n_out, batch) layer k's activations, ``input_grads[k]``
+        (n_in, batch) the gradient for its input (k >= 1). Fresh arrays every step
+        cost more than the sparse kernels at low density: glibc gives freed
+        multi-megabyte blocks back to the system, and each new one page-faults in.
+        The last two batch sizes are kept (the full one and an epoch's remainder).
+        """
+        buffers = self._buffers.get(batch)
+        if buffers is None:
+            if len(self._buffers) >= 2:
+                self._buffers.pop(next(iter(self._buffers)))
+            outputs = [np.empty((layer.n_out, batch), dtype=self.dtype) for layer in self.layers]
+            input_grads = [None] + [
+                np.empty((layer.n_in, batch), dtype=self.dtype) for layer in self.layers[1:]
+            ]
+            inputs = np.empty((self.n_features, batch), dtype=self.dtype)
+            buffers = self._buffers[batch] = (inputs, outputs, input_grads)
+        return buffers
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_buffers"] = {}  # scratch space, rebuilt on the next training step
+        return state
+
+    def _logits_t(self, xt, *, keep_inputs, outputs=None):
+        """Forward on feature-major input; returns the activations of every layer.
+
+        ``outputs``, if given, holds an array per layer that receives its activations.
+        """
         activations = [xt]
         last = len(self.layers) - 1
         for k, layer in enumerate(self.layers):
-            z = layer.forward_t(activations[-1], keep_input=keep_inputs)
-            if k < last:
-                self.activation.apply(z)
+            activation = self.activation if k < last else None
+            out = None if outputs is None else outputs[k]
+            z = layer.forward_t(
+                activations[-1], keep_input=keep_inputs, activation=activation, out=out
+            )
             activations.append(z)
         return activations
 
@@ -210,7 +243,8 @@ class SparseMLP:
         ``xt`` (of shape (n_features, batch)) when ``input_grad``.
         """
         batch = labels.size
-        activations = self._logits_t(xt, keep_inputs=True)
+        _, outputs, input_grads = self._training_buffers(batch)
+        activations = self._logits_t(xt, keep_inputs=True, outputs=outputs)
         logits = activations[-1]
         columns = np.arange(batch)
         n_correct = int(np.count_nonzero(np.argmax(logits, axis=0) == labels))
@@ -221,10 +255,14 @@ class SparseMLP:
         delta[labels, columns] -= 1
         delta /= batch
         for k in range(len(self.layers) - 1, -1, -1):
-            grad_in = self.layers[k].backward_t(delta, input_grad=k > 0 or input_grad)
-            if k > 0:
-                self.activation.backprop(activations[k], grad_in)
-                delta = grad_in
+            # the input of layer k > 0 is the activation's output: backward_t applies
+            # its derivative to the input gradient
+            activation = self.activation if k > 0 else None
+            # the input gradient of layer 0 is returned to the caller: a fresh array
+            grad_in = self.layers[k].backward_t(
+                delta, input_grad=k > 0 or input_grad, activation=activation, out=input_grads[k]
+            )
+            delta = grad_in
         if self.alpha > 0:
             scale = self.alpha / batch
             penalty = 0.0
@@ -278,7 +316,9 @@ class SparseMLP:
         """
         X = check_features(X, self.n_features, self.dtype)
         labels = check_labels(y, X.shape[0], self.n_classes)
-        loss, _ = self._step(np.ascontiguousarray(X.T), labels)
+        xt = self._training_buffers(X.shape[0])[0]
+        np.copyto(xt, X.T)
+        loss, _ = self._step(xt, labels)
         if not math.isfinite(loss):
             raise TopokitError(
                 f"training diverged: the loss is {loss} at learning_rate="
@@ -423,7 +463,8 @@ class SparseMLP:
         start = time.perf_counter()
         for first in range(0, n_samples, batch_size):
             rows = order[first : first + batch_size]
-            xt = np.ascontiguousarray(X[rows].T)
+            xt = self._training_buffers(rows.size)[0]
+            np.copyto(xt, X[rows].T)
             loss, n_correct = self._step(xt, labels[rows])
             if not math.isfinite(loss) or self._exploded(loss):
                 elapsed = time.perf_counter() - start

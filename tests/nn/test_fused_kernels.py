@@ -1,0 +1,118 @@
+"""The fused kernels (ReLU in forward, its derivative in backward, bias row sums) give
+bit for bit what the separate NumPy passes they replace give, on any thread count."""
+
+import pickle
+
+import numba
+import numpy as np
+import pytest
+
+from topokit.nn import SparseMLP, _kernels
+from topokit.nn.activations import get_activation
+
+DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
+VARIANTS = ["parallel", "serial"]
+
+
+def _case(make_pattern, dtype, batch=33):
+    graph = make_pattern(50, 30, 0.35, 1, empty_rows=(7,), empty_cols=(11,))
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal(graph.n_edges).astype(dtype)
+    xt = rng.standard_normal((50, batch)).astype(dtype)
+    xt[xt < 0] = 0  # what a ReLU layer feeds on: exact zeros where inactive
+    gt = rng.standard_normal((30, batch)).astype(dtype)
+    bias = rng.standard_normal(30).astype(dtype)
+    return graph, data, xt, gt, bias
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_with_relu_is_forward_then_numpy_relu(make_pattern, dtype, variant):
+    graph, data, xt, _, bias = _case(make_pattern, dtype)
+    csr = graph.biadjacency
+    layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    kernel = getattr(_kernels.forward, variant)
+    expected = np.empty((30, xt.shape[1]), dtype=dtype)
+    kernel(*layout, data, bias, xt, expected)
+    assert (expected < 0).any()
+    assert (expected > 0).any()
+    get_activation("relu").apply(expected)
+    fused = np.full_like(expected, np.nan)
+    kernel(*layout, data, bias, xt, fused, True)
+    np.testing.assert_array_equal(fused, expected)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backward_with_relu_mask_is_backward_then_numpy_backprop(make_pattern, dtype, variant):
+    graph, data, xt, gt, _ = _case(make_pattern, dtype)
+    csr = graph.biadjacency
+    kernel = getattr(_kernels.backward_inputs, variant)
+    expected = np.empty_like(xt)
+    kernel(csr.indptr, csr.indices, data, gt, expected)
+    get_activation("relu").backprop(xt, expected)
+    fused = np.full_like(xt, np.nan)
+    kernel(csr.indptr, csr.indices, data, gt, fused, xt)
+    np.testing.assert_array_equal(fused, expected)
+    assert (fused == 0).any()
+    assert (fused != 0).any()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_sums_equal_numpy_sum_bit_for_bit(dtype, variant):
+    rng = np.random.default_rng(3)
+    kernel = getattr(_kernels.row_sums, variant)
+    for batch in range(1, _kernels.ROW_SUM_MAX + 1):
+        scale = 10.0 ** rng.integers(-4, 5, size=(20, batch))
+        gt = (rng.standard_normal((20, batch)) * scale).astype(dtype)
+        gt[0] = -0.0  # numpy's sum of negative zeros is +0.0
+        out = np.full(20, np.nan, dtype=dtype)
+        kernel(gt, out)
+        expected = np.sum(gt, axis=1)
+        np.testing.assert_array_equal(out, expected, err_msg=f"batch {batch}")
+        assert np.signbit(out).tolist() == np.signbit(expected).tolist()
+
+
+def test_fused_kernels_do_not_depend_on_thread_count(make_pattern):
+    graph, data, xt, gt, bias = _case(make_pattern, np.float32, batch=64)
+    csr = graph.biadjacency
+    layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    before = numba.get_num_threads()
+
+    def run():
+        yt = np.empty((30, 64), dtype=np.float32)
+        gxt = np.empty((50, 64), dtype=np.float32)
+        sums = np.empty(30, dtype=np.float32)
+        _kernels.forward.parallel(*layout, data, bias, xt, yt, True)
+        _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt, xt)
+        _kernels.row_sums.parallel(gt, sums)
+        return yt, gxt, sums
+
+    try:
+        numba.set_num_threads(1)
+        one = run()
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = run()
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_reused_training_buffers_change_nothing(make_topology, activation):
+    topology = make_topology([12, 20, 16, 3], 0.4)
+    rng = np.random.default_rng(0)
+    reused = SparseMLP(topology, activation, dense_threshold=None, rng=1)
+    fresh = SparseMLP(topology, activation, dense_threshold=None, rng=1)
+    for batch in [8, 5, 3, 8, 5, 3]:  # three sizes: buffers are evicted and rebuilt
+        X = rng.standard_normal((batch, 12))
+        y = rng.integers(0, 3, batch)
+        fresh._buffers.clear()
+        assert reused.train_step(X, y) == fresh.train_step(X, y)
+    assert len(reused._buffers) == 2
+    for a, b in zip(reused.layers, fresh.layers, strict=True):
+        np.testing.assert_array_equal(a.weight_data, b.weight_data)
+        np.testing.assert_array_equal(a.bias, b.bias)
+    assert pickle.loads(pickle.dumps(reused))._buffers == {}
