@@ -399,3 +399,22 @@ def test_versions_are_json_ready():
     assert json.loads(json.dumps(versions)) == versions
     assert versions["numpy"] == np.__version__
     assert not math.isnan(float(versions["python"].split(".")[0]))
+
+
+def test_closing_a_writer_leaves_every_run_in_the_main_file(tmp_path, study):
+    # A reader keeps the write-ahead log alive; the writer's close still checkpoints it,
+    # so a copy of results.sqlite alone holds every stored run.
+    runs = study.runs()
+    with ResultStore(tmp_path, study) as store:
+        store.record(runs[0], _result())
+    reader = ResultStore(tmp_path, readonly=True)
+    try:
+        with ResultStore(tmp_path, study) as store:
+            store.record(runs[1], _result())
+        copy = tmp_path / "copy"
+        copy.mkdir()
+        shutil.copy(tmp_path / STORE_FILENAME, copy / STORE_FILENAME)
+        with ResultStore(copy, readonly=True) as copied:
+            assert set(copied.statuses()) == {runs[0].key, runs[1].key}
+    finally:
+        reader.close()

@@ -391,8 +391,15 @@ class ResultStore:
             raise
 
     def close(self) -> None:
-        """Close the connection (the store stays on disk)."""
+        """Close the connection (the store stays on disk).
+
+        A writer first checkpoints the write-ahead log into ``results.sqlite``, so the
+        file holds every stored run even while a reader keeps the log open.
+        """
         if self._connection is not None:
+            if not self.readonly:
+                with suppress(sqlite3.Error):
+                    self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._connection.close()
             self._connection = None
 
