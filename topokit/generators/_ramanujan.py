@@ -44,7 +44,7 @@ def _ramanujan_bound(n_in: int, n_out: int, n_edges: int) -> float:
 def ramanujan(n_in, n_out, *, density=None, degree=None, rng=None, max_attempts=100) -> LayerGraph:
     """Random near-biregular graph whose second singular value meets the Ramanujan bound.
 
-    Draws :func:`~topokit.generators._biregular` graphs until one has
+    Draws :func:`~topokit.generators.biregular` graphs until one has
     ``lambda2 <= ramanujan_bound = sqrt(E/n_in − 1) + sqrt(E/n_out − 1)``, where
     ``lambda2`` is the second largest singular value of the biadjacency (computed by
     ``topokit.metrics._spectral.top_singular_values``, on the Gram matrix of the
