@@ -29,8 +29,15 @@ study (tables of every recorded metric, OLS, cross-validation, more figures) run
 import argparse
 from pathlib import Path
 
-from topokit.analysis import Study, correlation_table, load_results, run_study
-from topokit.analysis.plots import save_figure, scatter_figure, variant_colors
+from topokit.analysis import (
+    Study,
+    correlation_table,
+    load_results,
+    run_study,
+    save_figure,
+    scatter_figure,
+    variant_colors,
+)
 
 FAMILIES = [
     {"name": "erdos_renyi"},

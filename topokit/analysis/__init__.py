@@ -1,6 +1,14 @@
 """Topology studies: sweeps of (family × density × seed × sizes) trainings, a resumable
 store of their metrics and outcomes, and the statistics that relate the two."""
 
+from topokit.analysis.plots import (
+    accuracy_vs_density_figure,
+    correlation_heatmap,
+    learning_curves_figure,
+    save_figure,
+    scatter_figure,
+    variant_colors,
+)
 from topokit.analysis.report import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.results import (
     export_results,
@@ -36,12 +44,15 @@ __all__ = [
     "Study",
     "StudyAnalysis",
     "StudySummary",
+    "accuracy_vs_density_figure",
     "analyze_study",
     "build_topology",
+    "correlation_heatmap",
     "correlation_table",
     "cross_validated_r2",
     "cross_validation_table",
     "export_results",
+    "learning_curves_figure",
     "library_versions",
     "list_presets",
     "load_curves",
@@ -54,6 +65,9 @@ __all__ = [
     "pearson",
     "rank_metrics",
     "run_study",
+    "save_figure",
+    "scatter_figure",
     "spearman",
+    "variant_colors",
     "write_report",
 ]
