@@ -1,6 +1,13 @@
-"""``topokit graph``: build a layer graph (or a whole network) and save it as ``.npz``."""
+"""``topokit graph``: build a layer graph (or a whole network) and save it.
+
+The format follows the suffix of ``--output``: ``.npz`` (topokit's own, which
+``scipy.sparse.load_npz`` reads for a layer), ``.graphml``, or an edge list
+(``.edgelist``, ``.edges``); see :mod:`topokit.interop.graphs`.
+"""
 
 from __future__ import annotations
+
+import os
 
 from topokit.cli._common import (
     FORMATTER,
@@ -12,12 +19,28 @@ from topokit.cli._common import (
 
 __all__ = ["add_parser", "run"]
 
+_FORMATS = {".npz": "npz", ".graphml": "graphml", ".edgelist": "edgelist", ".edges": "edgelist"}
+
 _EPILOG = """\
+formats (chosen by the suffix of --output):
+  .npz                 topokit's graph file; scipy.sparse.load_npz reads a layer's
+                       biadjacency (n_in, n_out)
+  .graphml             GraphML with node attributes layer, neuron (and bipartite for a
+                       layer), edge attribute layer, and the sizes and provenance as graph
+                       attributes: networkx.read_graphml(PATH, node_type=int) gives the
+                       nodes of LayerGraph.to_networkx(); igraph.Graph.Read_GraphML(PATH)
+  .edgelist, .edges    one edge 'u v' per line, neurons numbered across layers (inputs
+                       0..n_in-1, then outputs), after '# sizes: ...' comment lines:
+                       networkx.read_edgelist(PATH, nodetype=int); for
+                       igraph.Graph.Read_Edgelist(PATH) write it with --no-header
+
 examples:
   topokit graph erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --output layer.npz
   topokit graph left_regular --n-in 784 --n-out 300 --degree 16 --output layer.npz
-  topokit graph projective_plane --param q=5 --output plane.npz
+  topokit graph projective_plane --param q=5 --output plane.graphml
   topokit graph erdos_renyi --sizes 784,300,100,10 --density 0.1 --output net.npz
+  topokit graph biregular --sizes 784,300,10 --degree 8 --seed 1 --output net.graphml
+  topokit graph biregular --n-in 64 --n-out 32 --degree 4 --no-header --output layer.edges
 """
 
 
@@ -27,33 +50,79 @@ def add_parser(subparsers) -> None:
         "graph",
         help="build a layer graph (or a network with --sizes) and save it",
         description="Build one layer graph of a family, or every layer of a network with\n"
-        "--sizes, and save it as .npz (scipy.sparse.load_npz reads a layer file).",
+        "--sizes, and save it as .npz, GraphML or an edge list (by the suffix of --output).",
         epilog=_EPILOG,
         formatter_class=FORMATTER,
     )
     parser.add_argument("family", metavar="FAMILY", help="family name (see 'topokit families')")
     add_build_options(parser, sizes_help="build a whole network with these layer sizes")
     parser.add_argument(
-        "-o", "--output", required=True, metavar="PATH.npz", help="file to write (.npz)"
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="file to write: .npz, .graphml, .edgelist or .edges (format from the suffix)",
+    )
+    group = parser.add_argument_group("graph-exchange formats")
+    group.add_argument(
+        "--directed",
+        action="store_true",
+        help=".graphml only: a directed graph, edges from input to output (default undirected)",
+    )
+    group.add_argument(
+        "--no-header",
+        action="store_true",
+        help=".edgelist/.edges only: leave out the '# key: value' header, for igraph's "
+        "Read_Edgelist (reading the file back then needs the sizes)",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
-    """Build the graph, save it, print a summary."""
+def _output_format(args) -> str:
+    """The format the suffix of ``--output`` names; options of other formats are errors."""
     from topokit._errors import TopokitError
+
+    suffix = os.path.splitext(str(args.output))[1].lower()
+    if suffix not in _FORMATS:
+        raise TopokitError(
+            f"--output must end in .npz, .graphml, .edgelist or .edges, got {args.output!r}"
+        )
+    fmt = _FORMATS[suffix]
+    if args.directed and fmt != "graphml":
+        raise TopokitError(f"--directed only applies to .graphml output, not {args.output!r}")
+    if args.no_header and fmt != "edgelist":
+        raise TopokitError(
+            f"--no-header only applies to .edgelist/.edges output, not {args.output!r}"
+        )
+    return fmt
+
+
+def _save(built, path, fmt: str, args) -> None:
+    from topokit.interop.graphs import write_edgelist, write_graphml
     from topokit.io import save_layer, save_topology
     from topokit.topology import Topology
 
-    if not str(args.output).endswith(".npz"):
-        raise TopokitError(f"--output must end in .npz, got {args.output!r}")
+    if fmt == "graphml":
+        write_graphml(built, path, directed=args.directed)
+    elif fmt == "edgelist":
+        write_edgelist(built, path, header=not args.no_header)
+    elif isinstance(built, Topology):
+        save_topology(built, path)
+    else:
+        save_layer(built, path)
+
+
+def run(args) -> int:
+    """Build the graph, save it in the format of the output's suffix, print a summary."""
+    from topokit.topology import Topology
+
+    fmt = _output_format(args)
     built = build_from_family(args.family, args)
+    _save(built, args.output, fmt, args)
     if isinstance(built, Topology):
-        save_topology(built, args.output)
         sizes, params = built.sizes, built.layers[0].params
     else:
-        save_layer(built, args.output)
         sizes, params = [built.n_in, built.n_out], built.params
     summary = {
         "path": str(args.output),
