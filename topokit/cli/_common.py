@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -17,6 +18,7 @@ __all__ = [
     "CommandParser",
     "UsageError",
     "add_build_options",
+    "add_layout_option",
     "add_source_argument",
     "build_from_family",
     "describe_sizes",
@@ -44,12 +46,26 @@ FORMATTER = argparse.RawDescriptionHelpFormatter  # keeps the epilog's examples 
 
 # ------------------------------------------------------------------ arguments
 def add_source_argument(parser: argparse.ArgumentParser) -> None:
-    """The positional ``SOURCE``: a ``.npz`` graph file or a family name."""
+    """The positional ``SOURCE``: a graph or weights file, or a family name."""
     parser.add_argument(
         "source",
-        metavar="PATH.npz|FAMILY",
-        help="a graph file written by 'topokit graph' (or scipy.sparse.save_npz), "
-        "or a family name to build a graph from (see 'topokit families')",
+        metavar="FILE|FAMILY",
+        help="a graph file: .npz written by 'topokit graph' (or scipy.sparse.save_npz), "
+        ".graphml, or an edge list (.edgelist, .edges); weights whose nonzero pattern is "
+        "the graph: a PyTorch state dict (.pt, .pth) or an .npz of weight matrices "
+        "(np.savez); or a family name to build a graph from (see 'topokit families')",
+    )
+
+
+def add_layout_option(parser: argparse.ArgumentParser) -> None:
+    """``--layout``: which way round the matrices of a weights file are stored."""
+    parser.add_argument(
+        "--layout",
+        choices=("auto", "in_out", "out_in"),
+        default=None,
+        help="for a weights file: in_out = each matrix is (n_in, n_out), X @ W; "
+        "out_in = (out_features, in_features), PyTorch's nn.Linear.weight; auto "
+        "(default) = the one in which consecutive shapes chain. A state dict is out_in",
     )
 
 
@@ -122,29 +138,95 @@ def _looks_like_path(text: str) -> bool:
     return any(mark in text for mark in (".", "/", os.sep))
 
 
+# ------------------------------------------------------------ file readers
+# ``load_source`` reads a file by its suffix: each reader takes (path, layout) and returns
+# a LayerGraph or a Topology. One more format is one more entry in ``_READERS``.
+def _read_npz(path: str, layout):
+    """A topokit graph file (topokit.io), or else an archive of weight matrices."""
+    from topokit.interop.weights import _is_weights_npz, read_weights
+    from topokit.io import load
+
+    if _is_weights_npz(path):
+        return read_weights(path, layout=layout or "auto")
+    _reject_layout(layout, path)
+    try:
+        return load(path)  # also says why a missing or malformed file cannot be read
+    except TopokitError as exc:
+        if "must be binary" not in str(exc):
+            raise
+        raise TopokitError(
+            f"{exc}; to measure the nonzero pattern of a weight matrix, save it with "
+            f"np.savez or topokit.interop.weights.save_weights instead of scipy.sparse.save_npz"
+        ) from exc
+
+
+def _read_weights(path: str, layout):
+    """A file of weight matrices (a PyTorch state dict): the topology of its nonzeros."""
+    from topokit.interop.weights import read_weights
+
+    return read_weights(path, layout=layout or "auto")
+
+
+def _graph_reader(module: str, function: str):
+    """A reader for a graph-exchange format: ``module.function(path)``, no ``--layout``."""
+
+    def read(path: str, layout):
+        _reject_layout(layout, path)
+        return getattr(importlib.import_module(module), function)(path)
+
+    return read
+
+
+_READERS = {
+    ".npz": _read_npz,  # a topokit graph file, or weight matrices (np.savez)
+    ".pt": _read_weights,  # a PyTorch state dict
+    ".pth": _read_weights,
+    ".graphml": _graph_reader("topokit.interop.graphs", "read_graphml"),
+    ".edgelist": _graph_reader("topokit.interop.graphs", "read_edgelist"),
+    ".edges": _graph_reader("topokit.interop.graphs", "read_edgelist"),
+}
+
+
+def _reject_layout(layout, source: str) -> None:
+    if layout is not None:
+        raise TopokitError(
+            f"--layout only applies to weight files (a PyTorch state dict or an .npz of "
+            f"weight matrices), not to {source!r}"
+        )
+
+
 def load_source(args):
     """The LayerGraph or Topology that ``args.source`` names (a file or a family).
 
-    A source ending in ``.npz`` is a graph file; a family name builds a graph from
-    the build options; anything else is an error that says which it is not.
+    A file is read by its suffix (see ``_READERS``): ``.npz`` is a topokit graph file
+    or else an archive of weight matrices, ``.pt``/``.pth`` a PyTorch state dict,
+    ``.graphml`` GraphML and ``.edgelist``/``.edges`` an edge list
+    (:mod:`topokit.interop.graphs`). Weight files give the Topology of their nonzero
+    pattern, oriented by ``args.layout`` (None: automatic). A family name builds a
+    graph from the build options; anything else is an error that says which it is not.
     """
     from topokit.generators import families
-    from topokit.io import load
 
     source = args.source
-    if source.endswith(".npz"):
+    layout = getattr(args, "layout", None)
+    reader = _READERS.get(os.path.splitext(source)[1].lower())
+    if reader is not None:
         _reject_build_options(args, source)
-        return load(source)
+        return reader(source, layout)
     if source in families():
+        _reject_layout(layout, f"the family {source}")
         return build_from_family(source, args)
+    suffixes = ", ".join(_READERS)
     if os.path.isdir(source):
-        raise TopokitError(f"{source!r} is a directory; give a .npz graph file or a family name")
+        raise TopokitError(
+            f"{source!r} is a directory; give a graph file ({suffixes}) or a family name"
+        )
     if os.path.exists(source):
-        raise TopokitError(f"{source!r} is not a graph file: graph files end in .npz")
+        raise TopokitError(f"{source!r} is not a graph file: graph files end in {suffixes}")
     what = "an existing file" if _looks_like_path(source) else "a family name"
     raise TopokitError(
-        f"{source!r} is not {what}; give a .npz graph file or one of the families: "
-        f"{', '.join(families())}"
+        f"{source!r} is not {what}; give a graph file ({suffixes}) or one of the "
+        f"families: {', '.join(families())}"
     )
 
 

@@ -1,4 +1,8 @@
-"""``topokit metrics``: the DESIGN.md metrics of a layer graph or a whole network."""
+"""``topokit metrics``: the DESIGN.md metrics of a layer graph or a whole network.
+
+The network may also be one someone else made: a PyTorch state dict or an ``.npz`` of
+weight matrices, measured by its nonzero pattern (:mod:`topokit.interop.weights`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import numbers
 from topokit.cli._common import (
     FORMATTER,
     add_build_options,
+    add_layout_option,
     add_source_argument,
     describe_sizes,
     load_source,
@@ -22,6 +27,15 @@ examples:
   topokit metrics layer.npz --keys lambda1,lambda2,spectral_gap --json
   topokit metrics erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --json
   topokit metrics erdos_renyi --sizes 784,300,100,10 --density 0.1 --json
+  topokit metrics net.graphml
+  topokit metrics model.pt
+  topokit metrics weights.npz --layout in_out --json
+
+A weights file is measured by its nonzero pattern: a PyTorch state dict (.pt, .pth,
+from torch.save(model.state_dict(), path); each nn.Linear's weight_mask if pruned,
+else its weight) or an .npz of 2-D weight matrices in the order written
+(np.savez(path, W1, W2, ...); 1-D arrays such as biases are skipped). --layout says
+which way round the .npz matrices are; auto works whenever only one way chains.
 """
 
 
@@ -32,12 +46,14 @@ def add_parser(subparsers) -> None:
         help="compute the metrics of a layer graph or a network",
         description="Compute the per-layer metrics of a layer graph, or the network\n"
         "metrics (net_*, min_*, mean_*) and per-layer metrics of a whole network\n"
-        "(a file holding several layers, or a family with --sizes).",
+        "(a file holding several layers, a family with --sizes, or the nonzero pattern\n"
+        "of a PyTorch state dict or an .npz of weight matrices).",
         epilog=_EPILOG,
         formatter_class=FORMATTER,
     )
     add_source_argument(parser)
     add_build_options(parser, sizes_help="build a whole network with these layer sizes")
+    add_layout_option(parser)
     parser.add_argument(
         "--keys",
         metavar="K1,K2,...",
