@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from topokit.cli._common import FORMATTER, add_build_options, add_source_argument, load_source
+from topokit.cli._common import (
+    FORMATTER,
+    add_build_options,
+    add_layout_option,
+    add_source_argument,
+    load_source,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -27,6 +33,7 @@ def add_parser(subparsers) -> None:
     )
     add_source_argument(parser)
     add_build_options(parser, sizes_help="build a whole network and draw the layer --layer")
+    add_layout_option(parser)
     parser.add_argument(
         "--layer", type=int, default=0, metavar="K", help="which layer of a network to draw"
     )

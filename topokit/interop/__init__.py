@@ -3,3 +3,16 @@
 ``topokit.interop.torch`` needs PyTorch (``pip install topokit[torch]``) and is imported
 on its own; everything else here needs only topokit's own dependencies.
 """
+
+from topokit.interop.graphs import read_edgelist, read_graphml, write_edgelist, write_graphml
+from topokit.interop.weights import read_weights, save_weights, topology_from_weights
+
+__all__ = [
+    "read_edgelist",
+    "read_graphml",
+    "read_weights",
+    "save_weights",
+    "topology_from_weights",
+    "write_edgelist",
+    "write_graphml",
+]
