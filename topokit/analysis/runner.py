@@ -300,7 +300,9 @@ def run_study(
         raise TopokitError(
             f"{counts['lost']} of {len(todo)} runs did not come back from their worker "
             f"({lost_reason}); the {counts['ok'] + counts['failed']} that did are stored in "
-            f"{str(store.path)!r}: run the study again to do the rest"
+            f"{str(store.path)!r}: run the study again to do the rest (a worker process died: "
+            "out of memory, killed, or a script that starts a study outside "
+            "`if __name__ == '__main__':`, which the workers re-import)"
         )
     return StudySummary(
         directory=Path(directory),

@@ -106,7 +106,7 @@ def _summary_text(summary, report, note) -> str:
     ran = summary.n_ok + summary.n_failed
     if ran:
         workers = f"{summary.workers} worker{'s' if summary.workers != 1 else ''}"
-        done = f"{ran} run now in {summary.seconds:.1f} s on {workers}"
+        done = f"{ran} ran now in {summary.seconds:.1f} s on {workers}"
         if summary.n_skipped:
             done += f", {summary.n_skipped} already stored"
     else:

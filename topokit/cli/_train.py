@@ -349,7 +349,7 @@ def _summary(result) -> str:
     lines = [
         f"{result['dataset']}: {describe_sizes(topology['sizes'])} ({families}), "
         f"{topology['n_edges']:,} edges, density {topology['density']:.4g}",
-        f"trained {result['epochs']} epochs"
+        f"trained {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}"
         + (" (stopped early)" if result["stopped_early"] else "")
         + f", {result['seconds_per_epoch']:.4g} s/epoch, final loss {result['final_loss']:.4g}",
         f"train accuracy {result['train_accuracy']:.4f}, "
