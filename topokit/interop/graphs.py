@@ -56,6 +56,7 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int
 from topokit.graph import LayerGraph
 from topokit.interop import _edgelist, _graphml
+from topokit.io import _jsonable
 from topokit.topology import Topology
 
 __all__ = ["read_edgelist", "read_graphml", "write_edgelist", "write_graphml"]
@@ -70,14 +71,6 @@ def _layers_of(graph) -> tuple[str, list[int], list[LayerGraph]]:
     if isinstance(graph, Topology):
         return "Topology", graph.sizes, list(graph.layers)
     raise TopokitError(f"graph must be a LayerGraph or a Topology, got {type(graph).__name__}")
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return repr(value)
 
 
 def _graph_attributes(kind: str, sizes: list[int], layers: list[LayerGraph]) -> dict:
