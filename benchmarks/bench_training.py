@@ -81,23 +81,26 @@ def build_topology(sizes, density, rng) -> Topology:
     return Topology(layers)
 
 
-def timed_together(steps, min_seconds, min_repeats=5, max_repeats=40):
-    """Per step, (min, median) seconds of ``step()``: the steps run in turn, round after round.
+def timed_together(steps, min_seconds, min_repeats=5, max_repeats=40, burst=3):
+    """Per step, (min, median) seconds of ``step()``: the steps take turns, round after round.
 
-    Each step is called once to warm up. Taking turns exposes every step to the same
-    load from other processes (this machine is shared), and the minimum is the time
-    least disturbed by it; ratios are taken between the same statistic of each.
+    Each turn calls its step once untimed, then times ``burst`` calls in a row: a
+    training loop runs step after step, so each timed step finds the data of the
+    one before it in cache, as it would in training (the other contenders' turns in
+    between evict it). Taking turns exposes every step to the same load from other
+    processes (this machine is shared), and the minimum is the time least disturbed
+    by it; ratios are taken between the same statistic of each.
     """
-    for step in steps.values():
-        step()
     times = {name: [] for name in steps}
     start = time.perf_counter()
     rounds = 0
     while rounds < min_repeats or time.perf_counter() - start < min_seconds * len(steps):
         for name, step in steps.items():
-            t0 = time.perf_counter()
             step()
-            times[name].append(time.perf_counter() - t0)
+            for _ in range(burst):
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
         rounds += 1
         if rounds >= max_repeats:
             break

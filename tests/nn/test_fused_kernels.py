@@ -30,7 +30,7 @@ def _case(make_pattern, dtype, batch=33):
 def test_forward_with_relu_is_forward_then_numpy_relu(make_pattern, dtype, variant):
     graph, data, xt, _, bias = _case(make_pattern, dtype)
     csr = graph.biadjacency
-    layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
     kernel = getattr(_kernels.forward, variant)
     expected = np.empty((30, xt.shape[1]), dtype=dtype)
     kernel(*layout, data, bias, xt, expected)
@@ -77,7 +77,7 @@ def test_row_sums_equal_numpy_sum_bit_for_bit(dtype, variant):
 def test_fused_kernels_do_not_depend_on_thread_count(make_pattern):
     graph, data, xt, gt, bias = _case(make_pattern, np.float32, batch=64)
     csr = graph.biadjacency
-    layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
     before = numba.get_num_threads()
 
     def run():
@@ -116,3 +116,25 @@ def test_reused_training_buffers_change_nothing(make_topology, activation):
         np.testing.assert_array_equal(a.weight_data, b.weight_data)
         np.testing.assert_array_equal(a.bias, b.bias)
     assert pickle.loads(pickle.dumps(reused))._buffers == {}
+
+
+@pytest.mark.parametrize("relu", [pytest.param(False, id="plain"), pytest.param(True, id="relu")])
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [33, 128, 200])
+def test_backward_is_sddmm_and_backward_inputs_bit_for_bit(
+    make_pattern, dtype, variant, relu, batch
+):
+    graph, data, xt, gt, _ = _case(make_pattern, dtype, batch=batch)
+    csr = graph.biadjacency
+    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)[0]
+    expected_grad = np.empty(graph.n_edges, dtype=dtype)
+    _kernels.sddmm.serial(block_ptr, csr.indices, xt, gt, expected_grad, dtype(0))
+    expected_gxt = np.empty_like(xt)
+    relu_out = (xt,) if relu else ()
+    _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, expected_gxt, *relu_out)
+    grad = np.full(graph.n_edges, np.nan, dtype=dtype)
+    gxt = np.full_like(xt, np.nan)
+    getattr(_kernels.backward, variant)(csr.indptr, csr.indices, data, xt, gt, grad, gxt, relu)
+    np.testing.assert_array_equal(grad, expected_grad)
+    np.testing.assert_array_equal(gxt, expected_gxt)

@@ -23,6 +23,8 @@ CASES = [
     # ~17 edges per column, ~10 per row: full groups of 8 (forward, backward) and of 4
     # (sddmm) followed by leftover edges
     pytest.param(50, 30, 0.35, 33, (7,), (11,), id="groups-and-leftovers"),
+    # batch tiles of 8, 4 and 1 vectors, then single elements (float32: 128 + 64 + 8)
+    pytest.param(40, 30, 0.3, 200, (), (2,), id="batch200-every-tile"),
 ]
 
 
@@ -43,11 +45,14 @@ def _setup(make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dt
     return graph, data, xt, gt, bias
 
 
+@pytest.mark.parametrize(
+    "n_blocks", [pytest.param(None, id="blocks-default"), pytest.param(3, id="blocks-3")]
+)
 @pytest.mark.parametrize("variant", ["parallel", "serial"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("n_in", "n_out", "density", "batch", "empty_rows", "empty_cols"), CASES)
 def test_sddmm_matches_masked_dense_product(
-    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant
+    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant, n_blocks
 ):
     graph, _, xt, gt, _ = _setup(
         make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype
@@ -56,31 +61,38 @@ def test_sddmm_matches_masked_dense_product(
     expected = (xt.astype(np.float64) @ gt.astype(np.float64).T)[rows, cols]
     out = np.empty(graph.n_edges, dtype=dtype)
     kernel = getattr(_kernels.sddmm, variant)
+    csr = graph.biadjacency
+    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, n_out, n_blocks)[0]
+    out[:] = np.nan
     kernel(
-        graph.biadjacency.indptr,
-        graph.biadjacency.indices,
+        block_ptr,
+        csr.indices,
         xt,
         gt,
         out,
         dtype(0),
+        2,
     )
     np.testing.assert_allclose(out, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * batch)
 
 
+@pytest.mark.parametrize(
+    "n_blocks", [pytest.param(None, id="blocks-default"), pytest.param(3, id="blocks-3")]
+)
 @pytest.mark.parametrize("variant", ["parallel", "serial"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("n_in", "n_out", "density", "batch", "empty_rows", "empty_cols"), CASES)
 def test_forward_and_backward_match_dense(
-    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant
+    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant, n_blocks
 ):
     graph, data, xt, gt, bias = _setup(
         make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype
     )
     csr = graph.biadjacency
     W = _dense_weights(graph, data).astype(np.float64)
-    col_ptr, col_rows, col_perm = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, n_blocks)
     yt = np.full((n_out, batch), np.nan, dtype=dtype)
-    getattr(_kernels.forward, variant)(col_ptr, col_rows, col_perm, data, bias, xt, yt)
+    getattr(_kernels.forward, variant)(*layout, data, bias, xt, yt)
     expected_y = W.T @ xt + bias[:, None]
     tol = RTOL[dtype] * 10
     np.testing.assert_allclose(yt, expected_y, rtol=tol, atol=tol)
@@ -89,23 +101,38 @@ def test_forward_and_backward_match_dense(
     np.testing.assert_allclose(gxt, W @ gt, rtol=tol, atol=tol)
 
 
-def test_csc_layout_is_the_transpose_pattern(make_pattern):
+@pytest.mark.parametrize("n_blocks", [1, 2, 4, 9])
+def test_column_blocks_split_each_row_at_the_block_edges(make_pattern, n_blocks):
     graph = make_pattern(12, 9, 0.3, 3, empty_rows=(0,), empty_cols=(4,))
     csr = graph.biadjacency
-    data = np.arange(graph.n_edges, dtype=np.float64) + 1
-    col_ptr, col_rows, col_perm = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
-    csc = graph.biadjacency.tocsc()
-    csc.sort_indices()
-    np.testing.assert_array_equal(col_ptr, csc.indptr)
-    np.testing.assert_array_equal(col_rows, csc.indices)
-    W = _dense_weights(graph, data)
-    np.testing.assert_array_equal(data[col_perm], W.T[W.T != 0])
+    block_ptr, indices, width = _kernels.column_blocks(csr.indptr, csr.indices, 9, n_blocks)
+    assert indices is csr.indices
+    assert block_ptr.shape == (12, -(-9 // width) + 1)
+    assert width * (block_ptr.shape[1] - 1) >= 9 > width * (block_ptr.shape[1] - 2)
+    for i in range(12):
+        row = csr.indices[csr.indptr[i] : csr.indptr[i + 1]]
+        edges = csr.indptr[i] + np.searchsorted(row, np.arange(block_ptr.shape[1]) * width)
+        edges[-1] = csr.indptr[i + 1]
+        np.testing.assert_array_equal(block_ptr[i], edges)
+
+
+def test_forward_does_not_depend_on_the_blocks(make_pattern):
+    graph, data, xt, _, bias = _setup(make_pattern, 60, 70, 0.2, 150, (3,), (5,), np.float32)
+    csr = graph.biadjacency
+    results = []
+    for n_blocks in [1, 2, 7, 70]:
+        yt = np.empty((70, 150), dtype=np.float32)
+        layout = _kernels.column_blocks(csr.indptr, csr.indices, 70, n_blocks)
+        _kernels.forward.parallel(*layout, data, bias, xt, yt, True)
+        results.append(yt)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
 
 
 def test_results_do_not_depend_on_thread_count(make_pattern):
     graph, data, xt, gt, bias = _setup(make_pattern, 300, 200, 0.3, 64, (), (), np.float32)
     csr = graph.biadjacency
-    layout = _kernels.csc_layout(csr.indptr, csr.indices, graph.n_out)
+    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
     before = numba.get_num_threads()
 
     def run():
@@ -114,7 +141,7 @@ def test_results_do_not_depend_on_thread_count(make_pattern):
         grad = np.empty(graph.n_edges, dtype=np.float32)
         _kernels.forward.parallel(*layout, data, bias, xt, yt)
         _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt)
-        _kernels.sddmm.parallel(csr.indptr, csr.indices, xt, gt, grad, np.float32(0))
+        _kernels.sddmm.parallel(layout[0], csr.indices, xt, gt, grad, np.float32(0))
         return yt, gxt, grad
 
     try:
@@ -129,7 +156,7 @@ def test_results_do_not_depend_on_thread_count(make_pattern):
     serial = (np.empty_like(one[0]), np.empty_like(one[1]), np.empty_like(one[2]))
     _kernels.forward.serial(*layout, data, bias, xt, serial[0])
     _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, serial[1])
-    _kernels.sddmm.serial(csr.indptr, csr.indices, xt, gt, serial[2], np.float32(0))
+    _kernels.sddmm.serial(layout[0], csr.indices, xt, gt, serial[2], np.float32(0))
     for a, b in zip(one, serial, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -175,7 +202,7 @@ else:
     raise AssertionError("a numba cache locator is available: the test reproduces nothing")
 yt = np.empty((1, 2))
 _kernels.forward.serial(
-    np.array([0, 2]), np.array([0, 1]), np.array([0, 1]), np.array([1.0, 2.0]),
+    np.array([[0, 1], [1, 2]]), np.array([0, 0]), 1, np.array([1.0, 2.0]),
     np.array([0.5]), np.array([[1.0, 2.0], [3.0, 4.0]]), yt,
 )
 print(yt.tolist())
@@ -213,3 +240,29 @@ def test_import_without_a_writable_cache_location(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[[7.5, 10.5]]"
+
+
+@pytest.mark.parametrize("offset", [0, 16, 32])
+def test_thin_forward_is_the_same_wherever_the_output_starts(make_pattern, offset):
+    # one column block: the batch is split in halves only when the rows start cache lines
+    graph, data, xt, _, bias = _setup(make_pattern, 200, 10, 1.0, 128, (), (), np.float32)
+    csr = graph.biadjacency
+    layout = _kernels.column_blocks(csr.indptr, csr.indices, 10)
+    assert layout[0].shape[1] == 2
+    expected = np.empty((10, 128), dtype=np.float32)
+    _kernels.forward.serial(*layout, data, bias, xt, expected, True)
+    raw = _kernels.empty_aligned((10 * 128 * 4 + 64,), np.uint8)
+    yt = raw[offset : offset + 10 * 128 * 4].view(np.float32).reshape(10, 128)
+    assert yt.ctypes.data % 64 == offset
+    _kernels.forward.parallel(*layout, data, bias, xt, yt, True)
+    np.testing.assert_array_equal(yt, expected)
+
+
+def test_empty_aligned_starts_a_cache_line():
+    for shape, dtype in [((3, 5), np.float32), ((7,), np.float64), ((1, 1), np.float32)]:
+        a = _kernels.empty_aligned(shape, dtype)
+        assert a.shape == shape
+        assert a.dtype == dtype
+        assert a.flags.c_contiguous
+        assert a.ctypes.data % 64 == 0
+    assert _kernels.empty_aligned((0, 4), np.float32).shape == (0, 4)

@@ -16,18 +16,27 @@ def _dense(layer):
     return layer.weight.toarray()
 
 
+@pytest.mark.parametrize(
+    "input_grad", [pytest.param(True, id="input-grad"), pytest.param(False, id="weights-only")]
+)
+@pytest.mark.parametrize(
+    ("n_in", "n_out"), [pytest.param(20, 15, id="wide-in"), pytest.param(15, 20, id="wide-out")]
+)
 @pytest.mark.parametrize("dense_threshold", PATHS)
-def test_forward_backward_match_dense_numpy(make_pattern, dense_threshold):
-    graph = make_pattern(20, 15, 0.3, 0, empty_rows=(3,), empty_cols=(7,))
+def test_forward_backward_match_dense_numpy(make_pattern, dense_threshold, n_in, n_out, input_grad):
+    graph = make_pattern(n_in, n_out, 0.3, 0, empty_rows=(3,), empty_cols=(7,))
     layer = SparseLinear(graph, dtype=np.float64, dense_threshold=dense_threshold, rng=1)
     rng = np.random.default_rng(5)
-    layer.bias[:] = rng.standard_normal(15)
-    X = rng.standard_normal((9, 20))
-    G = rng.standard_normal((9, 15))
+    layer.bias[:] = rng.standard_normal(n_out)
+    X = rng.standard_normal((9, n_in))
+    G = rng.standard_normal((9, n_out))
     W = _dense(layer)
     np.testing.assert_allclose(layer.forward(X), X @ W + layer.bias, rtol=1e-12, atol=1e-12)
-    grad_X = layer.backward(G)
-    np.testing.assert_allclose(grad_X, G @ W.T, rtol=1e-12, atol=1e-12)
+    grad_X = layer.backward(G, input_grad=input_grad)
+    if input_grad:
+        np.testing.assert_allclose(grad_X, G @ W.T, rtol=1e-12, atol=1e-12)
+    else:
+        assert grad_X is None
     rows, cols = graph.edges()
     np.testing.assert_allclose(layer.weight_grad, (X.T @ G)[rows, cols], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.bias_grad, G.sum(axis=0), rtol=1e-12)
@@ -130,3 +139,16 @@ def test_forward_shape_and_backward_order_errors():
     layer.forward(np.ones((4, 2)))
     with pytest.raises(TopokitError, match=r"grad_Y must have shape \(4, 2\)"):
         layer.backward(np.ones((3, 2)))
+
+
+def test_thin_complete_layer_stays_on_the_kernels():
+    rng = np.random.default_rng(1)
+    layer = SparseLinear(LayerGraph(np.ones((1024, 10))), dense_threshold=0.0, rng=2)
+    assert not layer.uses_dense
+    X = rng.standard_normal((5, 1024)).astype(np.float32)
+    G = rng.standard_normal((5, 10)).astype(np.float32)
+    W = layer.weight_data.reshape(1024, 10).astype(np.float64)
+    np.testing.assert_allclose(layer.forward(X), X @ W, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.backward(G), G @ W.T, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.weight_grad, (X.T @ G).ravel(), rtol=1e-4, atol=1e-4)
+    assert SparseLinear(LayerGraph(np.ones((1023, 10))), dense_threshold=0.0).uses_dense

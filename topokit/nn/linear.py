@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 import scipy.sparse as sp
+from numba import config as numba_config
 from threadpoolctl import ThreadpoolController
 
 from topokit._errors import TopokitError
@@ -29,6 +30,16 @@ def _blas_threads(work):
     if work < _SMALL_PRODUCT:
         return _BLAS.limit(limits=1, user_api="blas")
     return contextlib.nullcontext()
+
+
+def _thin(graph) -> bool:
+    """Few outputs and many inputs: a shape BLAS runs far below its peak.
+
+    Measured on a 4000 x 10 layer at batch 128 (benchmarks/bench_training.py's output
+    layer): its three products took about 0.9 ms in OpenBLAS and 0.6 ms in the
+    sparse kernels, which then hold the ten output rows in L1 cache.
+    """
+    return graph.n_out <= 32 and graph.n_in >= 1024
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -68,7 +79,9 @@ class SparseLinear:
     dense_threshold : float or None, default 0.3
         A layer whose density is at least this uses dense BLAS products (a dense
         copy of ``W`` with the pattern held fixed); None never does. Both paths
-        compute the same values up to floating-point rounding.
+        compute the same values up to floating-point rounding. Layers with at most
+        32 outputs and at least 1024 inputs (such as a classifier's output layer)
+        stay on the sparse kernels, which run that shape faster than BLAS.
     rng : None, int or numpy.random.Generator, optional
         Source of the initial weights.
 
@@ -114,16 +127,22 @@ class SparseLinear:
         self._edge_rows = np.repeat(
             np.arange(graph.n_in, dtype=csr.indices.dtype), np.diff(csr.indptr)
         )
-        self.uses_dense = graph.density >= self.dense_threshold
+        self.uses_dense = graph.density >= self.dense_threshold and not _thin(graph)
         if self.uses_dense:
             self._flat = self._edge_rows.astype(np.int64) * graph.n_out + csr.indices
             self._complete = graph.n_edges == graph.n_in * graph.n_out
             if not self._complete:
                 self._dense = np.zeros((graph.n_in, graph.n_out), dtype=self.dtype)
         else:
-            self._col_ptr, self._col_rows, self._col_perm = _kernels.csc_layout(
-                csr.indptr, csr.indices, graph.n_out
-            )
+            self._blocks = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
+            # the weight gradient reads whole rows of gt per edge: more than two column
+            # blocks cost more in passes over xt than they save in cache misses (measured)
+            n_blocks = min(2, self._blocks[0].shape[1] - 1)
+            self._sddmm_block_ptr = _kernels.column_blocks(
+                csr.indptr, csr.indices, graph.n_out, n_blocks
+            )[0]
+            # a work item per thread: the blocks, or the rows of a single one in halves
+            self._sddmm_chunks = 1 if n_blocks > 1 else numba_config.NUMBA_NUM_THREADS
         self.weight_data = np.zeros(graph.n_edges, dtype=self.dtype)
         self.bias = np.zeros(graph.n_out, dtype=self.dtype)
         self.weight_grad = np.zeros_like(self.weight_data)
@@ -288,7 +307,7 @@ class SparseLinear:
         """
         self._input_t = xt if keep_input else None
         if out is None:
-            out = np.empty((self.n_out, xt.shape[1]), dtype=self.dtype)
+            out = _kernels.empty_aligned((self.n_out, xt.shape[1]), self.dtype)
         yt = out
         if self.uses_dense:
             with _blas_threads(self.n_in * self.n_out * xt.shape[1]):
@@ -300,9 +319,7 @@ class SparseLinear:
         relu = activation is not None and activation.name == "relu"
         _kernels.forward(
             self.n_edges * xt.shape[1],
-            self._col_ptr,
-            self._col_rows,
-            self._col_perm,
+            *self._blocks,
             self.weight_data,
             self.bias,
             xt,
@@ -325,14 +342,14 @@ class SparseLinear:
         xt = self._input_t
         batch = gt.shape[1]
         if batch <= _kernels.ROW_SUM_MAX:  # the same sums as numpy's, a few times faster
-            _kernels.row_sums(self.n_out * batch, gt, self.bias_grad)
+            _kernels.row_sums(4 * self.n_out * batch, gt, self.bias_grad)
         else:
             np.sum(gt, axis=1, out=self.bias_grad)
         if self.uses_dense:
             # the dense copy is still the one forward_t synchronised: no update since
             dense = self.weight_data.reshape(self.graph.shape) if self._complete else self._dense
             if input_grad and out is None:
-                out = np.empty((self.n_in, gt.shape[1]), dtype=self.dtype)
+                out = _kernels.empty_aligned((self.n_in, gt.shape[1]), self.dtype)
             grad_xt = out if input_grad else None
             with _blas_threads(self.n_in * self.n_out * gt.shape[1]):
                 if self._complete:  # the full product is the gradient, in row-major order
@@ -345,17 +362,19 @@ class SparseLinear:
                 activation.backprop(xt, grad_xt)
             return grad_xt
         work = self.n_edges * gt.shape[1]
-        zero = self.dtype.type(0)
-        _kernels.sddmm(work, self._indptr, self._indices, xt, gt, self.weight_grad, zero)
+        grad = self.weight_grad
         if not input_grad:
+            zero = self.dtype.type(0)
+            block_ptr = self._sddmm_block_ptr
+            chunks = self._sddmm_chunks
+            _kernels.sddmm(work, block_ptr, self._indices, xt, gt, grad, zero, chunks)
             return None
-        gxt = np.empty((self.n_in, gt.shape[1]), dtype=self.dtype) if out is None else out
-        data = self.weight_data
-        if activation is not None and activation.name == "relu":
-            _kernels.backward_inputs(work, self._indptr, self._indices, data, gt, gxt, xt)
-            return gxt
-        _kernels.backward_inputs(work, self._indptr, self._indices, data, gt, gxt)
-        if activation is not None:
+        gxt = _kernels.empty_aligned((self.n_in, gt.shape[1]), self.dtype) if out is None else out
+        # the weight gradient and the input gradient read the same rows of gt: one pass
+        relu = activation is not None and activation.name == "relu"
+        indptr, indices, data = self._indptr, self._indices, self.weight_data
+        _kernels.backward(2 * work, indptr, indices, data, xt, gt, grad, gxt, relu)
+        if activation is not None and not relu:
             activation.backprop(xt, gxt)
         return gxt
 

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from topokit._errors import TopokitError
 from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
+from topokit.nn import _kernels
 from topokit.nn._checks import check_features, check_labels
 from topokit.nn.activations import get_activation
 from topokit.nn.history import History
@@ -207,11 +208,13 @@ class SparseMLP:
         if buffers is None:
             if len(self._buffers) >= 2:
                 self._buffers.pop(next(iter(self._buffers)))
-            outputs = [np.empty((layer.n_out, batch), dtype=self.dtype) for layer in self.layers]
-            input_grads = [None] + [
-                np.empty((layer.n_in, batch), dtype=self.dtype) for layer in self.layers[1:]
+            outputs = [
+                _kernels.empty_aligned((layer.n_out, batch), self.dtype) for layer in self.layers
             ]
-            inputs = np.empty((self.n_features, batch), dtype=self.dtype)
+            input_grads = [None] + [
+                _kernels.empty_aligned((layer.n_in, batch), self.dtype) for layer in self.layers[1:]
+            ]
+            inputs = _kernels.empty_aligned((self.n_features, batch), self.dtype)
             buffers = self._buffers[batch] = (inputs, outputs, input_grads)
         return buffers
 

@@ -1,0 +1,379 @@
+"""Explicit 64-byte SIMD vectors for the numba kernels in :mod:`topokit.nn._kernels`.
+
+numba vectorises loops on its own, but it keeps a loop's running sums in memory: a
+gather kernel then loads and stores its accumulator row once per pass over a few
+edges. With these intrinsics a kernel holds a whole 128-wide float32 accumulator in
+eight vector registers across every edge of a neuron, and issues exactly the fused
+multiply-adds it writes (so the summation order of each element is the one written).
+
+A vector holds 64 bytes: 16 float32 or 8 float64 (:func:`lanes`). LLVM maps it to
+one AVX-512 register, two AVX ones or four SSE ones, whichever the CPU has.
+"""
+
+from __future__ import annotations
+
+from llvmlite import binding, ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+_VECTOR_BYTES = 64
+# LLVM names intrinsics after their pointer types: "p0i8" for i8* until pointers
+# became opaque (LLVM 17 and later accept only "p0").
+_PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
+
+
+class Vector(types.Type):
+    """numba type of a 64-byte vector of ``dtype`` (float32 or float64)."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = _VECTOR_BYTES // (dtype.bitwidth // 8)
+        super().__init__(name=f"Vector({dtype}x{self.lanes})")
+
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        element = ir.FloatType() if fe_type.dtype == types.float32 else ir.DoubleType()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
+
+
+def _pointer(context, builder, signature, args, vector_type):
+    """Pointer to ``array[row, col]`` (the first three arguments) as a vector pointer."""
+    item = _row_pointer(context, builder, signature, args)
+    return builder.bitcast(item, ir.PointerType(vector_type))
+
+
+def _intrinsic_call(builder, name, return_type, args):
+    function_type = ir.FunctionType(return_type, [arg.type for arg in args])
+    function = cgutils.get_or_insert_function(builder.module, function_type, name)
+    return builder.call(function, args)
+
+
+def _suffix(vector_type):
+    bits = 32 if isinstance(vector_type.element, ir.FloatType) else 64
+    return f"v{vector_type.count}f{bits}"
+
+
+@intrinsic
+def lanes(typingctx, array):
+    """Number of elements of ``array``'s dtype in one vector (a compile-time constant)."""
+    count = _VECTOR_BYTES // (array.dtype.bitwidth // 8)
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, count)
+
+    return types.intp(array), codegen
+
+
+@intrinsic
+def load(typingctx, array, row, col):
+    """The vector ``array[row, col : col + lanes]`` of a C-contiguous 2-D array."""
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        pointer = _pointer(context, builder, signature, args, vector_type)
+        return builder.load(pointer, align=array.dtype.bitwidth // 8)
+
+    return vector(array, row, col), codegen
+
+
+@intrinsic
+def store(typingctx, array, row, col, value):
+    """``array[row, col : col + lanes] = value``."""
+
+    def codegen(context, builder, signature, args):
+        pointer = _pointer(context, builder, signature, args, args[3].type)
+        builder.store(args[3], pointer, align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(array, row, col, value), codegen
+
+
+@intrinsic
+def splat(typingctx, array, value):
+    """A vector of ``array``'s dtype with every element ``value``."""
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        scalar = context.cast(builder, args[1], signature.args[1], array.dtype)
+        undefined = ir.Constant(vector_type, ir.Undefined)
+        first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+        return builder.shuffle_vector(first, undefined, zeros)
+
+    return vector(array, value), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` element by element, rounded once (a fused multiply-add)."""
+    if not isinstance(a, Vector) or a != b or a != c:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _intrinsic_call(builder, f"llvm.fma.{_suffix(args[0].type)}", args[0].type, args)
+
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def mul(typingctx, a, b):
+    """``a * b`` element by element."""
+    if not isinstance(a, Vector) or a != b:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fmul(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def relu(typingctx, a):
+    """``numpy.maximum(a, 0)``: 0 where ``a < 0``, else ``a`` (NaN and -0.0 kept)."""
+    if not isinstance(a, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(args[0].type, None)
+        negative = builder.fcmp_ordered("<", args[0], zero)
+        return builder.select(negative, zero, args[0])
+
+    return a(a), codegen
+
+
+@intrinsic
+def times_positive(typingctx, a, b):
+    """``a * (1 if b > 0 else 0)`` element by element (NaN and infinities propagate)."""
+    if not isinstance(a, Vector) or a != b:
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = args[0].type
+        zero = ir.Constant(vector_type, None)
+        one = ir.Constant(vector_type, [ir.Constant(vector_type.element, 1.0)] * vector_type.count)
+        positive = builder.fcmp_ordered(">", args[1], zero)
+        return builder.fmul(args[0], builder.select(positive, one, zero))
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def total(typingctx, a):
+    """Sum of the elements of ``a``: halves added pairwise, ``log2(lanes)`` times.
+
+    First ``a[:n/2] + a[n/2:]``, then the same on that, down to one element: a fixed
+    order, the same on every call.
+    """
+    if not isinstance(a, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = args[0]
+        count = value.type.count
+        undefined = ir.Constant(value.type, ir.Undefined)
+        while count > 1:
+            half = count // 2
+            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
+            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, count)))
+            value = builder.fadd(
+                builder.shuffle_vector(value, undefined, low),
+                builder.shuffle_vector(value, undefined, high),
+            )
+            undefined = ir.Constant(value.type, ir.Undefined)
+            count = half
+        return builder.extract_element(value, ir.Constant(ir.IntType(32), 0))
+
+    return a.dtype(a), codegen
+
+
+def _literal_count(count):
+    if not isinstance(count, types.IntegerLiteral):
+        return None
+    return count.literal_value
+
+
+def _row_pointer(context, builder, signature, args):
+    """Pointer to ``array[row, col]`` (the first three arguments), as an element pointer."""
+    array_type = signature.args[0]
+    array = context.make_array(array_type)(context, builder, args[0])
+    indices = [
+        context.cast(builder, value, kind, types.intp)
+        for value, kind in zip(args[1:3], signature.args[1:3], strict=True)
+    ]
+    return cgutils.get_item_pointer(context, builder, array_type, array, indices, wraparound=False)
+
+
+@intrinsic
+def load_tile(typingctx, array, row, col, count):
+    """The ``count`` vectors that follow ``array[row, col]`` (a tuple; ``count`` literal)."""
+    n = _literal_count(count)
+    if n is None:
+        return None
+    vector = Vector(array.dtype)
+    tile = types.UniTuple(vector, n)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        base = _row_pointer(context, builder, signature, args)
+        values = []
+        for v in range(n):
+            item = builder.gep(base, [ir.Constant(ir.IntType(64), v * vector.lanes)])
+            pointer = builder.bitcast(item, ir.PointerType(vector_type))
+            values.append(builder.load(pointer, align=array.dtype.bitwidth // 8))
+        return context.make_tuple(builder, tile, values)
+
+    return tile(array, row, col, count), codegen
+
+
+@intrinsic
+def prefetch_tile(typingctx, array, row, col, count):
+    """Prefetch the ``count`` vectors that follow ``array[row, col]`` (one line each)."""
+    n = _literal_count(count)
+    if n is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        base = _row_pointer(context, builder, signature, args)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        hints = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+        lanes_ = _VECTOR_BYTES // (array.dtype.bitwidth // 8)
+        for v in range(n):
+            item = builder.gep(base, [ir.Constant(ir.IntType(64), v * lanes_)])
+            pointer = builder.bitcast(item, i8p)
+            _intrinsic_call(builder, _PREFETCH, ir.VoidType(), [pointer, *hints])
+        return context.get_dummy_value()
+
+    return types.none(array, row, col, count), codegen
+
+
+@intrinsic
+def fma_tile(typingctx, w, xs, accs):
+    """``w * xs[v] + accs[v]`` for each vector v of the tuples, fused."""
+    if not (isinstance(xs, types.UniTuple) and xs == accs and isinstance(xs.dtype, Vector)):
+        return None
+    if w != xs.dtype:
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = args[0].type
+        name = f"llvm.fma.{_suffix(vector_type)}"
+        values = [
+            _intrinsic_call(
+                builder,
+                name,
+                vector_type,
+                [args[0], builder.extract_value(args[1], v), builder.extract_value(args[2], v)],
+            )
+            for v in range(xs.count)
+        ]
+        return context.make_tuple(builder, accs, values)
+
+    return accs(w, xs, accs), codegen
+
+
+@intrinsic
+def at(typingctx, array, index):
+    """``array[index]`` of a 1-D array, for an index known to be in range (no wraparound)."""
+    if not isinstance(array, types.Array) or array.ndim != 1:
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.make_array(signature.args[0])(context, builder, args[0])
+        position = context.cast(builder, args[1], signature.args[1], types.intp)
+        pointer = cgutils.get_item_pointer(
+            context, builder, signature.args[0], value, [position], wraparound=False
+        )
+        return context.unpack_value(builder, array.dtype, pointer)
+
+    return array.dtype(array, index), codegen
+
+
+@intrinsic
+def store_tile(typingctx, array, row, col, values):
+    """``array[row, col : col + count · lanes] = values`` (a tuple of ``count`` vectors)."""
+    if not (isinstance(values, types.UniTuple) and isinstance(values.dtype, Vector)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(values.dtype)
+        base = _row_pointer(context, builder, signature, args)
+        for v in range(values.count):
+            item = builder.gep(base, [ir.Constant(ir.IntType(64), v * values.dtype.lanes)])
+            pointer = builder.bitcast(item, ir.PointerType(vector_type))
+            builder.store(
+                builder.extract_value(args[3], v), pointer, align=array.dtype.bitwidth // 8
+            )
+        return context.get_dummy_value()
+
+    return types.none(array, row, col, values), codegen
+
+
+@intrinsic
+def dot_tile(typingctx, xs, ys):
+    """``Σ xs[v] · ys[v]`` over a tuple of eight vectors, as one scalar.
+
+    Products in pairs as ``fma(x1, y1, x0 · y0)``, the four pair sums added as
+    ``(p0 + p1) + (p2 + p3)``, then the vector's elements by :func:`total`'s order.
+    """
+    if not (isinstance(xs, types.UniTuple) and xs == ys and xs.count == 8):
+        return None
+    if not isinstance(xs.dtype, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        x = [builder.extract_value(args[0], v) for v in range(8)]
+        y = [builder.extract_value(args[1], v) for v in range(8)]
+        vector_type = x[0].type
+        name = f"llvm.fma.{_suffix(vector_type)}"
+        pairs = [
+            _intrinsic_call(
+                builder,
+                name,
+                vector_type,
+                [x[2 * p + 1], y[2 * p + 1], builder.fmul(x[2 * p], y[2 * p])],
+            )
+            for p in range(4)
+        ]
+        value = builder.fadd(builder.fadd(pairs[0], pairs[1]), builder.fadd(pairs[2], pairs[3]))
+        count = vector_type.count
+        while count > 1:
+            half = count // 2
+            undefined = ir.Constant(value.type, ir.Undefined)
+            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
+            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, count)))
+            value = builder.fadd(
+                builder.shuffle_vector(value, undefined, low),
+                builder.shuffle_vector(value, undefined, high),
+            )
+            count = half
+        return builder.extract_element(value, ir.Constant(ir.IntType(32), 0))
+
+    return xs.dtype.dtype(xs, ys), codegen
+
+
+@intrinsic
+def times_positive_tile(typingctx, values, masks):
+    """:func:`times_positive` of each vector of a tuple by the matching one of ``masks``."""
+    if not (isinstance(values, types.UniTuple) and values == masks):
+        return None
+    if not isinstance(values.dtype, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(values.dtype)
+        zero = ir.Constant(vector_type, None)
+        one = ir.Constant(vector_type, [ir.Constant(vector_type.element, 1.0)] * vector_type.count)
+        result = []
+        for v in range(values.count):
+            positive = builder.fcmp_ordered(">", builder.extract_value(args[1], v), zero)
+            factor = builder.select(positive, one, zero)
+            result.append(builder.fmul(builder.extract_value(args[0], v), factor))
+        return context.make_tuple(builder, values, result)
+
+    return values(values, masks), codegen
