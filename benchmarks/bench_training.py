@@ -223,7 +223,7 @@ def speed_table(config, rng):
     header = (
         f"{'density':>8} {'nnz':>10} {'path':>6} {'ours ms':>9} {'GFLOP/s':>8} "
         f"{'BLAS GFLOP/s':>13} {'vs BLAS':>16} {'scipy ms':>9} {'scipy/ours':>15} "
-        f"{'torch/ours':>11} {'ours, 1 BLAS thread: ms, vs BLAS':>33}"
+        f"{'torch/ours':>11}"
     )
     print(header)
     points = []
@@ -234,9 +234,6 @@ def speed_table(config, rng):
         scipy_model = ScipyMLP(topology, rng)
         steps = {
             "ours": lambda m=model: m.train_step(X, y),
-            # OpenBLAS's idle threads spin after each call (here: the dense output layer)
-            # and take the cores from the sparse kernels' threads; one BLAS thread avoids it
-            "ours_1": with_one_blas_thread(lambda m=model: m.train_step(X, y)),
             "scipy": lambda s=scipy_model: s.step(X, y),
             "blas": blas_step,
             "blas_1": with_one_blas_thread(blas_step),
@@ -248,7 +245,6 @@ def speed_table(config, rng):
             steps["torch"] = torch_step
         timing = timed_together(steps, config["min_seconds"])
         ours, ours_med = timing["ours"]
-        ours_1, ours_1_med = timing["ours_1"]
         scipy_time, scipy_med = timing["scipy"]
         blas_time = min(timing["blas"][0], timing["blas_1"][0])
         blas_med = min(timing["blas"][1], timing["blas_1"][1])
@@ -265,9 +261,7 @@ def speed_table(config, rng):
         print(
             f"{density:>8.3%} {nnz:>10d} {path:>6} {ours * 1e3:>9.2f} {rate / 1e9:>8.2f} "
             f"{blas_flops / blas_time / 1e9:>13.1f} {vs_blas:>16} {scipy_time * 1e3:>9.2f} "
-            f"{f'{scipy_time / ours:.2f}x ({scipy_med / ours_med:.2f}x)':>15} {torch_text:>11} "
-            f"{ours_1 * 1e3:>15.2f} {blas_time / ours_1 * 6 * nnz * BATCH / blas_flops:>8.1%} "
-            f"({blas_med / ours_1_med * 6 * nnz * BATCH / blas_flops:.1%})"
+            f"{f'{scipy_time / ours:.2f}x ({scipy_med / ours_med:.2f}x)':>15} {torch_text:>11}"
         )
     if not have_torch:
         print("torch: not importable here, masked torch.nn.Linear comparison skipped")

@@ -152,3 +152,31 @@ def test_thin_complete_layer_stays_on_the_kernels():
     np.testing.assert_allclose(layer.backward(G), G @ W.T, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(layer.weight_grad, (X.T @ G).ravel(), rtol=1e-4, atol=1e-4)
     assert SparseLinear(LayerGraph(np.ones((1023, 10))), dense_threshold=0.0).uses_dense
+
+
+@pytest.mark.parametrize(
+    "batch", [pytest.param(128, id="batch128"), pytest.param(200, id="batch200")]
+)
+@pytest.mark.parametrize("activation", ["relu", "tanh", None])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dense_threshold", PATHS)
+def test_input_grad_sums_are_numpy_row_sums_bit_for_bit(
+    make_pattern, dense_threshold, dtype, activation, batch
+):
+    from topokit.nn.activations import get_activation
+
+    graph = make_pattern(40, 70, 0.2, 3, empty_rows=(5,), empty_cols=(9,))
+    layer = SparseLinear(graph, dtype=dtype, dense_threshold=dense_threshold, rng=0)
+    rng = np.random.default_rng(4)
+    xt = np.ascontiguousarray(rng.standard_normal((40, batch)).astype(dtype))
+    gt = np.ascontiguousarray(rng.standard_normal((70, batch)).astype(dtype))
+    act = None if activation is None else get_activation(activation)
+    layer.forward_t(xt, keep_input=True)
+    sums = np.full(40, np.nan, dtype=dtype)
+    grad = layer.backward_t(gt, activation=act, input_grad_sums=sums)
+    np.testing.assert_array_equal(sums, np.sum(grad, axis=1))
+    np.testing.assert_array_equal(layer.bias_grad, np.sum(gt, axis=1))
+    # a layer told its bias gradient is ready leaves it alone
+    layer.bias_grad[:] = 7
+    layer.backward_t(gt, activation=act, bias_grad_ready=True)
+    assert np.all(layer.bias_grad == 7)

@@ -428,7 +428,7 @@ def backward_inputs(indptr, indices, data, gt, gxt, relu_out=None):  # pragma: n
             _gather(indptr, indices, data, first, last, gt, gxt, True, relu_out, 0)
 
 
-def backward(indptr, indices, data, xt, gt, grad, gxt, relu):  # pragma: no cover - numba
+def backward(indptr, indices, data, xt, gt, grad, gxt, relu, gxt_sums=None):  # pragma: no cover
     """:func:`sddmm` into ``grad`` and :func:`backward_inputs` into ``gxt`` in one pass.
 
     Both read the row ``gt[j]`` of every edge (i, j) of input row i; here each tile
@@ -438,6 +438,10 @@ def backward(indptr, indices, data, xt, gt, grad, gxt, relu):  # pragma: no cove
     layer and ``gxt[i]`` is multiplied by ``xt[i] > 0``, as ``backward_inputs(...,
     relu_out=xt)`` does. Every value is the one the two separate kernels give, bit
     for bit (same operations in the same order). One thread per input row.
+
+    ``gxt_sums``, if given (rows of at most :data:`ROW_SUM_MAX`), receives the row
+    sums of ``gxt`` as :func:`row_sums` computes them, while each block of rows is
+    still in cache: the previous layer's bias gradient, without another pass.
     """
     n_in, batch = gxt.shape
     typed = np.zeros(1, dtype=gxt.dtype)
@@ -469,6 +473,9 @@ def backward(indptr, indices, data, xt, gt, grad, gxt, relu):  # pragma: no cove
                 _sddmm_row(i, k0, k1, indices, xt, gt, grad, zero, tiled)
         if tiled < batch:
             _gather(indptr, indices, data, first, last, gt, gxt, relu, xt, tiled)
+        if gxt_sums is not None:
+            for i in range(first, last):
+                gxt_sums[i] = zero + _block_sum(gxt[i], batch, zero)
 
 
 def _sddmm_row(i, k0, k1, indices, xt, gt, out, zero, t_start=0):  # pragma: no cover - numba

@@ -262,8 +262,15 @@ class SparseMLP:
             # its derivative to the input gradient
             activation = self.activation if k > 0 else None
             # the input gradient of layer 0 is returned to the caller: a fresh array
+            # layer k's input gradient sums to layer k - 1's bias gradient: the
+            # kernel that writes it sums it too (bias_grad_ready below)
             grad_in = self.layers[k].backward_t(
-                delta, input_grad=k > 0 or input_grad, activation=activation, out=input_grads[k]
+                delta,
+                input_grad=k > 0 or input_grad,
+                activation=activation,
+                out=input_grads[k],
+                input_grad_sums=self.layers[k - 1].bias_grad if k > 0 else None,
+                bias_grad_ready=k < len(self.layers) - 1,
             )
             delta = grad_in
         if self.alpha > 0:
