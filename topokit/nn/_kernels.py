@@ -21,8 +21,13 @@ bandwidth. What helped: a 128-wide batch tile held in eight vector registers acr
 a neuron's edges, with explicit fused multiply-adds (:mod:`topokit.nn._simd`; numba's
 own vectorisation kept the running sums in memory), about 2x; prefetching the row
 needed 16 edges ahead; outputs in column blocks that fit L2; one pass for both
-gradients. What did not: tiling the batch narrower than 128, blocking the columns
-of the weight gradient (more than two blocks), gathering it column by column.
+gradients; activation rows on cache-line boundaries (:func:`empty_aligned`); the
+next layer's bias gradient summed by :func:`backward` while its rows are in cache.
+What did not: tiling the batch narrower than 128, blocking the columns of the
+weight gradient (more than two blocks), gathering it column by column.
+
+At density 0.5% of [784, 4000, 4000, 10] a step (about 2.4 ms) is bound by passes
+over the 4000 x 128 activations more than by the edges: each neuron has ~20.
 """
 
 from __future__ import annotations
@@ -475,7 +480,7 @@ def backward(indptr, indices, data, xt, gt, grad, gxt, relu, gxt_sums=None):  # 
             _gather(indptr, indices, data, first, last, gt, gxt, relu, xt, tiled)
         if gxt_sums is not None:
             for i in range(first, last):
-                gxt_sums[i] = zero + _block_sum(gxt[i], batch, zero)
+                gxt_sums[i] = zero + _block_sum(gxt, i, batch, zero)
 
 
 def _sddmm_row(i, k0, k1, indices, xt, gt, out, zero, t_start=0):  # pragma: no cover - numba
@@ -548,42 +553,26 @@ def sddmm(block_ptr, indices, xt, gt, out, zero, n_chunks=1):  # pragma: no cove
 ROW_SUM_MAX = 128
 
 
-def _block_sum(a, n, zero):  # pragma: no cover - numba
-    """numpy's pairwise sum of ``a[:n]`` for ``n <= 128``, in the same order.
+def _block_sum(a, row, n, zero):  # pragma: no cover - numba
+    """numpy's pairwise sum of ``a[row, :n]`` for ``n <= 128``, in the same order.
 
-    Under 8 terms one running sum; otherwise eight running sums over strides of 8,
-    combined as ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the
-    leftover terms one by one (numpy/_core/src/umath/loops_utils.h.src).
+    Under 8 terms one running sum; otherwise eight running sums over strides of 8
+    (one eight-element vector, :func:`_simd.load8`), combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the leftover terms
+    one by one (numpy/_core/src/umath/loops_utils.h.src).
     """
     if n < 8:
         res = zero
         for i in range(n):
-            res += a[i]
+            res += a[row, i]
         return res
-    r0 = a[0]
-    r1 = a[1]
-    r2 = a[2]
-    r3 = a[3]
-    r4 = a[4]
-    r5 = a[5]
-    r6 = a[6]
-    r7 = a[7]
-    i = 8
+    r = _simd.load8(a, row, 0)
     whole = n - n % 8
-    while i < whole:
-        r0 += a[i]
-        r1 += a[i + 1]
-        r2 += a[i + 2]
-        r3 += a[i + 3]
-        r4 += a[i + 4]
-        r5 += a[i + 5]
-        r6 += a[i + 6]
-        r7 += a[i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[i]
-        i += 1
+    for i in range(8, whole, 8):
+        r = _simd.add(r, _simd.load8(a, row, i))
+    res = _simd.pairwise_total8(r)
+    for i in range(whole, n):
+        res += a[row, i]
     return res
 
 
@@ -596,7 +585,7 @@ def row_sums(gt, out):  # pragma: no cover - numba
     n, batch = gt.shape
     zero = np.zeros(1, dtype=out.dtype)[0]
     for j in prange(n):
-        out[j] = zero + _block_sum(gt[j], batch, zero)
+        out[j] = zero + _block_sum(gt, j, batch, zero)
 
 
 def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):  # pragma: no cover

@@ -24,11 +24,11 @@ _PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 17 else "llvm.
 
 
 class Vector(types.Type):
-    """numba type of a 64-byte vector of ``dtype`` (float32 or float64)."""
+    """numba type of a vector of ``dtype`` (float32 or float64): 64 bytes, or ``lanes``."""
 
-    def __init__(self, dtype):
+    def __init__(self, dtype, lanes=None):
         self.dtype = dtype
-        self.lanes = _VECTOR_BYTES // (dtype.bitwidth // 8)
+        self.lanes = lanes or _VECTOR_BYTES // (dtype.bitwidth // 8)
         super().__init__(name=f"Vector({dtype}x{self.lanes})")
 
 
@@ -377,3 +377,46 @@ def times_positive_tile(typingctx, values, masks):
         return context.make_tuple(builder, values, result)
 
     return values(values, masks), codegen
+
+
+@intrinsic
+def load8(typingctx, array, row, col):
+    """The eight elements ``array[row, col : col + 8]`` as one vector, whatever the dtype."""
+    vector = Vector(array.dtype, 8)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        pointer = _pointer(context, builder, signature, args, vector_type)
+        return builder.load(pointer, align=array.dtype.bitwidth // 8)
+
+    return vector(array, row, col), codegen
+
+
+@intrinsic
+def add(typingctx, a, b):
+    """``a + b`` element by element."""
+    if not isinstance(a, Vector) or a != b:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def pairwise_total8(typingctx, a):
+    """``((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))`` of an eight-element vector.
+
+    The order in which numpy's pairwise summation combines its eight running sums.
+    """
+    if not isinstance(a, Vector) or a.lanes != 8:
+        return None
+
+    def codegen(context, builder, signature, args):
+        r = [builder.extract_element(args[0], ir.Constant(ir.IntType(32), i)) for i in range(8)]
+        low = builder.fadd(builder.fadd(r[0], r[1]), builder.fadd(r[2], r[3]))
+        high = builder.fadd(builder.fadd(r[4], r[5]), builder.fadd(r[6], r[7]))
+        return builder.fadd(low, high)
+
+    return a.dtype(a), codegen
