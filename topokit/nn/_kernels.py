@@ -47,7 +47,7 @@ if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from topokit.nn import _simd
 
@@ -281,51 +281,27 @@ def _gather(ptr, idx, vals, first, last, src, dst, masked, active, t_start):  # 
             dst[n, t] = s
 
 
-def _scatter_tile8(block_ptr, b, indices, data, xt, yt, t0):  # pragma: no cover - numba
+def _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, count):  # pragma: no cover - numba
     """``yt[j, tile] += W[i, j] · xt[i, tile]`` over block b's edges, rows in order.
 
-    The tile is eight vectors from column ``t0``; row i's eight vectors stay in
-    registers across its edges into the block.
+    The tile is ``count`` vectors (a compile-time constant: 8, 4 or 1) from column
+    ``t0``; row i's vectors stay in registers across its edges into the block.
     """
+    literally(count)
     for i in range(xt.shape[0]):
         k0 = block_ptr[i, b]
         k1 = block_ptr[i, b + 1]
         if k0 < k1:
-            x = _simd.load_tile(xt, i, t0, 8)
+            x = _simd.load_tile(xt, i, t0, count)
             for k in range(k0, k1):
                 j = _simd.at(indices, k)
                 w = _simd.splat(yt, _simd.at(data, k))
-                _simd.store_tile(yt, j, t0, _simd.fma_tile(w, x, _simd.load_tile(yt, j, t0, 8)))
-
-
-def _scatter_tile4(block_ptr, b, indices, data, xt, yt, t0):  # pragma: no cover - numba
-    """:func:`_scatter_tile8` over four vectors."""
-    for i in range(xt.shape[0]):
-        k0 = block_ptr[i, b]
-        k1 = block_ptr[i, b + 1]
-        if k0 < k1:
-            x = _simd.load_tile(xt, i, t0, 4)
-            for k in range(k0, k1):
-                j = _simd.at(indices, k)
-                w = _simd.splat(yt, _simd.at(data, k))
-                _simd.store_tile(yt, j, t0, _simd.fma_tile(w, x, _simd.load_tile(yt, j, t0, 4)))
-
-
-def _scatter_tile1(block_ptr, b, indices, data, xt, yt, t0):  # pragma: no cover - numba
-    """:func:`_scatter_tile8` over one vector."""
-    for i in range(xt.shape[0]):
-        k0 = block_ptr[i, b]
-        k1 = block_ptr[i, b + 1]
-        if k0 < k1:
-            x = _simd.load_tile(xt, i, t0, 1)
-            for k in range(k0, k1):
-                j = _simd.at(indices, k)
-                w = _simd.splat(yt, _simd.at(data, k))
-                _simd.store_tile(yt, j, t0, _simd.fma_tile(w, x, _simd.load_tile(yt, j, t0, 1)))
+                tile = _simd.load_tile(yt, j, t0, count)
+                _simd.store_tile(yt, j, t0, _simd.fma_tile(w, x, tile))
 
 
 def _scatter_elements(block_ptr, b, indices, data, xt, yt, t0, t_end):  # pragma: no cover
-    """:func:`_scatter_tile8` over the columns from ``t0`` to ``t_end``, one by one."""
+    """:func:`_scatter_tile` over the columns from ``t0`` to ``t_end``, one by one."""
     for i in range(xt.shape[0]):
         for k in range(block_ptr[i, b], block_ptr[i, b + 1]):
             j = indices[k]
@@ -403,11 +379,11 @@ def forward(block_ptr, indices, block_width, data, bias, xt, yt, relu=False):  #
                 width = t_end - t0
             _fill_bias(yt, j0, j1, t0, width, bias)
             if width == 8 * step:
-                _scatter_tile8(block_ptr, b, indices, data, xt, yt, t0)
+                _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, 8)
             elif width == 4 * step:
-                _scatter_tile4(block_ptr, b, indices, data, xt, yt, t0)
+                _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, 4)
             elif width == step:
-                _scatter_tile1(block_ptr, b, indices, data, xt, yt, t0)
+                _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, 1)
             else:
                 _scatter_elements(block_ptr, b, indices, data, xt, yt, t0, t_end)
             if relu:
@@ -619,9 +595,7 @@ _gather_tile4 = _jit(_gather_tile4, error_model="numpy", fastmath=_CONTRACT)
 _gather_tile1 = _jit(_gather_tile1, error_model="numpy", fastmath=_CONTRACT)
 _finish = _jit(_finish, error_model="numpy", fastmath=_CONTRACT)
 _gather = _jit(_gather, error_model="numpy", fastmath=_CONTRACT)
-_scatter_tile8 = _jit(_scatter_tile8, error_model="numpy", fastmath=_CONTRACT)
-_scatter_tile4 = _jit(_scatter_tile4, error_model="numpy", fastmath=_CONTRACT)
-_scatter_tile1 = _jit(_scatter_tile1, error_model="numpy", fastmath=_CONTRACT)
+_scatter_tile = _jit(_scatter_tile, error_model="numpy", fastmath=_CONTRACT)
 _scatter_elements = _jit(_scatter_elements, error_model="numpy", fastmath=_CONTRACT)
 _fill_block_ptr = _jit(_fill_block_ptr, error_model="numpy")
 _sddmm_row = _jit(_sddmm_row, error_model="numpy", fastmath=_CONTRACT)

@@ -120,16 +120,24 @@ def fma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
-@intrinsic
-def mul(typingctx, a, b):
-    """``a * b`` element by element."""
-    if not isinstance(a, Vector) or a != b:
-        return None
+def _elementwise(instruction, doc):
+    """An intrinsic applying the IR builder's ``instruction`` to two equal vectors."""
 
-    def codegen(context, builder, signature, args):
-        return builder.fmul(args[0], args[1])
+    def typer(typingctx, a, b):
+        if not isinstance(a, Vector) or a != b:
+            return None
 
-    return a(a, b), codegen
+        def codegen(context, builder, signature, args):
+            return getattr(builder, instruction)(args[0], args[1])
+
+        return a(a, b), codegen
+
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+mul = _elementwise("fmul", "``a * b`` element by element.")
+add = _elementwise("fadd", "``a + b`` element by element.")
 
 
 @intrinsic
@@ -390,18 +398,6 @@ def load8(typingctx, array, row, col):
         return builder.load(pointer, align=array.dtype.bitwidth // 8)
 
     return vector(array, row, col), codegen
-
-
-@intrinsic
-def add(typingctx, a, b):
-    """``a + b`` element by element."""
-    if not isinstance(a, Vector) or a != b:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.fadd(args[0], args[1])
-
-    return a(a, b), codegen
 
 
 @intrinsic

@@ -396,16 +396,17 @@ class SparseLinear:
         # the weight gradient and the input gradient read the same rows of gt: one pass
         relu = activation is not None and activation.name == "relu"
         indptr, indices, data = self._indptr, self._indices, self.weight_data
-        fused_sums = input_grad_sums is not None and (activation is None or relu)
-        if fused_sums and gt.shape[1] <= _kernels.ROW_SUM_MAX:
-            _kernels.backward(
-                2 * work, indptr, indices, data, xt, gt, grad, gxt, relu, input_grad_sums
-            )
-            return gxt
-        _kernels.backward(2 * work, indptr, indices, data, xt, gt, grad, gxt, relu)
+        # the kernel sums the rows it writes, unless an activation changes them after
+        sums_in_kernel = (
+            input_grad_sums is not None
+            and (activation is None or relu)
+            and gt.shape[1] <= _kernels.ROW_SUM_MAX
+        )
+        kernel_sums = input_grad_sums if sums_in_kernel else None
+        _kernels.backward(2 * work, indptr, indices, data, xt, gt, grad, gxt, relu, kernel_sums)
         if activation is not None and not relu:
             activation.backprop(xt, gxt)
-        if input_grad_sums is not None:
+        if input_grad_sums is not None and not sums_in_kernel:
             _row_sums(gxt, input_grad_sums)
         return gxt
 
