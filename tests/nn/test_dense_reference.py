@@ -89,10 +89,14 @@ OPTIMIZERS = [
 PATHS = [pytest.param(None, id="sparse"), pytest.param(0.3, id="dense")]
 
 
+# 10 samples: one panel with padding; 150: three panels of 64, the last one padded
+@pytest.mark.parametrize("batch", [10, 150])
 @pytest.mark.parametrize("dense_threshold", PATHS)
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 @pytest.mark.parametrize(("optimizer", "params"), OPTIMIZERS)
-def test_matches_dense_reference_step_for_step(optimizer, params, activation, dense_threshold):
+def test_matches_dense_reference_step_for_step(
+    optimizer, params, activation, dense_threshold, batch
+):
     lr, alpha = (0.05, 0.01)
     model = SparseMLP(
         Topology.build(SIZES, "dense"),
@@ -121,8 +125,8 @@ def test_matches_dense_reference_step_for_step(optimizer, params, activation, de
         ref_opt = DenseAdam(ref_params, lr)
     rng = np.random.default_rng(1)
     for _ in range(N_STEPS):
-        X = rng.standard_normal((10, SIZES[0]))
-        y = rng.integers(0, SIZES[-1], 10)
+        X = rng.standard_normal((batch, SIZES[0]))
+        y = rng.integers(0, SIZES[-1], batch)
         loss_ref, grads = ref.gradients(X, y)
         ref_opt.step(ref_params, grads)
         loss = model.train_step(X, y)

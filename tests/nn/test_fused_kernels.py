@@ -30,15 +30,15 @@ def _case(make_pattern, dtype, batch=33):
 def test_forward_with_relu_is_forward_then_numpy_relu(make_pattern, dtype, variant):
     graph, data, xt, _, bias = _case(make_pattern, dtype)
     csr = graph.biadjacency
-    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
+    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
     kernel = getattr(_kernels.forward, variant)
     expected = np.empty((30, xt.shape[1]), dtype=dtype)
-    kernel(*layout, data, bias, xt, expected)
+    kernel(columns, data, bias, xt, expected)
     assert (expected < 0).any()
     assert (expected > 0).any()
     get_activation("relu").apply(expected)
     fused = np.full_like(expected, np.nan)
-    kernel(*layout, data, bias, xt, fused, True)
+    kernel(columns, data, bias, xt, fused, True)
     np.testing.assert_array_equal(fused, expected)
 
 
@@ -77,14 +77,14 @@ def test_row_sums_equal_numpy_sum_bit_for_bit(dtype, variant):
 def test_fused_kernels_do_not_depend_on_thread_count(make_pattern):
     graph, data, xt, gt, bias = _case(make_pattern, np.float32, batch=64)
     csr = graph.biadjacency
-    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
+    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
     before = numba.get_num_threads()
 
     def run():
         yt = np.empty((30, 64), dtype=np.float32)
         gxt = np.empty((50, 64), dtype=np.float32)
         sums = np.empty(30, dtype=np.float32)
-        _kernels.forward.parallel(*layout, data, bias, xt, yt, True)
+        _kernels.forward.parallel(columns, data, bias, xt, yt, True)
         _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt, xt)
         _kernels.row_sums.parallel(gt, sums)
         return yt, gxt, sums
@@ -127,14 +127,15 @@ def test_backward_is_sddmm_and_backward_inputs_bit_for_bit(
 ):
     graph, data, xt, gt, _ = _case(make_pattern, dtype, batch=batch)
     csr = graph.biadjacency
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)[0]
+    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, 2)
     expected_grad = np.empty(graph.n_edges, dtype=dtype)
-    _kernels.sddmm.serial(block_ptr, csr.indices, xt, gt, expected_grad, dtype(0))
+    _kernels.sddmm.serial(block_ptr, csr.indices, xt, gt, expected_grad[None], dtype(0))
     expected_gxt = np.empty_like(xt)
     relu_out = (xt,) if relu else ()
     _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, expected_gxt, *relu_out)
     grad = np.full(graph.n_edges, np.nan, dtype=dtype)
     gxt = np.full_like(xt, np.nan)
-    getattr(_kernels.backward, variant)(csr.indptr, csr.indices, data, xt, gt, grad, gxt, relu)
+    kernel = getattr(_kernels.backward, variant)
+    kernel(csr.indptr, csr.indices, data, xt, gt, grad[None], gxt, relu)
     np.testing.assert_array_equal(grad, expected_grad)
     np.testing.assert_array_equal(gxt, expected_gxt)

@@ -15,7 +15,11 @@ EPS = 1e-6
 RTOL, ATOL = 1e-6, 1e-9
 
 
-def _model(make_topology, activation, dense_threshold):
+# 5 samples feature-major; 70 in the training layout: two panels, the second padded
+LAYOUTS = [pytest.param(5, id="one-panel"), pytest.param(70, id="two-panels")]
+
+
+def _model(make_topology, activation, dense_threshold, batch=5):
     topology = make_topology([7, 6, 5, 3], 0.6, seed=3)
     model = SparseMLP(
         topology,
@@ -28,8 +32,12 @@ def _model(make_topology, activation, dense_threshold):
     rng = np.random.default_rng(4)
     for layer in model.layers:
         layer.bias[:] = 0.1 * rng.standard_normal(layer.n_out)
-    xt = np.ascontiguousarray(rng.standard_normal((7, 5)))
-    labels = np.array([0, 2, 1, 2, 0])
+    if batch == 5:
+        xt = np.ascontiguousarray(rng.standard_normal((7, 5)))
+        labels = np.array([0, 2, 1, 2, 0])
+    else:
+        xt = model._load_batch(rng.standard_normal((batch, 7))).copy()
+        labels = rng.integers(0, 3, batch)
     return model, xt, labels
 
 
@@ -52,10 +60,11 @@ def _numeric(model, xt, labels, array):
     return grad.reshape(array.shape)
 
 
+@pytest.mark.parametrize("batch", LAYOUTS)
 @pytest.mark.parametrize("dense_threshold", PATHS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_weight_and_bias_gradients(make_topology, activation, dense_threshold):
-    model, xt, labels = _model(make_topology, activation, dense_threshold)
+def test_weight_and_bias_gradients(make_topology, activation, dense_threshold, batch):
+    model, xt, labels = _model(make_topology, activation, dense_threshold, batch)
     model._loss_and_gradients(xt, labels)
     analytic = [(ly.weight_grad.copy(), ly.bias_grad.copy()) for ly in model.layers]
     for layer, (weight_grad, bias_grad) in zip(model.layers, analytic, strict=True):
@@ -66,10 +75,11 @@ def test_weight_and_bias_gradients(make_topology, activation, dense_threshold):
         np.testing.assert_allclose(bias_grad, numeric_b, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("batch", LAYOUTS)
 @pytest.mark.parametrize("dense_threshold", PATHS)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_input_gradients(make_topology, activation, dense_threshold):
-    model, xt, labels = _model(make_topology, activation, dense_threshold)
+def test_input_gradients(make_topology, activation, dense_threshold, batch):
+    model, xt, labels = _model(make_topology, activation, dense_threshold, batch)
     _, _, analytic = model._loss_and_gradients(xt, labels, input_grad=True)
     numeric = _numeric(model, xt, labels, xt)
     np.testing.assert_allclose(analytic, numeric, rtol=RTOL, atol=ATOL)

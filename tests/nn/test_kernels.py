@@ -46,7 +46,7 @@ def _setup(make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dt
 
 
 @pytest.mark.parametrize(
-    "n_blocks", [pytest.param(None, id="blocks-default"), pytest.param(3, id="blocks-3")]
+    "n_blocks", [pytest.param(1, id="blocks-1"), pytest.param(3, id="blocks-3")]
 )
 @pytest.mark.parametrize("variant", ["parallel", "serial"])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -62,37 +62,34 @@ def test_sddmm_matches_masked_dense_product(
     out = np.empty(graph.n_edges, dtype=dtype)
     kernel = getattr(_kernels.sddmm, variant)
     csr = graph.biadjacency
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, n_out, n_blocks)[0]
+    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, n_out, n_blocks)
     out[:] = np.nan
     kernel(
         block_ptr,
         csr.indices,
         xt,
         gt,
-        out,
+        out.reshape(1, -1),  # one panel
         dtype(0),
         2,
     )
     np.testing.assert_allclose(out, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * batch)
 
 
-@pytest.mark.parametrize(
-    "n_blocks", [pytest.param(None, id="blocks-default"), pytest.param(3, id="blocks-3")]
-)
 @pytest.mark.parametrize("variant", ["parallel", "serial"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("n_in", "n_out", "density", "batch", "empty_rows", "empty_cols"), CASES)
 def test_forward_and_backward_match_dense(
-    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant, n_blocks
+    make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype, variant
 ):
     graph, data, xt, gt, bias = _setup(
         make_pattern, n_in, n_out, density, batch, empty_rows, empty_cols, dtype
     )
     csr = graph.biadjacency
     W = _dense_weights(graph, data).astype(np.float64)
-    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, n_blocks)
+    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
     yt = np.full((n_out, batch), np.nan, dtype=dtype)
-    getattr(_kernels.forward, variant)(*layout, data, bias, xt, yt)
+    getattr(_kernels.forward, variant)(columns, data, bias, xt, yt)
     expected_y = W.T @ xt + bias[:, None]
     tol = RTOL[dtype] * 10
     np.testing.assert_allclose(yt, expected_y, rtol=tol, atol=tol)
@@ -105,8 +102,8 @@ def test_forward_and_backward_match_dense(
 def test_column_blocks_split_each_row_at_the_block_edges(make_pattern, n_blocks):
     graph = make_pattern(12, 9, 0.3, 3, empty_rows=(0,), empty_cols=(4,))
     csr = graph.biadjacency
-    block_ptr, indices, width = _kernels.column_blocks(csr.indptr, csr.indices, 9, n_blocks)
-    assert indices is csr.indices
+    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, 9, n_blocks)
+    width = -(-9 // n_blocks)
     assert block_ptr.shape == (12, -(-9 // width) + 1)
     assert width * (block_ptr.shape[1] - 1) >= 9 > width * (block_ptr.shape[1] - 2)
     for i in range(12):
@@ -116,32 +113,49 @@ def test_column_blocks_split_each_row_at_the_block_edges(make_pattern, n_blocks)
         np.testing.assert_array_equal(block_ptr[i], edges)
 
 
-def test_forward_does_not_depend_on_the_blocks(make_pattern):
-    graph, data, xt, _, bias = _setup(make_pattern, 60, 70, 0.2, 150, (3,), (5,), np.float32)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_forward_is_the_same_in_every_batch_tile(make_pattern, dtype):
+    # batch 200: tiles of 8, 4 and 1 vectors, then single columns; each output column
+    # must be what a batch of that column alone gives (the scalar path)
+    graph, data, xt, _, bias = _setup(make_pattern, 60, 70, 0.2, 200, (3,), (5,), dtype)
     csr = graph.biadjacency
-    results = []
-    for n_blocks in [1, 2, 7, 70]:
-        yt = np.empty((70, 150), dtype=np.float32)
-        layout = _kernels.column_blocks(csr.indptr, csr.indices, 70, n_blocks)
-        _kernels.forward.parallel(*layout, data, bias, xt, yt, True)
-        results.append(yt)
-    for other in results[1:]:
-        np.testing.assert_array_equal(other, results[0])
+    columns = _kernels.column_order(csr.indptr, csr.indices, 70)
+    yt = np.empty((70, 200), dtype=dtype)
+    _kernels.forward.parallel(columns, data, bias, xt, yt, True)
+    for t in range(200):
+        alone = np.empty((70, 1), dtype=dtype)
+        column = np.ascontiguousarray(xt[:, t : t + 1])
+        _kernels.forward.serial(columns, data, bias, column, alone, True)
+        np.testing.assert_array_equal(yt[:, t : t + 1], alone, err_msg=f"column {t}")
+
+
+def test_column_order_lists_each_column_by_rows(make_pattern):
+    graph = make_pattern(30, 20, 0.2, 4, empty_rows=(1,), empty_cols=(0, 19))
+    csr = graph.biadjacency
+    col_ptr, rows, positions = _kernels.column_order(csr.indptr, csr.indices, 20)
+    csc = csr.tocsc()
+    csc.sort_indices()
+    np.testing.assert_array_equal(col_ptr, csc.indptr)
+    np.testing.assert_array_equal(rows, csc.indices)
+    edge_rows, edge_cols = graph.edges()
+    np.testing.assert_array_equal(edge_rows[positions], rows)
+    np.testing.assert_array_equal(edge_cols[positions], np.repeat(np.arange(20), np.diff(col_ptr)))
 
 
 def test_results_do_not_depend_on_thread_count(make_pattern):
     graph, data, xt, gt, bias = _setup(make_pattern, 300, 200, 0.3, 64, (), (), np.float32)
     csr = graph.biadjacency
-    layout = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
+    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, 3)
     before = numba.get_num_threads()
 
     def run():
         yt = np.empty((200, 64), dtype=np.float32)
         gxt = np.empty((300, 64), dtype=np.float32)
         grad = np.empty(graph.n_edges, dtype=np.float32)
-        _kernels.forward.parallel(*layout, data, bias, xt, yt)
+        _kernels.forward.parallel(columns, data, bias, xt, yt)
         _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt)
-        _kernels.sddmm.parallel(layout[0], csr.indices, xt, gt, grad, np.float32(0))
+        _kernels.sddmm.parallel(block_ptr, csr.indices, xt, gt, grad[None], np.float32(0))
         return yt, gxt, grad
 
     try:
@@ -154,9 +168,9 @@ def test_results_do_not_depend_on_thread_count(make_pattern):
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
     serial = (np.empty_like(one[0]), np.empty_like(one[1]), np.empty_like(one[2]))
-    _kernels.forward.serial(*layout, data, bias, xt, serial[0])
+    _kernels.forward.serial(columns, data, bias, xt, serial[0])
     _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, serial[1])
-    _kernels.sddmm.serial(layout[0], csr.indices, xt, gt, serial[2], np.float32(0))
+    _kernels.sddmm.serial(block_ptr, csr.indices, xt, gt, serial[2][None], np.float32(0))
     for a, b in zip(one, serial, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -201,9 +215,9 @@ except RuntimeError as exc:
 else:
     raise AssertionError("a numba cache locator is available: the test reproduces nothing")
 yt = np.empty((1, 2))
+columns = (np.array([0, 2]), np.array([0, 1]), np.array([0, 1]))  # W = [[1], [2]]
 _kernels.forward.serial(
-    np.array([[0, 1], [1, 2]]), np.array([0, 0]), 1, np.array([1.0, 2.0]),
-    np.array([0.5]), np.array([[1.0, 2.0], [3.0, 4.0]]), yt,
+    columns, np.array([1.0, 2.0]), np.array([0.5]), np.array([[1.0, 2.0], [3.0, 4.0]]), yt
 )
 print(yt.tolist())
 """
@@ -240,22 +254,6 @@ def test_import_without_a_writable_cache_location(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[[7.5, 10.5]]"
-
-
-@pytest.mark.parametrize("offset", [0, 16, 32])
-def test_thin_forward_is_the_same_wherever_the_output_starts(make_pattern, offset):
-    # one column block: the batch is split in halves only when the rows start cache lines
-    graph, data, xt, _, bias = _setup(make_pattern, 200, 10, 1.0, 128, (), (), np.float32)
-    csr = graph.biadjacency
-    layout = _kernels.column_blocks(csr.indptr, csr.indices, 10)
-    assert layout[0].shape[1] == 2
-    expected = np.empty((10, 128), dtype=np.float32)
-    _kernels.forward.serial(*layout, data, bias, xt, expected, True)
-    raw = _kernels.empty_aligned((10 * 128 * 4 + 64,), np.uint8)
-    yt = raw[offset : offset + 10 * 128 * 4].view(np.float32).reshape(10, 128)
-    assert yt.ctypes.data % 64 == offset
-    _kernels.forward.parallel(*layout, data, bias, xt, yt, True)
-    np.testing.assert_array_equal(yt, expected)
 
 
 def test_empty_aligned_starts_a_cache_line():

@@ -7,11 +7,15 @@ import scipy.sparse as sp
 
 from topokit._errors import TopokitError
 
-__all__ = ["check_features", "check_labels"]
+__all__ = ["check_features", "check_labels", "non_finite_error"]
 
 
-def check_features(X, n_features: int, dtype, name: str = "X") -> np.ndarray:
-    """``X`` as a C-contiguous float array of shape (n_samples, n_features), all finite."""
+def check_features(X, n_features: int, dtype, name: str = "X", finite: bool = True) -> np.ndarray:
+    """``X`` as a C-contiguous float array of shape (n_samples, n_features), all finite.
+
+    With ``finite=False`` the values are not checked: the caller counts the non-finite
+    ones itself (in the pass that copies them) and raises :func:`non_finite_error`.
+    """
     if sp.issparse(X):
         raise TopokitError(f"{name} must be a dense array; convert sparse input with .toarray()")
     try:
@@ -36,10 +40,14 @@ def check_features(X, n_features: int, dtype, name: str = "X") -> np.ndarray:
             f"{name} has {array.shape[1]} features but the topology's input size is {n_features}"
         )
     array = np.ascontiguousarray(array, dtype=dtype)
-    if not np.all(np.isfinite(array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise TopokitError(f"{name} must be finite, found {bad} NaN or infinite values")
+    if finite and not np.all(np.isfinite(array)):
+        raise non_finite_error(int(np.size(array) - np.count_nonzero(np.isfinite(array))), name)
     return array
+
+
+def non_finite_error(n_bad: int, name: str = "X") -> TopokitError:
+    """The error for features with ``n_bad`` NaN or infinite values."""
+    return TopokitError(f"{name} must be finite, found {n_bad} NaN or infinite values")
 
 
 def check_labels(y, n_samples: int, n_classes: int, name: str = "y") -> np.ndarray:

@@ -1,33 +1,41 @@
-"""Numba kernels for sparse layers, on activations held feature-major: ``(n, batch)``.
+"""Numba kernels for sparse layers, on activations held feature-major in panels.
 
 Every kernel gives each output element to exactly one thread and sums in an order
-fixed by the pattern alone, so results do not depend on the number of threads.
+fixed by the pattern and the batch size alone, so results do not depend on the
+number of threads.
+
+Activations of n neurons for a minibatch are in the panel layout of
+:func:`panel_shape`: P panels of at most 64 samples, each the feature-major
+``(n, width)`` block of its samples, stacked into a ``(P · n, width)`` array. Work
+items run panel by panel, so that with two panels and two threads each thread keeps
+to its own panel, in its own cache, through the whole training step. A batch of at
+most 64 samples is one panel: the plain feature-major ``(n, batch)`` layout.
 
 A layer's weights are the CSR ``(indptr, indices, data)`` of its ``(n_in, n_out)``
-pattern (row i = input neuron i), read in that order by every pass:
+pattern (row i = input neuron i):
 
-* :func:`forward` splits the output columns into blocks (:func:`column_blocks`), one
-  thread each; it goes through the input rows in order and adds ``W[i, j] · xt[i]``
-  to ``yt[j]``. The block's outputs stay in cache, the weights need no column-order
-  copy (gathering one cost about 5 ns per edge, a third of the pass), and each
-  output is its bias plus its edges in row order, as a gather by columns would sum.
+* :func:`forward` gathers each output's edges by column (:func:`column_order`),
+  reading the weights in place through their CSR positions;
 * :func:`backward` runs over the input rows: each edge's row ``gt[j]`` is loaded once
   for both the weight gradient ``dot(xt[i], gt[j])`` and the input gradient's
   ``W[i, j] · gt[j]`` (:func:`sddmm` and :func:`backward_inputs` do either alone).
+  Each panel's weight gradient goes to its own row of a (P, n_edges) array, added
+  up in panel order by a second loop of the same call.
 
-Speed notes (measured, see benchmarks/bench_training.py): per edge a batch of 128
-float32 moves a 512-byte activation row for 256 FLOPs, so the passes run at cache
-bandwidth. What helped: a 128-wide batch tile held in eight vector registers across
-a neuron's edges, with explicit fused multiply-adds (:mod:`topokit.nn._simd`; numba's
-own vectorisation kept the running sums in memory), about 2x; prefetching the row
-needed 16 edges ahead; outputs in column blocks that fit L2; one pass for both
-gradients; activation rows on cache-line boundaries (:func:`empty_aligned`); the
-next layer's bias gradient summed by :func:`backward` while its rows are in cache.
-What did not: tiling the batch narrower than 128, blocking the columns of the
-weight gradient (more than two blocks), gathering it column by column.
-
-At density 0.5% of [784, 4000, 4000, 10] a step (about 2.4 ms) is bound by passes
-over the 4000 x 128 activations more than by the edges: each neuron has ~20.
+Speed notes (measured, see benchmarks/bench_training.py): per edge a panel of 64
+float32 moves a 256-byte activation row for 128 FLOPs, so the passes run at cache
+bandwidth. What helped: a batch tile held in vector registers across a neuron's
+edges, with explicit fused multiply-adds (:mod:`topokit.nn._simd`; numba's own
+vectorisation kept the running sums in memory), about 2x; prefetching the row
+needed 16 edges ahead; one pass for both gradients; activation rows on cache-line
+boundaries (:func:`empty_aligned`); the next layer's bias gradient summed by
+:func:`backward` while its rows are in cache; panels, a thread each (2.5 -> 1.7 ms
+per step at density 0.5% of [784, 4000, 4000, 10]: before, each core read the
+activation rows the other had written); a gather forward instead of a scatter
+over the CSR rows (about 40% less forward time). What did not: panels interleaved
+in one (n, batch) array (each panel then uses half of the cache's sets), blocking
+the columns of the weight gradient (more than two blocks), gathering it column by
+column.
 """
 
 from __future__ import annotations
@@ -104,18 +112,15 @@ __all__ = [
     "backward",
     "backward_inputs",
     "column_blocks",
+    "column_order",
     "empty_aligned",
     "forward",
+    "load_panels",
+    "panel_shape",
     "row_sums",
     "sddmm",
     "sgd_update",
 ]
-
-
-# Output columns per block of the forward pass: their rows of a 128-wide float32
-# batch tile take 256 KB, so that they stay in a core's L2 cache while it runs.
-_BLOCK_BYTES = 1 << 18
-_TILE_BYTES = 8 * 64  # eight 64-byte vectors: 128 float32 or 64 float64
 
 
 _CACHE_LINE = 64
@@ -143,40 +148,94 @@ def empty_aligned(shape, dtype) -> np.ndarray:
     return raw[start : start + n_bytes].view(dtype).reshape(shape)
 
 
-def column_blocks(indptr, indices, n_out, n_blocks=None):
-    """Split a CSR pattern's columns into blocks, for :func:`forward`.
+# Most samples in one panel of the panel layout: two panels of a batch of 128, so
+# that each of two threads keeps its own half of every activation in its own cache.
+PANEL = 64
+
+
+def panel_shape(batch: int) -> tuple[int, int]:
+    """``(n_panels, width)`` of the panel layout of a minibatch of ``batch`` samples.
+
+    The kernels take activations of n neurons in a panel layout: a C-contiguous
+    ``(n_panels · n, width)`` array stacking, for each panel p, the feature-major
+    ``(n, width)`` block of samples ``p · width`` onwards. Each kernel treats every
+    panel as it would a whole batch alone, with work items panel by panel, so a
+    thread keeps to the same panel (its own rows of every activation) through the
+    whole step: measured at density 0.5% of [784, 4000, 4000, 10], a training step
+    took 1.7 ms instead of 2.5 ms with the batch of 128 in one panel, where each
+    core read activation rows the other had written. Weight gradients and bias sums
+    add the panels' results in panel order, so results depend on the batch size,
+    never on the number of threads. A batch of at most :data:`PANEL` samples is one
+    panel, the old feature-major layout.
+
+    ``width`` is a multiple of 16 (whole 64-byte float32 vectors, rows on cache
+    lines), the panels as even as that allows; the last columns past ``batch`` are
+    padding, to be set to zero by the caller (they then add nothing to any sum).
+
+    Examples
+    --------
+    >>> panel_shape(128), panel_shape(32), panel_shape(200), panel_shape(5)
+    ((2, 64), (1, 32), (4, 64), (1, 16))
+    """
+    n_panels = max(1, -(-batch // PANEL))
+    width = -(-batch // n_panels)
+    return n_panels, -(-width // 16) * 16
+
+
+def load_panels(X, rows, out):  # pragma: no cover - numba
+    """Samples ``X[rows]`` into ``out`` in the panel layout; returns how many are not finite.
+
+    ``out`` has shape (P · n_features, width) (:func:`panel_shape` of ``rows.size``);
+    sample s goes to column ``s % width`` of panel ``s // width``, cast to ``out``'s
+    dtype (as ``numpy.asarray(X, dtype)`` would); the padding columns are left as
+    they are. One thread per panel: the one that will read it in the first layer.
+    Counts the values that are NaN or infinite after the cast.
+    """
+    n_features = X.shape[1]
+    width = out.shape[1]
+    batch = rows.size
+    n_panels = out.shape[0] // max(n_features, 1)
+    n_bad = 0
+    for p in prange(n_panels):
+        panel_bad = 0
+        for t in range(min(width, batch - p * width)):
+            row = rows[p * width + t]
+            for f in range(n_features):
+                out[p * n_features + f, t] = X[row, f]
+                stored = out[p * n_features + f, t]
+                if stored - stored != 0:
+                    panel_bad += 1
+        n_bad += panel_bad
+    return n_bad
+
+
+def column_blocks(indptr, indices, n_out, n_blocks):
+    """Split a CSR pattern's columns into ``n_blocks`` blocks, for :func:`sddmm`.
 
     Parameters
     ----------
     indptr, indices : ndarray
         The CSR pattern of shape (n_in, n_out), indices sorted within each row.
-    n_out : int
-    n_blocks : int, optional
-        Default: enough blocks that a block's outputs fit in a core's L2 cache, but
-        no more than keeps a few edges per row in each block on average; at least
-        two (for two threads) when there are 32 outputs or more.
+    n_out, n_blocks : int
 
     Returns
     -------
     block_ptr : ndarray of shape (n_in, n_blocks + 1)
-        Row i's edges into block b are ``block_ptr[i, b]:block_ptr[i, b + 1]``.
-    indices : ndarray
-        The pattern's column indices (the same array).
-    block_width : int
-        Columns per block; block b holds ``b · block_width`` up to the next.
+        Row i's edges into block b are ``block_ptr[i, b]:block_ptr[i, b + 1]``; block
+        b holds the columns from ``b · ceil(n_out / n_blocks)`` up to the next.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_blocks(np.array([0, 3]), np.array([0, 2, 3]), 4, 2).tolist()
+    [[0, 1, 3]]
     """
     n_in = indptr.size - 1
-    if n_blocks is None:
-        by_cache = -(-n_out * _TILE_BYTES // _BLOCK_BYTES)
-        by_work = indices.size // (4 * max(n_in, 1))
-        n_blocks = max(1, min(by_cache, by_work))
-        if n_out >= 32:
-            n_blocks = max(2, n_blocks + n_blocks % 2)
-    block_width = max(1, -(-n_out // n_blocks))
+    block_width = max(1, -(-n_out // max(n_blocks, 1)))
     n_blocks = max(1, -(-n_out // block_width))
     block_ptr = np.empty((n_in, n_blocks + 1), dtype=indptr.dtype)
     _fill_block_ptr(indptr, indices, block_width, block_ptr)
-    return block_ptr, indices, block_width
+    return block_ptr
 
 
 def _fill_block_ptr(indptr, indices, block_width, block_ptr):  # pragma: no cover - numba
@@ -281,114 +340,108 @@ def _gather(ptr, idx, vals, first, last, src, dst, masked, active, t_start):  # 
             dst[n, t] = s
 
 
-def _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, count):  # pragma: no cover - numba
-    """``yt[j, tile] += W[i, j] · xt[i, tile]`` over block b's edges, rows in order.
+def _gather_by_column(  # pragma: no cover - numba
+    k0, k1, rows, positions, data, xt, start, t0, relu, count
+):
+    """``start + Σ_k data[positions[k]] · xt[rows[k], tile]`` for k in [k0, k1), one tile.
 
-    The tile is ``count`` vectors (a compile-time constant: 8, 4 or 1) from column
-    ``t0``; row i's vectors stay in registers across its edges into the block.
+    The tile is ``count`` vectors from column ``t0`` (``count`` literal), its running
+    sums in registers, one fused multiply-add per edge and vector, in order of k; the
+    input row needed ``_PREFETCH`` edges ahead is prefetched. With ``relu``, returns
+    ``numpy.maximum(sums, 0)``.
     """
     literally(count)
-    for i in range(xt.shape[0]):
-        k0 = block_ptr[i, b]
-        k1 = block_ptr[i, b + 1]
-        if k0 < k1:
-            x = _simd.load_tile(xt, i, t0, count)
-            for k in range(k0, k1):
-                j = _simd.at(indices, k)
-                w = _simd.splat(yt, _simd.at(data, k))
-                tile = _simd.load_tile(yt, j, t0, count)
-                _simd.store_tile(yt, j, t0, _simd.fma_tile(w, x, tile))
+    sums = _simd.splat_tile(xt, start, count)
+    for k in range(k0, k1):
+        if k + _PREFETCH < k1:
+            _simd.prefetch_tile(xt, _simd.at(rows, k + _PREFETCH), t0, count)
+        w = _simd.splat(xt, data[_simd.at(positions, k)])
+        sums = _simd.fma_tile(w, _simd.load_tile(xt, _simd.at(rows, k), t0, count), sums)
+    if relu:
+        sums = _simd.relu_tile(sums)
+    return sums
 
 
-def _scatter_elements(block_ptr, b, indices, data, xt, yt, t0, t_end):  # pragma: no cover
-    """:func:`_scatter_tile` over the columns from ``t0`` to ``t_end``, one by one."""
-    for i in range(xt.shape[0]):
-        for k in range(block_ptr[i, b], block_ptr[i, b + 1]):
-            j = indices[k]
-            w = data[k]
-            for t in range(t0, t_end):
-                yt[j, t] = yt[j, t] + w * xt[i, t]  # contracted: one fused multiply-add
+def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover
+    """``yt[j, :] = bias[j] + sum over inputs i of W[i, j] * xt[i, :]``, panel by panel.
 
+    A gather: ``columns`` is :func:`column_order`'s ``(indptr, rows, positions)``, and
+    output j's edges are ``positions[indptr[j]:indptr[j + 1]]`` in ``data`` (the
+    weights in CSR order), from input rows ``rows[...]``, rows ascending. Each output
+    starts at its bias and adds its edges in row order, one fused multiply-add each,
+    its running sums held in registers for a batch tile (eight, four or one vectors,
+    then single columns): every output is the same whatever the tiling. With
+    ``relu``, stores ``numpy.maximum(y, 0)`` instead (the hidden layer's activation
+    fused into the pass that writes ``yt``).
 
-def _fill_bias(yt, j0, j1, t0, width, bias):  # pragma: no cover - numba
-    """``yt[j, t0 : t0 + width] = bias[j]`` for j in [j0, j1)."""
-    step = _simd.lanes(yt)
-    vectors = width - width % step
-    for j in range(j0, j1):
-        value = _simd.splat(yt, bias[j])
-        for t in range(t0, t0 + vectors, step):
-            _simd.store(yt, j, t, value)
-        for t in range(t0 + vectors, t0 + width):
-            yt[j, t] = bias[j]
+    The arrays are in the panel layout (:func:`panel_shape`): each panel is computed
+    as if it were the whole batch. Work items are (panel, block of outputs), panel
+    first, so that with as many panels as threads each thread keeps to its own
+    panel in every kernel of a step.
 
-
-def _relu_rows(yt, j0, j1, t0, width, zero):  # pragma: no cover - numba
-    """``numpy.maximum(v, 0)`` in place over ``yt[j0:j1, t0 : t0 + width]``."""
-    step = _simd.lanes(yt)
-    vectors = width - width % step
-    for j in range(j0, j1):
-        for t in range(t0, t0 + vectors, step):
-            _simd.store(yt, j, t, _simd.relu(_simd.load(yt, j, t)))
-        for t in range(t0 + vectors, t0 + width):
-            v = yt[j, t]
-            # numpy.maximum(v, 0): keeps v when v >= 0 or v is NaN
-            yt[j, t] = v if (v >= 0 or v != v) else zero
-
-
-def forward(block_ptr, indices, block_width, data, bias, xt, yt, relu=False):  # pragma: no cover
-    """``yt[j, :] = bias[j] + sum over inputs i of W[i, j] * xt[i, :]`` (one thread per block).
-
-    ``block_ptr, indices, block_width`` come from :func:`column_blocks`. With
-    ``relu``, stores ``numpy.maximum(y, 0)`` instead (same values as applying it
-    after: a hidden layer's activation fused into the pass that writes ``yt``).
-
-    Each block of output columns belongs to one thread (a single block is split
-    into two halves of the batch). For each batch tile (eight,
-    four or one vectors, then single columns), it sets the block's rows of ``yt`` to
-    the bias, then goes through the input rows in order, adding each edge's
-    ``W[i, j] · xt[i]`` to ``yt[j]`` with one fused multiply-add per element: every
-    output is ``bias[j]`` plus its edges in row order, however the batch is tiled.
-    The weights are read in their own (row-major) order, the block's outputs stay in
-    cache, and the input rows are read in order.
+    Measured (benchmarks/bench_training.py, density 0.5%): 40% less time than the
+    scatter over CSR rows it replaced, which loaded and stored each output tile once
+    per edge; reading the weights through ``positions`` rather than from a copy in
+    column order costs little, as they stay in cache.
     """
-    n_out, batch = yt.shape
+    col_ptr, rows, positions = columns
+    n_out = bias.size
+    n_panels = yt.shape[0] // max(n_out, 1)
+    n_in = xt.shape[0] // max(n_panels, 1)
+    batch = yt.shape[1]
     typed = np.zeros(1, dtype=yt.dtype)
-    zero = typed[0]  # 0 in the arrays' dtype, so that the stores stay in it
+    zero = typed[0]
     step = _simd.lanes(yt)
-    n_blocks = block_ptr.shape[1] - 1
-    # a single block (few outputs) is split in two halves of the batch, for two threads
-    # only where the halves' rows start on separate cache lines: threads writing
-    # to one line take turns owning it, which cost 5-10x (see empty_aligned)
-    lined_up = yt.ctypes.data % 64 == 0 and (batch * yt.itemsize) % 64 == 0
-    n_parts = 2 if n_blocks == 1 and batch >= 8 * step and lined_up else 1
-    part_width = -(-batch // (n_parts * 4 * step)) * 4 * step
-    for item in prange(n_blocks * n_parts):
-        b = item // n_parts
-        j0 = b * block_width
-        j1 = min(j0 + block_width, n_out)
-        t0 = (item % n_parts) * part_width
-        t_end = min(t0 + part_width, batch) if n_parts > 1 else batch
-        while t0 < t_end:
-            if t0 + 8 * step <= t_end:
-                width = 8 * step
-            elif t0 + 4 * step <= t_end:
-                width = 4 * step
-            elif t0 + step <= t_end:
-                width = step
-            else:
-                width = t_end - t0
-            _fill_bias(yt, j0, j1, t0, width, bias)
-            if width == 8 * step:
-                _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, 8)
-            elif width == 4 * step:
-                _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, 4)
-            elif width == step:
-                _scatter_tile(block_ptr, b, indices, data, xt, yt, t0, 1)
-            else:
-                _scatter_elements(block_ptr, b, indices, data, xt, yt, t0, t_end)
-            if relu:
-                _relu_rows(yt, j0, j1, t0, width, zero)
-            t0 += width
+    n_blocks = (n_out + _BLOCK - 1) // _BLOCK
+    for item in prange(n_panels * n_blocks):
+        p = item // n_blocks
+        first = (item % n_blocks) * _BLOCK
+        x = xt[p * n_in : (p + 1) * n_in]
+        y = yt[p * n_out : (p + 1) * n_out]
+        for j in range(first, min(first + _BLOCK, n_out)):
+            k0 = col_ptr[j]
+            k1 = col_ptr[j + 1]
+            start = bias[j]
+            t0 = 0
+            while t0 + 8 * step <= batch:
+                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 8)
+                _simd.store_tile(y, j, t0, tile)
+                t0 += 8 * step
+            if t0 + 4 * step <= batch:
+                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 4)
+                _simd.store_tile(y, j, t0, tile)
+                t0 += 4 * step
+            while t0 + step <= batch:
+                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 1)
+                _simd.store_tile(y, j, t0, tile)
+                t0 += step
+            for t in range(t0, batch):
+                s = start
+                for k in range(k0, k1):
+                    s = s + data[positions[k]] * x[rows[k], t]  # contracted: one fused multiply-add
+                if relu:
+                    s = s if (s >= 0 or s != s) else zero
+                y[j, t] = s
+
+
+def column_order(indptr, indices, n_out):
+    """The pattern by columns, for :func:`forward`: ``(indptr, rows, positions)``.
+
+    Column j's edges are ``positions[indptr[j]:indptr[j + 1]]`` (their index in CSR
+    order), from input rows ``rows[...]``, in ascending row order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ptr, rows, pos = column_order(np.array([0, 2, 3]), np.array([0, 1, 1]), 2)
+    >>> ptr.tolist(), rows.tolist(), pos.tolist()
+    ([0, 1, 3], [0, 0, 1], [0, 1, 2])
+    """
+    positions = np.argsort(indices, kind="stable").astype(indices.dtype)
+    edge_rows = np.repeat(np.arange(indptr.size - 1, dtype=indices.dtype), np.diff(indptr))
+    col_ptr = np.zeros(n_out + 1, dtype=indptr.dtype)
+    np.cumsum(np.bincount(indices, minlength=n_out), out=col_ptr[1:])
+    return col_ptr, edge_rows[positions], positions
 
 
 def backward_inputs(indptr, indices, data, gt, gxt, relu_out=None):  # pragma: no cover
@@ -409,75 +462,142 @@ def backward_inputs(indptr, indices, data, gt, gxt, relu_out=None):  # pragma: n
             _gather(indptr, indices, data, first, last, gt, gxt, True, relu_out, 0)
 
 
-def backward(indptr, indices, data, xt, gt, grad, gxt, relu, gxt_sums=None):  # pragma: no cover
+def _backward_tile(  # pragma: no cover - numba
+    i, k0, k1, indices, data, xt, gt, grad, gxt, t0, relu, zero, count
+):
+    """:func:`backward` of input row i over one tile of ``count`` vectors from ``t0``.
+
+    ``xt[i]``'s tile and ``gxt[i]``'s running sums stay in registers across the
+    row's edges; each edge's tile of ``gt`` is loaded once for both. The first tile
+    (``t0 == 0``) sets ``grad[k]`` to ``0 + dot``, later ones add to it.
+    """
+    literally(count)
+    first = t0 == 0
+    x = _simd.load_tile(xt, i, t0, count)
+    sums = _simd.splat_tile(gxt, zero, count)
+    for k in range(k0, k1):
+        if k + _PREFETCH < k1:
+            _simd.prefetch_tile(gt, _simd.at(indices, k + _PREFETCH), t0, count)
+        g = _simd.load_tile(gt, _simd.at(indices, k), t0, count)
+        dot = _simd.dot_tile(x, g)
+        grad[k] = zero + dot if first else grad[k] + dot
+        sums = _simd.fma_tile(_simd.splat(gxt, _simd.at(data, k)), g, sums)
+    if relu:
+        sums = _simd.times_positive_tile(sums, x)
+    _simd.store_tile(gxt, i, t0, sums)
+
+
+def backward(
+    indptr,
+    indices,
+    data,
+    xt,
+    gt,
+    grad,
+    gxt,
+    relu,
+    gxt_sums=None,
+    grad_total=None,
+    sums_total=None,
+    decay=0.0,
+):  # pragma: no cover
     """:func:`sddmm` into ``grad`` and :func:`backward_inputs` into ``gxt`` in one pass.
 
     Both read the row ``gt[j]`` of every edge (i, j) of input row i; here each tile
     of it is loaded once for both: its dot product with ``xt[i]``'s tile (held in
-    registers) goes to ``grad[k]``, and ``W[i, j]`` times it to ``gxt[i]``'s running
-    sums (in registers too). With ``relu``, ``xt`` is the ReLU output that fed this
-    layer and ``gxt[i]`` is multiplied by ``xt[i] > 0``, as ``backward_inputs(...,
-    relu_out=xt)`` does. Every value is the one the two separate kernels give, bit
-    for bit (same operations in the same order). One thread per input row.
+    registers) goes to ``grad[p, k]``, and ``W[i, j]`` times it to ``gxt[i]``'s
+    running sums (in registers too). With ``relu``, ``xt`` is the ReLU output that
+    fed this layer and ``gxt[i]`` is multiplied by ``xt[i] > 0``, as
+    ``backward_inputs(..., relu_out=xt)`` does. Every value is the one the two
+    separate kernels give, bit for bit (same operations in the same order).
 
-    ``gxt_sums``, if given (rows of at most :data:`ROW_SUM_MAX`), receives the row
-    sums of ``gxt`` as :func:`row_sums` computes them, while each block of rows is
-    still in cache: the previous layer's bias gradient, without another pass.
+    The arrays are in the panel layout (:func:`panel_shape`); ``grad`` has shape
+    (P, n_edges) and receives each panel's weight gradient in its row. Work items
+    are (panel, block of input rows), panel first.
+
+    ``gxt_sums``, if given (shape (P, n_in), panels of at most :data:`ROW_SUM_MAX`
+    columns), receives the row sums of each panel of ``gxt`` as :func:`row_sums`
+    computes them, while each block of rows is still in cache: the previous
+    layer's bias gradient, without another pass.
+
+    With several panels or a weight ``decay``, ``grad_total`` (and ``sums_total``
+    with ``gxt_sums``) receive the rows of ``grad`` (``gxt_sums``) added in panel
+    order, in a second parallel loop of the same call,
+    plus ``decay · data`` for the weights (L2 regularisation's gradient).
     """
-    n_in, batch = gxt.shape
+    n_in = indptr.size - 1
+    n_panels = grad.shape[0]
+    n_out = gt.shape[0] // n_panels
+    batch = gxt.shape[1]
     typed = np.zeros(1, dtype=gxt.dtype)
     zero = typed[0]  # 0 in the arrays' dtype (the sums run in it)
     step = _simd.lanes(gxt)
     tiled = batch - batch % (8 * step)
-    for block in prange((n_in + _BLOCK - 1) // _BLOCK):
-        first = block * _BLOCK
+    if tiled + 4 * step <= batch:
+        tiled += 4 * step
+    n_row_blocks = (n_in + _BLOCK - 1) // _BLOCK
+    for item in prange(n_panels * n_row_blocks):
+        p = item // n_row_blocks
+        first = (item % n_row_blocks) * _BLOCK
         last = min(first + _BLOCK, n_in)
+        x = xt[p * n_in : (p + 1) * n_in]
+        g = gt[p * n_out : (p + 1) * n_out]
+        gx = gxt[p * n_in : (p + 1) * n_in]
+        out = grad[p]
         for i in range(first, last):
             k0 = indptr[i]
             k1 = indptr[i + 1]
-            for k in range(k0, k1):
-                grad[k] = zero
-            for t0 in range(0, tiled, 8 * step):
-                x = _simd.load_tile(xt, i, t0, 8)
-                z = _simd.splat(gxt, zero)
-                sums = (z, z, z, z, z, z, z, z)
+            if tiled == 0:
                 for k in range(k0, k1):
-                    if k + _PREFETCH < k1:
-                        _simd.prefetch_tile(gt, _simd.at(indices, k + _PREFETCH), t0, 8)
-                    g = _simd.load_tile(gt, _simd.at(indices, k), t0, 8)
-                    grad[k] += _simd.dot_tile(x, g)
-                    sums = _simd.fma_tile(_simd.splat(gxt, _simd.at(data, k)), g, sums)
-                if relu:
-                    sums = _simd.times_positive_tile(sums, x)
-                _simd.store_tile(gxt, i, t0, sums)
+                    out[k] = zero
+            t0 = 0
+            while t0 + 8 * step <= batch:
+                _backward_tile(i, k0, k1, indices, data, x, g, out, gx, t0, relu, zero, 8)
+                t0 += 8 * step
+            if t0 < tiled:
+                _backward_tile(i, k0, k1, indices, data, x, g, out, gx, t0, relu, zero, 4)
             if tiled < batch:
-                _sddmm_row(i, k0, k1, indices, xt, gt, grad, zero, tiled)
+                _sddmm_row(i, k0, k1, indices, x, g, out, zero, tiled)
         if tiled < batch:
-            _gather(indptr, indices, data, first, last, gt, gxt, relu, xt, tiled)
+            _gather(indptr, indices, data, first, last, g, gx, relu, x, tiled)
         if gxt_sums is not None:
+            sums = gxt_sums[p]
             for i in range(first, last):
-                gxt_sums[i] = zero + _block_sum(gxt, i, batch, zero)
+                sums[i] = zero + _block_sum(gx, i, batch, zero)
+    if grad_total is not None and (n_panels > 1 or decay != 0):
+        _add_panels(grad, grad_total, data, decay)
+    if n_panels > 1 and gxt_sums is not None and sums_total is not None:
+        _add_panels(gxt_sums, sums_total)
+
+
+def _dot_tile_row(i, k0, k1, indices, xt, gt, out, t0, count):  # pragma: no cover - numba
+    """``out[k] += dot(xt[i], gt[indices[k]])`` over one tile of ``count`` vectors from ``t0``."""
+    literally(count)
+    x = _simd.load_tile(xt, i, t0, count)
+    for k in range(k0, k1):
+        if k + _PREFETCH < k1:
+            _simd.prefetch_tile(gt, _simd.at(indices, k + _PREFETCH), t0, count)
+        out[k] += _simd.dot_tile(x, _simd.load_tile(gt, _simd.at(indices, k), t0, count))
 
 
 def _sddmm_row(i, k0, k1, indices, xt, gt, out, zero, t_start=0):  # pragma: no cover - numba
     """``out[k] += dot(xt[i], gt[indices[k]])`` for k in [k0, k1).
 
-    Batch tiles of eight vectors first (``xt[i]``'s tile held in registers across
-    the edges, :func:`_simd.dot_tile`), then the leftover vectors in one running
-    vector, then the leftover elements one by one, each part added to ``out[k]`` in
-    that order. Columns before ``t_start`` are left out.
+    Batch tiles of eight vectors first, then one of four if that fits (``xt[i]``'s
+    tile held in registers across the edges, :func:`_simd.dot_tile`), then the
+    leftover vectors in one running vector, then the leftover elements one by one,
+    each part added to ``out[k]`` in that order. Columns before ``t_start`` are left
+    out.
     """
     batch = xt.shape[1]
     step = _simd.lanes(xt)
     t0 = t_start
     while t0 + 8 * step <= batch:
-        x = _simd.load_tile(xt, i, t0, 8)
-        for k in range(k0, k1):
-            if k + _PREFETCH < k1:
-                _simd.prefetch_tile(gt, _simd.at(indices, k + _PREFETCH), t0, 8)
-            g = _simd.load_tile(gt, _simd.at(indices, k), t0, 8)
-            out[k] += _simd.dot_tile(x, g)
+        _dot_tile_row(i, k0, k1, indices, xt, gt, out, t0, 8)
         t0 += 8 * step
+    if t0 + 4 * step <= batch:
+        _dot_tile_row(i, k0, k1, indices, xt, gt, out, t0, 4)
+        t0 += 4 * step
     if t0 + step <= batch:
         vector_end = batch - (batch - t0) % step
         for k in range(k0, k1):
@@ -496,33 +616,49 @@ def _sddmm_row(i, k0, k1, indices, xt, gt, out, zero, t_start=0):  # pragma: no 
             out[k] += s
 
 
-def sddmm(block_ptr, indices, xt, gt, out, zero, n_chunks=1):  # pragma: no cover - numba
-    """``out[k] = dot(xt[i], gt[j])`` for the k-th stored entry (i, j): ``(Xᵀ G)`` sampled.
+def sddmm(
+    block_ptr, indices, xt, gt, out, zero, n_chunks=1, total=None, data=None, decay=0.0
+):  # pragma: no cover
+    """``out[p, k] = dot(xt[i], gt[j])`` over panel p, for the k-th stored entry (i, j).
 
-    ``block_ptr`` is :func:`column_blocks`'s split of the CSR rows (a single block
-    is ``indptr`` as one column: ``numpy.stack([indptr[:-1], indptr[1:]], axis=1)``).
-    Work items are the column blocks, each split into ``n_chunks`` ranges of rows:
+    ``(Xᵀ G)`` sampled at the pattern, one row of ``out`` (shape (P, n_edges)) per
+    panel of the panel layout (:func:`panel_shape`). ``block_ptr`` is :func:`column_blocks`'s split of the CSR
+    rows (a single block is ``indptr`` as one column:
+    ``numpy.stack([indptr[:-1], indptr[1:]], axis=1)``). Work items are (panel,
+    column block, range of rows), the rows of each block split into ``n_chunks``:
     one item per thread is best. With a block per thread, a thread reads only the
     rows of ``gt`` in its block, which stay in its cache, and are the ones the same
     thread wrote in the previous layer's :func:`backward` (both split their range in
     contiguous halves: measured 20% faster in a training step than splitting rows).
-    Every ``out[k]`` is computed whole by :func:`_sddmm_row`, so neither the blocks
-    nor the chunks change it. ``zero`` is 0 in the arrays' dtype (the sums run in it).
+    Every ``out[p, k]`` is computed whole by :func:`_sddmm_row`, so neither the
+    blocks nor the chunks change it. ``zero`` is 0 in the arrays' dtype (the sums
+    run in it). With several panels or a weight ``decay``, ``total`` receives the
+    rows of ``out`` added in panel order plus ``decay · data``, in a second parallel
+    loop of the same call.
     """
     n_in = block_ptr.shape[0]
     n_blocks = block_ptr.shape[1] - 1
+    n_panels = out.shape[0]
+    n_out = gt.shape[0] // n_panels
     n_chunks = max(n_chunks, 1)
     rows_per_chunk = max(1, -(-n_in // n_chunks))
-    for item in prange(n_blocks * n_chunks):
-        b = item // n_chunks
+    items_per_panel = n_blocks * n_chunks
+    for item in prange(n_panels * items_per_panel):
+        p = item // items_per_panel
+        b = (item % items_per_panel) // n_chunks
         first = (item % n_chunks) * rows_per_chunk
+        x = xt[p * n_in : (p + 1) * n_in]
+        g = gt[p * n_out : (p + 1) * n_out]
+        o = out[p]
         for i in range(first, min(first + rows_per_chunk, n_in)):
             k0 = block_ptr[i, b]
             k1 = block_ptr[i, b + 1]
             for k in range(k0, k1):
-                out[k] = zero
+                o[k] = zero
             if k0 < k1:
-                _sddmm_row(i, k0, k1, indices, xt, gt, out, zero)
+                _sddmm_row(i, k0, k1, indices, x, g, o, zero)
+    if total is not None and (n_panels > 1 or decay != 0):
+        _add_panels(out, total, data, decay)
 
 
 # Longest row :func:`row_sums` sums (numpy's pairwise-summation block, PW_BLOCKSIZE).
@@ -553,15 +689,41 @@ def _block_sum(a, row, n, zero):  # pragma: no cover - numba
 
 
 def row_sums(gt, out):  # pragma: no cover - numba
-    """``out[j] = numpy.sum(gt[j])``, bit for bit, for rows of at most 128 (one thread per j).
+    """``out[j]``: the sum of row j over every panel, rows of at most 128 (a thread per j).
 
-    numpy's add-reduction starts from its identity 0 and adds the pairwise sum of
-    the row; so does this (``0 + s`` turns a sum of -0.0 into 0.0, as numpy does).
+    With one panel, ``numpy.sum(gt[j])`` bit for bit: numpy's add-reduction starts
+    from its identity 0 and adds the pairwise sum of the row; so does this (``0 + s``
+    turns a sum of -0.0 into 0.0, as numpy does). With P panels (``gt`` of P · n
+    rows, :func:`panel_shape`), each panel's sum so taken, added in panel order:
+    the panels' sums added in panel order.
     """
-    n, batch = gt.shape
+    n = out.size
+    n_panels = gt.shape[0] // max(n, 1)
+    batch = gt.shape[1]
     zero = np.zeros(1, dtype=out.dtype)[0]
     for j in prange(n):
-        out[j] = zero + _block_sum(gt, j, batch, zero)
+        total = zero + _block_sum(gt, j, batch, zero)
+        for p in range(1, n_panels):
+            total += zero + _block_sum(gt, p * n + j, batch, zero)
+        out[j] = total
+
+
+def _add_panels(parts, out, weights=None, decay=0.0):  # pragma: no cover - numba
+    """``out[k] = parts[0, k] + parts[1, k] + ... (+ decay · weights[k])``, a parallel loop.
+
+    The panels are added in order; ``out`` may be ``parts[0]``.
+    """
+    n_panels = parts.shape[0]
+    typed = np.zeros(1, dtype=out.dtype)
+    typed[0] = decay
+    scale = typed[0]  # in the arrays' dtype, so that the sums stay in it
+    for k in prange(out.size):
+        total = parts[0, k]
+        for p in range(1, n_panels):
+            total += parts[p, k]
+        if weights is not None:
+            total += scale * weights[k]
+        out[k] = total
 
 
 def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):  # pragma: no cover
@@ -587,6 +749,7 @@ def adam_update(param, grad, m, v, beta_1, beta_2, step_size, epsilon):  # pragm
 
 
 _block_sum = _jit(_block_sum, inline="always", error_model="numpy")
+_add_panels = _jit(_add_panels, inline="always", error_model="numpy")
 # "contract": one fused multiply-add per scalar term, same order as written (the
 # vector code issues its fused multiply-adds explicitly).
 _CONTRACT = {"contract"}
@@ -595,16 +758,16 @@ _gather_tile4 = _jit(_gather_tile4, error_model="numpy", fastmath=_CONTRACT)
 _gather_tile1 = _jit(_gather_tile1, error_model="numpy", fastmath=_CONTRACT)
 _finish = _jit(_finish, error_model="numpy", fastmath=_CONTRACT)
 _gather = _jit(_gather, error_model="numpy", fastmath=_CONTRACT)
-_scatter_tile = _jit(_scatter_tile, error_model="numpy", fastmath=_CONTRACT)
-_scatter_elements = _jit(_scatter_elements, error_model="numpy", fastmath=_CONTRACT)
 _fill_block_ptr = _jit(_fill_block_ptr, error_model="numpy")
+_dot_tile_row = _jit(_dot_tile_row, error_model="numpy", fastmath=_CONTRACT)
 _sddmm_row = _jit(_sddmm_row, error_model="numpy", fastmath=_CONTRACT)
+_backward_tile = _jit(_backward_tile, error_model="numpy", fastmath=_CONTRACT)
 backward = _compiled(backward, fastmath=_CONTRACT)
-_fill_bias = _jit(_fill_bias, error_model="numpy")
-_relu_rows = _jit(_relu_rows, error_model="numpy")
+_gather_by_column = _jit(_gather_by_column, error_model="numpy", fastmath=_CONTRACT)
 forward = _compiled(forward, fastmath=_CONTRACT)
 backward_inputs = _compiled(backward_inputs, fastmath=_CONTRACT)
 sddmm = _compiled(sddmm, fastmath=_CONTRACT)
 row_sums = _compiled(row_sums)
 sgd_update = _compiled(sgd_update)
+load_panels = _compiled(load_panels)
 adam_update = _compiled(adam_update)

@@ -109,6 +109,27 @@ def splat(typingctx, array, value):
 
 
 @intrinsic
+def splat_tile(typingctx, array, value, count):
+    """A tuple of ``count`` vectors (``count`` literal) of ``array``'s dtype, all ``value``."""
+    n = _literal_count(count)
+    if n is None:
+        return None
+    vector = Vector(array.dtype)
+    tile = types.UniTuple(vector, n)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        scalar = context.cast(builder, args[1], signature.args[1], array.dtype)
+        undefined = ir.Constant(vector_type, ir.Undefined)
+        first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+        value = builder.shuffle_vector(first, undefined, zeros)
+        return context.make_tuple(builder, tile, [value] * n)
+
+    return tile(array, value, count), codegen
+
+
+@intrinsic
 def fma(typingctx, a, b, c):
     """``a * b + c`` element by element, rounded once (a fused multiply-add)."""
     if not isinstance(a, Vector) or a != b or a != c:
@@ -152,6 +173,24 @@ def relu(typingctx, a):
         return builder.select(negative, zero, args[0])
 
     return a(a), codegen
+
+
+@intrinsic
+def relu_tile(typingctx, values):
+    """:func:`relu` of each vector of a tuple."""
+    if not (isinstance(values, types.UniTuple) and isinstance(values.dtype, Vector)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(context.get_value_type(values.dtype), None)
+        result = []
+        for v in range(values.count):
+            value = builder.extract_value(args[0], v)
+            negative = builder.fcmp_ordered("<", value, zero)
+            result.append(builder.select(negative, zero, value))
+        return context.make_tuple(builder, values, result)
+
+    return values(values), codegen
 
 
 @intrinsic
@@ -324,31 +363,38 @@ def store_tile(typingctx, array, row, col, values):
 
 @intrinsic
 def dot_tile(typingctx, xs, ys):
-    """``Σ xs[v] · ys[v]`` over a tuple of eight vectors, as one scalar.
+    """``Σ xs[v] · ys[v]`` over a tuple of one, two, four or eight vectors, as one scalar.
 
-    Products in pairs as ``fma(x1, y1, x0 · y0)``, the four pair sums added as
-    ``(p0 + p1) + (p2 + p3)``, then the vector's elements by :func:`total`'s order.
+    Products in pairs as ``fma(x1, y1, x0 · y0)``, the pair sums added pairwise,
+    ``(p0 + p1) + (p2 + p3)`` for eight, then the vector's elements by :func:`total`'s
+    order.
     """
-    if not (isinstance(xs, types.UniTuple) and xs == ys and xs.count == 8):
+    if not (isinstance(xs, types.UniTuple) and xs == ys and xs.count in (1, 2, 4, 8)):
         return None
     if not isinstance(xs.dtype, Vector):
         return None
+    n = xs.count
 
     def codegen(context, builder, signature, args):
-        x = [builder.extract_value(args[0], v) for v in range(8)]
-        y = [builder.extract_value(args[1], v) for v in range(8)]
+        x = [builder.extract_value(args[0], v) for v in range(n)]
+        y = [builder.extract_value(args[1], v) for v in range(n)]
         vector_type = x[0].type
         name = f"llvm.fma.{_suffix(vector_type)}"
-        pairs = [
-            _intrinsic_call(
-                builder,
-                name,
-                vector_type,
-                [x[2 * p + 1], y[2 * p + 1], builder.fmul(x[2 * p], y[2 * p])],
-            )
-            for p in range(4)
-        ]
-        value = builder.fadd(builder.fadd(pairs[0], pairs[1]), builder.fadd(pairs[2], pairs[3]))
+        if n == 1:
+            sums = [builder.fmul(x[0], y[0])]
+        else:
+            sums = [
+                _intrinsic_call(
+                    builder,
+                    name,
+                    vector_type,
+                    [x[2 * p + 1], y[2 * p + 1], builder.fmul(x[2 * p], y[2 * p])],
+                )
+                for p in range(n // 2)
+            ]
+        while len(sums) > 1:
+            sums = [builder.fadd(sums[2 * q], sums[2 * q + 1]) for q in range(len(sums) // 2)]
+        value = sums[0]
         count = vector_type.count
         while count > 1:
             half = count // 2

@@ -43,12 +43,31 @@ def _thin(graph) -> bool:
 
 
 def _row_sums(gt, out) -> None:
-    """``out[j] = numpy.sum(gt[j])``: the same sums as numpy's, faster for short rows."""
+    """``out[j]``: row j of ``gt`` summed over its panels (:func:`_kernels.row_sums`).
+
+    With one panel ``numpy.sum(gt[j])``, the same sums as numpy's, faster for short rows.
+    """
     if gt.shape[1] <= _kernels.ROW_SUM_MAX:
         # memory-bound: worth both threads from a quarter of the kernels' threshold
         _kernels.row_sums(4 * gt.size, gt, out)
-    else:
-        np.sum(gt, axis=1, out=out)
+        return
+    panels = gt.reshape(-1, out.size, gt.shape[1])
+    np.sum(panels[0], axis=1, out=out)
+    for panel in panels[1:]:
+        out += np.sum(panel, axis=1)
+
+
+def _by_panel(a, n) -> np.ndarray:
+    """A panel-layout array (P · n, width) as a (P, n, width) view."""
+    return a.reshape(-1, n, a.shape[1])
+
+
+def _feature_major(a, n) -> np.ndarray:
+    """A panel-layout array as the (n, P · width) feature-major batch (a copy if P > 1)."""
+    panels = _by_panel(a, n)
+    if panels.shape[0] == 1:
+        return panels[0]
+    return panels.transpose(1, 0, 2).reshape(n, -1)
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -143,20 +162,23 @@ class SparseLinear:
             if not self._complete:
                 self._dense = np.zeros((graph.n_in, graph.n_out), dtype=self.dtype)
         else:
-            self._blocks = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out)
-            # the weight gradient reads whole rows of gt per edge: more than two column
-            # blocks cost more in passes over xt than they save in cache misses (measured)
-            n_blocks = min(2, self._blocks[0].shape[1] - 1)
+            self._columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+            # the weight gradient alone (first layer) of a single panel: a column block
+            # per thread, whose rows of gt stay in its cache (more blocks cost more in
+            # passes over xt than they save, measured), or the rows in halves
+            n_blocks = 2 if graph.n_out >= 32 else 1
             self._sddmm_block_ptr = _kernels.column_blocks(
                 csr.indptr, csr.indices, graph.n_out, n_blocks
-            )[0]
-            # a work item per thread: the blocks, or the rows of a single one in halves
+            )
             self._sddmm_chunks = 1 if n_blocks > 1 else numba_config.NUMBA_NUM_THREADS
+            # with several panels, a thread per panel: all of its rows in one pass
+            self._sddmm_rows = np.stack([csr.indptr[:-1], csr.indptr[1:]], axis=1)
         self.weight_data = np.zeros(graph.n_edges, dtype=self.dtype)
         self.bias = np.zeros(graph.n_out, dtype=self.dtype)
         self.weight_grad = np.zeros_like(self.weight_data)
         self.bias_grad = np.zeros_like(self.bias)
         self._input_t = None
+        self._panel_scratch = {}
         self.reset_parameters(init, rng=rng)
 
     # ------------------------------------------------------------- sizes
@@ -309,26 +331,32 @@ class SparseLinear:
     ) -> np.ndarray:
         """Forward on feature-major activations: ``(Wᵀ xt) + b`` of shape (n_out, batch).
 
-        ``xt`` must be a C-contiguous array of this layer's dtype, of shape (n_in, batch).
-        With an ``activation`` (an :class:`~topokit.nn.activations.Activation`), returns
-        its output instead; ReLU on the sparse path is fused into the kernel. ``out``
-        (C-contiguous, shape (n_out, batch), this dtype) receives the result if given.
+        ``xt`` must be a C-contiguous array of this layer's dtype, of shape (n_in, batch),
+        or of shape (P · n_in, width) in the panel layout of
+        :func:`~topokit.nn._kernels.panel_shape` (P panels of ``width`` samples); the
+        result is then in the same layout, (P · n_out, width). With an ``activation``
+        (an :class:`~topokit.nn.activations.Activation`), returns its output instead;
+        ReLU on the sparse path is fused into the kernel. ``out`` (C-contiguous, this
+        shape and dtype) receives the result if given.
         """
         self._input_t = xt if keep_input else None
+        n_panels = xt.shape[0] // self.n_in if self.n_in else 1
         if out is None:
-            out = _kernels.empty_aligned((self.n_out, xt.shape[1]), self.dtype)
+            out = _kernels.empty_aligned((n_panels * self.n_out, xt.shape[1]), self.dtype)
         yt = out
         if self.uses_dense:
-            with _blas_threads(self.n_in * self.n_out * xt.shape[1]):
-                np.matmul(self._sync_dense().T, xt, out=yt)
-            yt += self.bias[:, None]
+            with _blas_threads(self.n_in * self.n_out * xt.shape[1] * n_panels):
+                np.matmul(
+                    self._sync_dense().T, _by_panel(xt, self.n_in), out=_by_panel(yt, self.n_out)
+                )
+            _by_panel(yt, self.n_out)[...] += self.bias[:, None]
             if activation is not None:
                 activation.apply(yt)
             return yt
         relu = activation is not None and activation.name == "relu"
         _kernels.forward(
-            self.n_edges * xt.shape[1],
-            *self._blocks,
+            self.n_edges * xt.shape[1] * n_panels,
+            self._columns,
             self.weight_data,
             self.bias,
             xt,
@@ -348,51 +376,59 @@ class SparseLinear:
         out=None,
         input_grad_sums=None,
         bias_grad_ready=False,
+        weight_decay=0.0,
     ):
         """Backward on feature-major gradients ``gt`` of shape (n_out, batch).
 
-        Fills :attr:`weight_grad` and :attr:`bias_grad`; returns ``W gt`` of shape
-        (n_in, batch) when ``input_grad``, else None. With an ``activation`` whose
-        output was this layer's input, returns ``W gt`` times its derivative there
-        (:meth:`Activation.backprop`); ReLU on the sparse path is fused into the kernel.
-        ``out`` (C-contiguous, shape (n_in, batch), this dtype) receives it if given.
+        Or of shape (P · n_out, width) in the panel layout of the last
+        :meth:`forward_t`: each panel's weight gradient is computed as for a batch
+        alone, and :attr:`weight_grad` and :attr:`bias_grad` are the panels' ones added
+        in panel order. Fills them; returns ``W gt`` in the layout of the input
+        (shape (n_in, batch) or (P · n_in, width)) when ``input_grad``, else None. With
+        an ``activation`` whose output was this layer's input, returns ``W gt`` times
+        its derivative there (:meth:`Activation.backprop`); ReLU on the sparse path is
+        fused into the kernel. ``out`` (C-contiguous, that shape, this dtype) receives
+        it if given.
 
         ``input_grad_sums`` (shape (n_in,), this dtype), if given, receives the row
-        sums of the returned gradient, ``numpy.sum(grad, axis=1)`` bit for bit: the
+        sums of the returned gradient, ``numpy.sum(grad, axis=1)`` bit for bit with one
+        panel (with several, each panel's sums so taken, added in panel order): the
         previous layer's bias gradient, computed while the rows are in cache. That
         layer is then called with ``bias_grad_ready=True``: :attr:`bias_grad` already
         holds the row sums of ``gt``.
+
+        ``weight_decay`` adds ``weight_decay · W`` to :attr:`weight_grad` (the gradient
+        of ``weight_decay / 2 · Σ W²``), in the same pass that adds up the panels.
         """
         xt = self._input_t
+        decay = self.dtype.type(weight_decay)
+        n_panels = gt.shape[0] // self.n_out if self.n_out else 1
+        width = gt.shape[1]
         if not bias_grad_ready:
             _row_sums(gt, self.bias_grad)
+        if input_grad and out is None:
+            out = _kernels.empty_aligned((n_panels * self.n_in, width), self.dtype)
         if self.uses_dense:
-            # the dense copy is still the one forward_t synchronised: no update since
-            dense = self.weight_data.reshape(self.graph.shape) if self._complete else self._dense
-            if input_grad and out is None:
-                out = _kernels.empty_aligned((self.n_in, gt.shape[1]), self.dtype)
-            grad_xt = out if input_grad else None
-            with _blas_threads(self.n_in * self.n_out * gt.shape[1]):
-                if self._complete:  # the full product is the gradient, in row-major order
-                    np.matmul(xt, gt.T, out=self.weight_grad.reshape(self.graph.shape))
-                else:
-                    np.take((xt @ gt.T).ravel(), self._flat, out=self.weight_grad)
-                if input_grad:
-                    np.matmul(dense, gt, out=grad_xt)
-            if grad_xt is not None and activation is not None:
-                activation.backprop(xt, grad_xt)
-            if grad_xt is not None and input_grad_sums is not None:
-                _row_sums(grad_xt, input_grad_sums)
+            grad_xt = self._dense_backward(
+                xt, gt, out if input_grad else None, activation, input_grad_sums
+            )
+            if decay:
+                self.weight_grad += decay * self.weight_data
             return grad_xt
-        work = self.n_edges * gt.shape[1]
-        grad = self.weight_grad
+        work = self.n_edges * width * n_panels
+        grad = self._panel_rows("grad", self.weight_grad, n_panels)
         if not input_grad:
             zero = self.dtype.type(0)
-            block_ptr = self._sddmm_block_ptr
-            chunks = self._sddmm_chunks
-            _kernels.sddmm(work, block_ptr, self._indices, xt, gt, grad, zero, chunks)
+            block_ptr, chunks = self._sddmm_block_ptr, self._sddmm_chunks
+            if n_panels > 1:
+                block_ptr = self._sddmm_rows
+                chunks = max(1, numba_config.NUMBA_NUM_THREADS // n_panels)
+            _kernels.sddmm(
+                work,
+                *(block_ptr, self._indices, xt, gt, grad, zero, chunks),
+                *(self.weight_grad, self.weight_data, decay),
+            )
             return None
-        gxt = _kernels.empty_aligned((self.n_in, gt.shape[1]), self.dtype) if out is None else out
         # the weight gradient and the input gradient read the same rows of gt: one pass
         relu = activation is not None and activation.name == "relu"
         indptr, indices, data = self._indptr, self._indices, self.weight_data
@@ -400,15 +436,54 @@ class SparseLinear:
         sums_in_kernel = (
             input_grad_sums is not None
             and (activation is None or relu)
-            and gt.shape[1] <= _kernels.ROW_SUM_MAX
+            and width <= _kernels.ROW_SUM_MAX
         )
-        kernel_sums = input_grad_sums if sums_in_kernel else None
-        _kernels.backward(2 * work, indptr, indices, data, xt, gt, grad, gxt, relu, kernel_sums)
+        kernel_sums = sums_total = None
+        if sums_in_kernel:
+            kernel_sums = self._panel_rows("sums", input_grad_sums, n_panels)
+            sums_total = input_grad_sums
+        # with several panels the same call adds them up into the totals
+        _kernels.backward(
+            2 * work,
+            *(indptr, indices, data, xt, gt, grad, out, relu),
+            *(kernel_sums, self.weight_grad, sums_total, decay),
+        )
         if activation is not None and not relu:
-            activation.backprop(xt, gxt)
+            activation.backprop(xt, out)
         if input_grad_sums is not None and not sums_in_kernel:
-            _row_sums(gxt, input_grad_sums)
-        return gxt
+            _row_sums(out, input_grad_sums)
+        return out
+
+    def _panel_rows(self, name, total, n_panels) -> np.ndarray:
+        """A (n_panels, total.size) array for per-panel results: ``total`` itself for one."""
+        if n_panels == 1:
+            return total.reshape(1, -1)
+        shape = (n_panels, total.size)
+        scratch = self._panel_scratch.get(name)
+        if scratch is None or scratch.shape != shape:
+            scratch = self._panel_scratch[name] = np.empty(shape, dtype=self.dtype)
+        return scratch
+
+    def _dense_backward(self, xt, gt, grad_xt, activation, input_grad_sums):
+        """:meth:`backward_t` on the dense BLAS path."""
+        # the dense copy is still the one forward_t synchronised: no update since
+        dense = self.weight_data.reshape(self.graph.shape) if self._complete else self._dense
+        n_panels = gt.shape[0] // self.n_out
+        with _blas_threads(self.n_in * self.n_out * gt.shape[1] * n_panels):
+            # the batch's panels side by side: one product sums over all of them
+            x_all = _feature_major(xt, self.n_in)
+            g_all = _feature_major(gt, self.n_out)
+            if self._complete:  # the full product is the gradient, in row-major order
+                np.matmul(x_all, g_all.T, out=self.weight_grad.reshape(self.graph.shape))
+            else:
+                np.take((x_all @ g_all.T).ravel(), self._flat, out=self.weight_grad)
+            if grad_xt is not None:
+                np.matmul(dense, _by_panel(gt, self.n_out), out=_by_panel(grad_xt, self.n_in))
+        if grad_xt is not None and activation is not None:
+            activation.backprop(xt, grad_xt)
+        if grad_xt is not None and input_grad_sums is not None:
+            _row_sums(grad_xt, input_grad_sums)
+        return grad_xt
 
     def __repr__(self):
         path = "dense" if self.uses_dense else "sparse"

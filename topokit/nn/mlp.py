@@ -14,7 +14,8 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
 from topokit.nn import _kernels
-from topokit.nn._checks import check_features, check_labels
+from topokit.nn._checks import check_features, check_labels, non_finite_error
+from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
 from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear, _check_dtype
@@ -195,28 +196,47 @@ class SparseMLP:
 
     # ------------------------------------------------------------ passes
     def _training_buffers(self, batch):
-        """Arrays reused by every training step at this batch size.
+        """Arrays reused by every training step at this batch size, in the panel layout.
 
-        ``inputs`` (n_features, batch) receives the minibatch, feature-major;
-        ``outputs[k]`` (n_out, batch) layer k's activations, ``input_grads[k]``
-        (n_in, batch) the gradient for its input (k >= 1). Fresh arrays every step
-        cost more than the sparse kernels at low density: glibc gives freed
-        multi-megabyte blocks back to the system, and each new one page-faults in.
-        The last two batch sizes are kept (the full one and an epoch's remainder).
+        ``inputs`` (P · n_features, width) receives the minibatch (see
+        :meth:`_load_batch`); ``outputs[k]`` (P · n_out, width) layer k's activations,
+        ``input_grads[k]`` (P · n_in, width) the gradient for its input (k >= 1); P
+        panels of ``width`` samples, :func:`~topokit.nn._kernels.panel_shape`. Fresh
+        arrays every step cost more than the sparse kernels at low density: glibc gives
+        freed multi-megabyte blocks back to the system, and each new one page-faults
+        in. The last two batch sizes are kept (the full one and an epoch's remainder).
         """
         buffers = self._buffers.get(batch)
         if buffers is None:
             if len(self._buffers) >= 2:
                 self._buffers.pop(next(iter(self._buffers)))
-            outputs = [
-                _kernels.empty_aligned((layer.n_out, batch), self.dtype) for layer in self.layers
-            ]
-            input_grads = [None] + [
-                _kernels.empty_aligned((layer.n_in, batch), self.dtype) for layer in self.layers[1:]
-            ]
-            inputs = _kernels.empty_aligned((self.n_features, batch), self.dtype)
+            n_panels, width = _kernels.panel_shape(batch)
+
+            def panels(n):
+                return _kernels.empty_aligned((n_panels * n, width), self.dtype)
+
+            outputs = [panels(layer.n_out) for layer in self.layers]
+            input_grads = [None] + [panels(layer.n_in) for layer in self.layers[1:]]
+            inputs = panels(self.n_features)
+            inputs[...] = 0  # the padding columns stay zero
             buffers = self._buffers[batch] = (inputs, outputs, input_grads)
         return buffers
+
+    def _load_batch(self, X, rows=None):
+        """Samples ``X[rows]`` (all of ``X`` by default) in the reused input buffer, panel layout.
+
+        Raises
+        ------
+        TopokitError
+            If any of them is NaN or infinite.
+        """
+        if rows is None:
+            rows = np.arange(X.shape[0])
+        inputs = self._training_buffers(rows.size)[0]
+        n_bad = _kernels.load_panels(64 * inputs.size, X, rows, inputs)
+        if n_bad:
+            raise non_finite_error(n_bad)
+        return inputs
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -242,21 +262,22 @@ class SparseMLP:
     def _loss_and_gradients(self, xt, labels, *, input_grad=False):
         """Forward and backward on one minibatch; fills every layer's gradients.
 
+        ``xt`` is the minibatch feature-major, (n_features, batch), or in the panel
+        layout of :meth:`_training_buffers` (samples past ``labels.size`` are padding).
         Returns ``(loss, n_correct)``, plus the gradient of the loss with respect to
-        ``xt`` (of shape (n_features, batch)) when ``input_grad``.
+        ``xt`` (in its layout) when ``input_grad``.
         """
         batch = labels.size
-        _, outputs, input_grads = self._training_buffers(batch)
+        n_panels, width = xt.shape[0] // self.n_features, xt.shape[1]
+        outputs, input_grads = None, [None] * len(self.layers)
+        if (n_panels, width) == _kernels.panel_shape(batch):
+            _, outputs, input_grads = self._training_buffers(batch)
         activations = self._logits_t(xt, keep_inputs=True, outputs=outputs)
         logits = activations[-1]
-        columns = np.arange(batch)
-        n_correct = int(np.count_nonzero(np.argmax(logits, axis=0) == labels))
-        shifted = logits - logits.max(axis=0)
-        log_norm = np.log(np.exp(shifted).sum(axis=0))
-        loss = float(np.mean(log_norm - shifted[labels, columns], dtype=np.float64))
-        delta = np.exp(shifted - log_norm)  # softmax probabilities
-        delta[labels, columns] -= 1
-        delta /= batch
+        delta = np.empty_like(logits)
+        loss, n_correct = softmax_cross_entropy(logits, labels, self.n_classes, delta)
+        # L2 penalty alpha / (2 batch) Σ W²: its gradient is added by each layer's backward
+        decay = self.dtype.type(self.alpha / batch)
         for k in range(len(self.layers) - 1, -1, -1):
             # the input of layer k > 0 is the activation's output: backward_t applies
             # its derivative to the input gradient
@@ -271,15 +292,12 @@ class SparseMLP:
                 out=input_grads[k],
                 input_grad_sums=self.layers[k - 1].bias_grad if k > 0 else None,
                 bias_grad_ready=k < len(self.layers) - 1,
+                weight_decay=decay,
             )
             delta = grad_in
         if self.alpha > 0:
-            scale = self.alpha / batch
-            penalty = 0.0
-            for layer in self.layers:
-                layer.weight_grad += self.dtype.type(scale) * layer.weight_data
-                penalty += float(np.dot(layer.weight_data, layer.weight_data))
-            loss += 0.5 * scale * penalty
+            penalty = sum(float(np.dot(ly.weight_data, ly.weight_data)) for ly in self.layers)
+            loss += 0.5 * (self.alpha / batch) * penalty
         for layer in self.layers:
             layer._input_t = None
         if input_grad:
@@ -324,11 +342,10 @@ class SparseMLP:
         >>> model.train_step(np.ones((4, 3)), [0, 1, 1, 0]) > 0
         True
         """
-        X = check_features(X, self.n_features, self.dtype)
+        # the values are checked as they are copied into the input buffer
+        X = check_features(X, self.n_features, self.dtype, finite=False)
         labels = check_labels(y, X.shape[0], self.n_classes)
-        xt = self._training_buffers(X.shape[0])[0]
-        np.copyto(xt, X.T)
-        loss, _ = self._step(xt, labels)
+        loss, _ = self._step(self._load_batch(X), labels)
         if not math.isfinite(loss):
             raise TopokitError(
                 f"training diverged: the loss is {loss} at learning_rate="
@@ -473,9 +490,7 @@ class SparseMLP:
         start = time.perf_counter()
         for first in range(0, n_samples, batch_size):
             rows = order[first : first + batch_size]
-            xt = self._training_buffers(rows.size)[0]
-            np.copyto(xt, X[rows].T)
-            loss, n_correct = self._step(xt, labels[rows])
+            loss, n_correct = self._step(self._load_batch(X, rows), labels[rows])
             if not math.isfinite(loss) or self._exploded(loss):
                 elapsed = time.perf_counter() - start
                 self.history._append(
@@ -534,12 +549,20 @@ class SparseMLP:
         X = check_features(X, self.n_features, self.dtype)
         out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
         for first in range(0, X.shape[0], _PREDICT_CHUNK):
-            xt = np.ascontiguousarray(X[first : first + _PREDICT_CHUNK].T)
+            rows = np.arange(first, min(first + _PREDICT_CHUNK, X.shape[0]))
+            n_panels, width = _kernels.panel_shape(rows.size)
+            xt = _kernels.empty_aligned((n_panels * self.n_features, width), self.dtype)
+            # padding (the last panel's columns past the samples) set, not left to chance
+            xt.reshape(n_panels, self.n_features, width)[-1, :, rows.size % width or width :] = 0
+            _kernels.load_panels(64 * xt.size, X, rows, xt)
             logits = self._logits_t(xt, keep_inputs=False)[-1]
-            logits -= logits.max(axis=0)
+            # (P · n_classes, width) -> (n_classes, samples)
+            logits = logits.reshape(n_panels, self.n_classes, width).transpose(1, 0, 2)
+            logits = logits.reshape(self.n_classes, -1)[:, : rows.size]
+            logits = logits - logits.max(axis=0)
             np.exp(logits, out=logits)
             logits /= logits.sum(axis=0)
-            out[first : first + _PREDICT_CHUNK] = logits.T
+            out[rows] = logits.T
         return out
 
     def predict(self, X) -> np.ndarray:

@@ -52,7 +52,7 @@ class SGD:
             self._velocities = [np.zeros_like(p) for p in params]
         for param, grad, velocity in zip(params, grads, self._velocities, strict=True):
             _kernels.sgd_update(
-                4 * param.size,
+                64 * param.size,
                 param,
                 grad,
                 velocity,
@@ -105,7 +105,7 @@ class Adam:
         step_size = learning_rate * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         for param, grad, (m, v) in zip(params, grads, self._moments, strict=True):
             _kernels.adam_update(
-                8 * param.size,
+                64 * param.size,
                 param,
                 grad,
                 m,
