@@ -109,6 +109,7 @@ def _compiled(kernel, fastmath=False):
 
 __all__ = [
     "adam_update",
+    "add_weight_decay",
     "backward",
     "backward_inputs",
     "column_blocks",
@@ -189,7 +190,10 @@ def load_panels(X, rows, out):  # pragma: no cover - numba
     sample s goes to column ``s % width`` of panel ``s // width``, cast to ``out``'s
     dtype (as ``numpy.asarray(X, dtype)`` would); the padding columns are left as
     they are. One thread per panel: the one that will read it in the first layer.
-    Counts the values that are NaN or infinite after the cast.
+    Features go 16 at a time, so that the rows being written stay in L1 cache (all at
+    once, each sample's column touches one line per feature: a 128 x 784 batch took
+    116 instead of 72 us in a training step). Counts the values that are NaN or
+    infinite after the cast.
     """
     n_features = X.shape[1]
     width = out.shape[1]
@@ -198,13 +202,16 @@ def load_panels(X, rows, out):  # pragma: no cover - numba
     n_bad = 0
     for p in prange(n_panels):
         panel_bad = 0
-        for t in range(min(width, batch - p * width)):
-            row = rows[p * width + t]
-            for f in range(n_features):
-                out[p * n_features + f, t] = X[row, f]
-                stored = out[p * n_features + f, t]
-                if stored - stored != 0:
-                    panel_bad += 1
+        count = min(width, batch - p * width)
+        for f0 in range(0, n_features, 16):
+            f1 = min(f0 + 16, n_features)
+            for t in range(count):
+                row = rows[p * width + t]
+                for f in range(f0, f1):
+                    out[p * n_features + f, t] = X[row, f]
+                    stored = out[p * n_features + f, t]
+                    if stored - stored != 0:
+                        panel_bad += 1
         n_bad += panel_bad
     return n_bad
 
@@ -622,9 +629,9 @@ def sddmm(
     """``out[p, k] = dot(xt[i], gt[j])`` over panel p, for the k-th stored entry (i, j).
 
     ``(Xᵀ G)`` sampled at the pattern, one row of ``out`` (shape (P, n_edges)) per
-    panel of the panel layout (:func:`panel_shape`). ``block_ptr`` is :func:`column_blocks`'s split of the CSR
-    rows (a single block is ``indptr`` as one column:
-    ``numpy.stack([indptr[:-1], indptr[1:]], axis=1)``). Work items are (panel,
+    panel of the panel layout (:func:`panel_shape`). ``block_ptr`` is
+    :func:`column_blocks`'s split of the CSR rows (a single block is ``indptr`` as
+    one column: ``numpy.stack([indptr[:-1], indptr[1:]], axis=1)``). Work items are (panel,
     column block, range of rows), the rows of each block split into ``n_chunks``:
     one item per thread is best. With a block per thread, a thread reads only the
     rows of ``gt`` in its block, which stay in its cache, and are the ones the same
@@ -726,6 +733,11 @@ def _add_panels(parts, out, weights=None, decay=0.0):  # pragma: no cover - numb
         out[k] = total
 
 
+def add_weight_decay(grad, weights, decay):  # pragma: no cover - numba
+    """``grad += decay · weights`` in place, as :func:`backward` adds it (no temporary)."""
+    _add_panels(grad.reshape(1, grad.size), grad, weights, decay)
+
+
 def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):  # pragma: no cover
     """scikit-learn's SGD step in place: ``v = m v - lr g``, then ``p += v``."""
     for k in prange(param.size):
@@ -769,5 +781,6 @@ backward_inputs = _compiled(backward_inputs, fastmath=_CONTRACT)
 sddmm = _compiled(sddmm, fastmath=_CONTRACT)
 row_sums = _compiled(row_sums)
 sgd_update = _compiled(sgd_update)
+add_weight_decay = _compiled(add_weight_decay, fastmath=_CONTRACT)
 load_panels = _compiled(load_panels)
 adam_update = _compiled(adam_update)

@@ -70,6 +70,20 @@ def _feature_major(a, n) -> np.ndarray:
     return panels.transpose(1, 0, 2).reshape(n, -1)
 
 
+def _dense_product(matrix, a, out, n_out) -> None:
+    """``out = matrix @ a`` for feature-major ``a`` (:func:`_feature_major`), panel-layout ``out``.
+
+    The panels go side by side first: at 100% density of [784, 4000, 4000, 10] a
+    product per 64-sample panel ran at 75% of the rate of one on the batch of 128.
+    """
+    panels = _by_panel(out, n_out)
+    if panels.shape[0] == 1:
+        np.matmul(matrix, a, out=panels[0])
+        return
+    product = matrix @ a
+    panels[...] = product.reshape(n_out, panels.shape[0], -1).transpose(1, 0, 2)
+
+
 def _check_dtype(dtype) -> np.dtype:
     try:
         dtype = np.dtype(dtype)
@@ -147,6 +161,8 @@ class SparseLinear:
         if init not in _INITS:
             raise TopokitError(f"init must be one of {list(_INITS)}, got {init!r}")
         self.graph = graph
+        # plain ints: read several times per training step, through scipy's properties
+        self._n_in, self._n_out, self._n_edges = graph.n_in, graph.n_out, graph.n_edges
         self.dtype = _check_dtype(dtype)
         self.dense_threshold = _check_dense_threshold(dense_threshold)
         csr = graph.biadjacency
@@ -185,17 +201,17 @@ class SparseLinear:
     @property
     def n_in(self) -> int:
         """Number of inputs."""
-        return self.graph.n_in
+        return self._n_in
 
     @property
     def n_out(self) -> int:
         """Number of outputs."""
-        return self.graph.n_out
+        return self._n_out
 
     @property
     def n_edges(self) -> int:
         """Number of stored weights."""
-        return self.graph.n_edges
+        return self._n_edges
 
     @property
     def weight(self) -> sp.csr_array:
@@ -346,9 +362,8 @@ class SparseLinear:
         yt = out
         if self.uses_dense:
             with _blas_threads(self.n_in * self.n_out * xt.shape[1] * n_panels):
-                np.matmul(
-                    self._sync_dense().T, _by_panel(xt, self.n_in), out=_by_panel(yt, self.n_out)
-                )
+                x_all = _feature_major(xt, self.n_in)
+                _dense_product(self._sync_dense().T, x_all, yt, self.n_out)
             _by_panel(yt, self.n_out)[...] += self.bias[:, None]
             if activation is not None:
                 activation.apply(yt)
@@ -413,7 +428,8 @@ class SparseLinear:
                 xt, gt, out if input_grad else None, activation, input_grad_sums
             )
             if decay:
-                self.weight_grad += decay * self.weight_data
+                grad, weights = self.weight_grad, self.weight_data
+                _kernels.add_weight_decay(64 * grad.size, grad, weights, decay)
             return grad_xt
         work = self.n_edges * width * n_panels
         grad = self._panel_rows("grad", self.weight_grad, n_panels)
@@ -478,7 +494,7 @@ class SparseLinear:
             else:
                 np.take((x_all @ g_all.T).ravel(), self._flat, out=self.weight_grad)
             if grad_xt is not None:
-                np.matmul(dense, _by_panel(gt, self.n_out), out=_by_panel(grad_xt, self.n_in))
+                _dense_product(dense, g_all, grad_xt, self.n_in)
         if grad_xt is not None and activation is not None:
             activation.backprop(xt, grad_xt)
         if grad_xt is not None and input_grad_sums is not None:

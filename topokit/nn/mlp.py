@@ -172,12 +172,12 @@ class SparseMLP:
     @property
     def n_features(self) -> int:
         """Input size of the network."""
-        return self.topology.sizes[0]
+        return self.layers[0].n_in
 
     @property
     def n_classes(self) -> int:
         """Output size of the network (number of classes)."""
-        return self.topology.sizes[-1]
+        return self.layers[-1].n_out
 
     @property
     def n_edges(self) -> int:
