@@ -362,7 +362,7 @@ def _gather_by_column(  # pragma: no cover - numba
     for k in range(k0, k1):
         if k + _PREFETCH < k1:
             _simd.prefetch_tile(xt, _simd.at(rows, k + _PREFETCH), t0, count)
-        w = _simd.splat(xt, data[_simd.at(positions, k)])
+        w = _simd.splat(xt, _simd.at(data, _simd.at(positions, k)))
         sums = _simd.fma_tile(w, _simd.load_tile(xt, _simd.at(rows, k), t0, count), sums)
     if relu:
         sums = _simd.relu_tile(sums)

@@ -396,9 +396,10 @@ class SparseLinear:
         """Backward on feature-major gradients ``gt`` of shape (n_out, batch).
 
         Or of shape (P · n_out, width) in the panel layout of the last
-        :meth:`forward_t`: each panel's weight gradient is computed as for a batch
-        alone, and :attr:`weight_grad` and :attr:`bias_grad` are the panels' ones added
-        in panel order. Fills them; returns ``W gt`` in the layout of the input
+        :meth:`forward_t`: on the sparse path each panel's weight gradient is computed
+        as for a batch alone, and :attr:`weight_grad` and :attr:`bias_grad` are the
+        panels' ones added in panel order (the dense path takes one product over the
+        panels side by side). Fills them; returns ``W gt`` in the layout of the input
         (shape (n_in, batch) or (P · n_in, width)) when ``input_grad``, else None. With
         an ``activation`` whose output was this layer's input, returns ``W gt`` times
         its derivative there (:meth:`Activation.backprop`); ReLU on the sparse path is
