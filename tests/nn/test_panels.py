@@ -18,11 +18,14 @@ VARIANTS = ["parallel", "serial"]
 
 
 def test_panel_shape_covers_the_batch_in_even_panels():
-    for batch in range(1, 600):
+    for batch in [*range(1, 1200), 4096, 10_000]:
         n_panels, width = _kernels.panel_shape(batch)
-        assert n_panels == -(-batch // _kernels.PANEL)
+        assert 1 <= n_panels <= _kernels.MAX_PANELS
+        if batch <= _kernels.PANEL * _kernels.MAX_PANELS:
+            assert n_panels == -(-batch // _kernels.PANEL)
+            assert width <= max(_kernels.PANEL, 16)
         assert width % 16 == 0
-        assert width <= max(_kernels.PANEL, 16)
+        assert width - 16 < -(-batch // n_panels)  # as even as whole vectors allow
         # every panel holds samples: padding only at the end of the last one
         assert (n_panels - 1) * width < batch <= n_panels * width
 
@@ -235,7 +238,8 @@ def test_softmax_cross_entropy_matches_numpy(dtype, rtol):
 
 
 @pytest.mark.parametrize("dense_threshold", [None, 0.0], ids=["sparse", "dense"])
-@pytest.mark.parametrize("batch", [130, 64, 65, 200])
+# 1100: eight panels of 144 columns, past the in-kernel row sums (at most 128)
+@pytest.mark.parametrize("batch", [130, 64, 65, 200, 1100])
 def test_panels_give_the_gradients_of_one_feature_major_batch(
     make_topology, dense_threshold, batch
 ):

@@ -152,6 +152,9 @@ def empty_aligned(shape, dtype) -> np.ndarray:
 # Most samples in one panel of the panel layout: two panels of a batch of 128, so
 # that each of two threads keeps its own half of every activation in its own cache.
 PANEL = 64
+# Most panels of a batch: each holds a copy of the weight gradient until they are
+# added up, so larger batches get wider panels instead of more of them.
+MAX_PANELS = 8
 
 
 def panel_shape(batch: int) -> tuple[int, int]:
@@ -167,20 +170,25 @@ def panel_shape(batch: int) -> tuple[int, int]:
     core read activation rows the other had written. Weight gradients and bias sums
     add the panels' results in panel order, so results depend on the batch size,
     never on the number of threads. A batch of at most :data:`PANEL` samples is one
-    panel, the old feature-major layout.
+    panel, the old feature-major layout. Past :data:`MAX_PANELS` panels of 64 the
+    panels get wider instead: their weight-gradient copies take memory.
 
     ``width`` is a multiple of 16 (whole 64-byte float32 vectors, rows on cache
-    lines), the panels as even as that allows; the last columns past ``batch`` are
-    padding, to be set to zero by the caller (they then add nothing to any sum).
+    lines), the panels as even as that allows, every one holding samples; the last
+    columns past ``batch`` are padding, to be set to zero by the caller (they then
+    add nothing to any sum).
 
     Examples
     --------
     >>> panel_shape(128), panel_shape(32), panel_shape(200), panel_shape(5)
     ((2, 64), (1, 32), (4, 64), (1, 16))
+    >>> panel_shape(4096)
+    (8, 512)
     """
-    n_panels = max(1, -(-batch // PANEL))
-    width = -(-batch // n_panels)
-    return n_panels, -(-width // 16) * 16
+    n_panels = min(max(1, -(-batch // PANEL)), MAX_PANELS)
+    per_panel = -(-batch // n_panels)
+    width = -(-per_panel // 16) * 16
+    return max(1, -(-batch // width)), width
 
 
 def load_panels(X, rows, out):  # pragma: no cover - numba
