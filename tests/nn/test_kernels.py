@@ -183,7 +183,7 @@ def test_sgd_update_matches_sklearn_formula(nesterov):
     param, grad, velocity = rng.standard_normal((3, 50))
     expected_v = 0.9 * velocity - 0.1 * grad
     expected_p = param + (0.9 * expected_v - 0.1 * grad if nesterov else expected_v)
-    _kernels.sgd_update(0, param, grad, velocity, 0.1, 0.9, nesterov)
+    _kernels.sgd_update(0, (param,), (grad,), (velocity,), 0.1, 0.9, nesterov)
     np.testing.assert_allclose(velocity, expected_v, rtol=1e-15)
     np.testing.assert_allclose(param, expected_p, rtol=1e-15)
 
@@ -195,7 +195,7 @@ def test_adam_update_matches_formula():
     expected_m = 0.9 * m + 0.1 * grad
     expected_v = 0.999 * v + 0.001 * grad**2
     expected_p = param - 0.01 * expected_m / (np.sqrt(expected_v) + 1e-8)
-    _kernels.adam_update(0, param, grad, m, v, 0.9, 0.999, 0.01, 1e-8)
+    _kernels.adam_update(0, (param,), (grad,), (m,), (v,), 0.9, 0.999, 0.01, 1e-8)
     np.testing.assert_allclose(param, expected_p, rtol=1e-14)
     np.testing.assert_allclose(m, expected_m, rtol=1e-14)
     np.testing.assert_allclose(v, expected_v, rtol=1e-14)
@@ -264,3 +264,66 @@ def test_empty_aligned_starts_a_cache_line():
         assert a.flags.c_contiguous
         assert a.ctypes.data % 64 == 0
     assert _kernels.empty_aligned((0, 4), np.float32).shape == (0, 4)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_optimizers_update_arrays_of_any_dtype_and_layout_in_one_step(name):
+    # a model's arrays go to the kernel in one call per (dtype, layout) group
+    from topokit.nn.optimizers import make_optimizer
+
+    rng = np.random.default_rng(1)
+    strided = rng.standard_normal(20)[::2]
+    params = [rng.standard_normal(5), rng.standard_normal(3).astype(np.float32), strided]
+    grads = [np.ones_like(p) for p in params]
+    before = [p.copy() for p in params]
+    expected = []
+    for p, g in zip(params, grads, strict=True):  # each array alone
+        alone = p.copy()
+        make_optimizer(name).step([alone], [g.copy()], 0.1)
+        expected.append(alone)
+    make_optimizer(name).step(params, grads, 0.1)
+    for p, e, b in zip(params, expected, before, strict=True):
+        assert p.dtype == e.dtype
+        np.testing.assert_array_equal(p, e)
+        assert (p != b).all()  # every array moved
+
+
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
+def test_update_kernels_on_a_tuple_equal_one_call_per_array(variant):
+    rng = np.random.default_rng(2)
+    sizes = (1000, 10, 517)
+
+    def arrays(scale=1.0):
+        return [(scale * rng.standard_normal(n)).astype(np.float32) for n in sizes]
+
+    params, grads, first = arrays(), arrays(), arrays(0.1)
+    second = [np.abs(a) for a in arrays(0.1)]
+    sgd = getattr(_kernels.sgd_update, variant)
+    adam = getattr(_kernels.adam_update, variant)
+    together = [a.copy() for a in params], [a.copy() for a in first]
+    sgd(tuple(together[0]), tuple(grads), tuple(together[1]), 0.1, 0.9, True)
+    for p, g, v, p_all, v_all in zip(params, grads, first, *together, strict=True):
+        p, v = p.copy(), v.copy()
+        sgd((p,), (g,), (v,), 0.1, 0.9, True)
+        np.testing.assert_array_equal(p_all, p)
+        np.testing.assert_array_equal(v_all, v)
+    together = [a.copy() for a in params], [a.copy() for a in first], [a.copy() for a in second]
+    adam(
+        tuple(together[0]),
+        tuple(grads),
+        tuple(together[1]),
+        tuple(together[2]),
+        0.9,
+        0.999,
+        0.01,
+        1e-8,
+    )
+    for p, g, m, v, p_all, m_all, v_all in zip(
+        params, grads, first, second, *together, strict=True
+    ):
+        p, m, v = p.copy(), m.copy(), v.copy()
+        adam((p,), (g,), (m,), (v,), 0.9, 0.999, 0.01, 1e-8)
+        np.testing.assert_array_equal(p_all, p)
+        np.testing.assert_array_equal(m_all, m)
+        np.testing.assert_array_equal(v_all, v)
+        assert not np.array_equal(p_all, params[sizes.index(p.size)])

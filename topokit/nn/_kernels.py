@@ -746,26 +746,43 @@ def add_weight_decay(grad, weights, decay):  # pragma: no cover - numba
     _add_panels(grad.reshape(1, grad.size), grad, weights, decay)
 
 
-def sgd_update(param, grad, velocity, learning_rate, momentum, nesterov):  # pragma: no cover
-    """scikit-learn's SGD step in place: ``v = m v - lr g``, then ``p += v``."""
-    for k in prange(param.size):
-        v = momentum * velocity[k] - learning_rate * grad[k]
-        velocity[k] = v
-        if nesterov:
-            param[k] += momentum * v - learning_rate * grad[k]
-        else:
-            param[k] += v
+def sgd_update(params, grads, velocities, learning_rate, momentum, nesterov):  # pragma: no cover
+    """scikit-learn's SGD step in place: ``v = m v - lr g``, then ``p += v``.
+
+    On each array of the tuple ``params`` (with the matching ones of ``grads`` and
+    ``velocities``): one call for a whole model, as each call costs several
+    microseconds before any work.
+    """
+    for a in range(len(params)):
+        param = params[a]
+        grad = grads[a]
+        velocity = velocities[a]
+        for k in prange(param.size):
+            v = momentum * velocity[k] - learning_rate * grad[k]
+            velocity[k] = v
+            if nesterov:
+                param[k] += momentum * v - learning_rate * grad[k]
+            else:
+                param[k] += v
 
 
-def adam_update(param, grad, m, v, beta_1, beta_2, step_size, epsilon):  # pragma: no cover
-    """scikit-learn's Adam step in place, ``step_size`` already bias-corrected."""
-    for k in prange(param.size):
-        g = grad[k]
-        mk = beta_1 * m[k] + (1.0 - beta_1) * g
-        vk = beta_2 * v[k] + (1.0 - beta_2) * g * g
-        m[k] = mk
-        v[k] = vk
-        param[k] -= step_size * mk / (np.sqrt(vk) + epsilon)
+def adam_update(params, grads, ms, vs, beta_1, beta_2, step_size, epsilon):  # pragma: no cover
+    """scikit-learn's Adam step in place, ``step_size`` already bias-corrected.
+
+    On each array of the tuple ``params``, as :func:`sgd_update`.
+    """
+    for a in range(len(params)):
+        param = params[a]
+        grad = grads[a]
+        first = ms[a]
+        second = vs[a]
+        for k in prange(param.size):
+            g = grad[k]
+            mk = beta_1 * first[k] + (1.0 - beta_1) * g
+            vk = beta_2 * second[k] + (1.0 - beta_2) * g * g
+            first[k] = mk
+            second[k] = vk
+            param[k] -= step_size * mk / (np.sqrt(vk) + epsilon)
 
 
 _block_sum = _jit(_block_sum, inline="always", error_model="numpy")
