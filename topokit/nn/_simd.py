@@ -67,17 +67,22 @@ def lanes(typingctx, array):
     return types.intp(array), codegen
 
 
-@intrinsic
-def load(typingctx, array, row, col):
-    """The vector ``array[row, col : col + lanes]`` of a C-contiguous 2-D array."""
-    vector = Vector(array.dtype)
+def _load_codegen(vector, align):
+    """Codegen loading ``vector`` from ``array[row, col]`` (the first three arguments)."""
 
     def codegen(context, builder, signature, args):
         vector_type = context.get_value_type(vector)
         pointer = _pointer(context, builder, signature, args, vector_type)
-        return builder.load(pointer, align=array.dtype.bitwidth // 8)
+        return builder.load(pointer, align=align)
 
-    return vector(array, row, col), codegen
+    return codegen
+
+
+@intrinsic
+def load(typingctx, array, row, col):
+    """The vector ``array[row, col : col + lanes]`` of a C-contiguous 2-D array."""
+    vector = Vector(array.dtype)
+    return vector(array, row, col), _load_codegen(vector, array.dtype.bitwidth // 8)
 
 
 @intrinsic
@@ -92,18 +97,23 @@ def store(typingctx, array, row, col, value):
     return types.none(array, row, col, value), codegen
 
 
+def _broadcast(context, builder, signature, args, vector):
+    """The second argument, cast to the first one's dtype, in every lane of ``vector``."""
+    vector_type = context.get_value_type(vector)
+    scalar = context.cast(builder, args[1], signature.args[1], vector.dtype)
+    undefined = ir.Constant(vector_type, ir.Undefined)
+    first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+    return builder.shuffle_vector(first, undefined, zeros)
+
+
 @intrinsic
 def splat(typingctx, array, value):
     """A vector of ``array``'s dtype with every element ``value``."""
     vector = Vector(array.dtype)
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(vector)
-        scalar = context.cast(builder, args[1], signature.args[1], array.dtype)
-        undefined = ir.Constant(vector_type, ir.Undefined)
-        first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
-        zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
-        return builder.shuffle_vector(first, undefined, zeros)
+        return _broadcast(context, builder, signature, args, vector)
 
     return vector(array, value), codegen
 
@@ -118,12 +128,7 @@ def splat_tile(typingctx, array, value, count):
     tile = types.UniTuple(vector, n)
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(vector)
-        scalar = context.cast(builder, args[1], signature.args[1], array.dtype)
-        undefined = ir.Constant(vector_type, ir.Undefined)
-        first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
-        zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
-        value = builder.shuffle_vector(first, undefined, zeros)
+        value = _broadcast(context, builder, signature, args, vector)
         return context.make_tuple(builder, tile, [value] * n)
 
     return tile(array, value, count), codegen
@@ -168,11 +173,15 @@ def relu(typingctx, a):
         return None
 
     def codegen(context, builder, signature, args):
-        zero = ir.Constant(args[0].type, None)
-        negative = builder.fcmp_ordered("<", args[0], zero)
-        return builder.select(negative, zero, args[0])
+        return _relu_value(builder, args[0])
 
     return a(a), codegen
+
+
+def _relu_value(builder, value):
+    """``numpy.maximum(value, 0)`` of one vector value: a select, NaN and -0.0 kept."""
+    zero = ir.Constant(value.type, None)
+    return builder.select(builder.fcmp_ordered("<", value, zero), zero, value)
 
 
 @intrinsic
@@ -182,12 +191,9 @@ def relu_tile(typingctx, values):
         return None
 
     def codegen(context, builder, signature, args):
-        zero = ir.Constant(context.get_value_type(values.dtype), None)
-        result = []
-        for v in range(values.count):
-            value = builder.extract_value(args[0], v)
-            negative = builder.fcmp_ordered("<", value, zero)
-            result.append(builder.select(negative, zero, value))
+        result = [
+            _relu_value(builder, builder.extract_value(args[0], v)) for v in range(values.count)
+        ]
         return context.make_tuple(builder, values, result)
 
     return values(values), codegen
@@ -437,13 +443,7 @@ def times_positive_tile(typingctx, values, masks):
 def load8(typingctx, array, row, col):
     """The eight elements ``array[row, col : col + 8]`` as one vector, whatever the dtype."""
     vector = Vector(array.dtype, 8)
-
-    def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(vector)
-        pointer = _pointer(context, builder, signature, args, vector_type)
-        return builder.load(pointer, align=array.dtype.bitwidth // 8)
-
-    return vector(array, row, col), codegen
+    return vector(array, row, col), _load_codegen(vector, array.dtype.bitwidth // 8)
 
 
 @intrinsic

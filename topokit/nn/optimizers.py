@@ -111,12 +111,11 @@ class Adam:
     def step(self, params, grads, learning_rate) -> None:
         """Update each array of ``params`` in place from the matching ``grads``."""
         if self._moments is None:
-            self._moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+            # first and second moments, an array of each per parameter
+            self._moments = ([np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params])
         self.t += 1
         step_size = learning_rate * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
-        ms = [m for m, _ in self._moments]
-        vs = [v for _, v in self._moments]
-        for param, grad, m, v in _groups(params, grads, ms, vs):
+        for param, grad, m, v in _groups(params, grads, *self._moments):
             work = 64 * sum(p.size for p in param)
             _kernels.adam_update(
                 work, param, grad, m, v, self.beta_1, self.beta_2, float(step_size), self.epsilon
