@@ -1,7 +1,8 @@
-"""Shared fixtures for the nn tests: random layer patterns and small topologies."""
+"""Shared fixtures for the nn tests: random layer patterns, small topologies, thread counts."""
 
 import itertools
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -39,3 +40,23 @@ def make_topology():
         return Topology([random_pattern(a, b, density, rng) for a, b in itertools.pairwise(sizes)])
 
     return make
+
+
+@pytest.fixture
+def on_one_and_all_threads():
+    """``run_twice(run)``: ``run()`` on one numba thread, then on all; returns both results.
+
+    The thread count is restored afterwards, whatever ``run`` raises.
+    """
+
+    def run_twice(run):
+        before = numba.get_num_threads()
+        try:
+            numba.set_num_threads(1)
+            one = run()
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+            return one, run()
+        finally:
+            numba.set_num_threads(before)
+
+    return run_twice

@@ -3,7 +3,6 @@ bit for bit what the separate NumPy passes they replace give, on any thread coun
 
 import pickle
 
-import numba
 import numpy as np
 import pytest
 
@@ -74,11 +73,10 @@ def test_row_sums_equal_numpy_sum_bit_for_bit(dtype, variant):
         assert np.signbit(out).tolist() == np.signbit(expected).tolist()
 
 
-def test_fused_kernels_do_not_depend_on_thread_count(make_pattern):
+def test_fused_kernels_do_not_depend_on_thread_count(make_pattern, on_one_and_all_threads):
     graph, data, xt, gt, bias = _case(make_pattern, np.float32, batch=64)
     csr = graph.biadjacency
     columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
-    before = numba.get_num_threads()
 
     def run():
         yt = np.empty((30, 64), dtype=np.float32)
@@ -89,13 +87,7 @@ def test_fused_kernels_do_not_depend_on_thread_count(make_pattern):
         _kernels.row_sums.parallel(gt, sums)
         return yt, gxt, sums
 
-    try:
-        numba.set_num_threads(1)
-        one = run()
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = run()
-    finally:
-        numba.set_num_threads(before)
+    one, many = on_one_and_all_threads(run)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 
@@ -142,12 +141,11 @@ def test_column_order_lists_each_column_by_rows(make_pattern):
     np.testing.assert_array_equal(edge_cols[positions], np.repeat(np.arange(20), np.diff(col_ptr)))
 
 
-def test_results_do_not_depend_on_thread_count(make_pattern):
+def test_results_do_not_depend_on_thread_count(make_pattern, on_one_and_all_threads):
     graph, data, xt, gt, bias = _setup(make_pattern, 300, 200, 0.3, 64, (), (), np.float32)
     csr = graph.biadjacency
     columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
     block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, 3)
-    before = numba.get_num_threads()
 
     def run():
         yt = np.empty((200, 64), dtype=np.float32)
@@ -158,13 +156,7 @@ def test_results_do_not_depend_on_thread_count(make_pattern):
         _kernels.sddmm.parallel(block_ptr, csr.indices, xt, gt, grad[None], np.float32(0))
         return yt, gxt, grad
 
-    try:
-        numba.set_num_threads(1)
-        one = run()
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = run()
-    finally:
-        numba.set_num_threads(before)
+    one, many = on_one_and_all_threads(run)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
     serial = (np.empty_like(one[0]), np.empty_like(one[1]), np.empty_like(one[2]))

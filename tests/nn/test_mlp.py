@@ -269,21 +269,15 @@ def test_topology_checks():
         SparseMLP(Topology.build([4, 1], "dense"))
 
 
-def test_training_does_not_depend_on_thread_count(make_topology):
-    import numba
-
+def test_training_does_not_depend_on_thread_count(make_topology, on_one_and_all_threads):
     topology = make_topology([50, 400, 3], 0.5, seed=1)  # big enough for the parallel kernels
     rng = np.random.default_rng(0)
     X = rng.standard_normal((256, 50))
     y = rng.integers(0, 3, 256)
-    before = numba.get_num_threads()
-    weights = []
-    try:
-        for n_threads in (1, numba.config.NUMBA_NUM_THREADS):
-            numba.set_num_threads(n_threads)
-            model = SparseMLP(topology, dense_threshold=None, rng=3).fit(X, y, epochs=2)
-            weights.append([layer.weight_data.copy() for layer in model.layers])
-    finally:
-        numba.set_num_threads(before)
-    for a, b in zip(*weights, strict=True):
+
+    def run():
+        model = SparseMLP(topology, dense_threshold=None, rng=3).fit(X, y, epochs=2)
+        return [layer.weight_data.copy() for layer in model.layers]
+
+    for a, b in zip(*on_one_and_all_threads(run), strict=True):
         np.testing.assert_array_equal(a, b)

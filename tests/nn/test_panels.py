@@ -6,7 +6,6 @@ results depend on the batch size, never on the number of threads. The model buil
 it must give the gradients of a single feature-major batch, up to the order of sums.
 """
 
-import numba
 import numpy as np
 import pytest
 
@@ -148,13 +147,12 @@ def test_row_sums_add_the_panels_numpy_sums_in_order(dtype):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_panel_kernels_do_not_depend_on_thread_count(make_pattern):
+def test_panel_kernels_do_not_depend_on_thread_count(make_pattern, on_one_and_all_threads):
     graph, data, bias, xs, gs = _layer_case(make_pattern, np.float32, n_panels=2, width=64)
     csr = graph.biadjacency
     columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
     rows = np.stack([csr.indptr[:-1], csr.indptr[1:]], axis=1)
     x, g = _stack(xs), _stack(gs)
-    before = numba.get_num_threads()
 
     def run():
         yt = np.empty((60, 64), dtype=np.float32)
@@ -171,13 +169,7 @@ def test_panel_kernels_do_not_depend_on_thread_count(make_pattern):
         _kernels.sddmm.parallel(rows, csr.indices, x, g, parts.copy(), np.float32(0), 1, first)
         return yt, gxt, total, sums_total, first
 
-    try:
-        numba.set_num_threads(1)
-        one = run()
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = run()
-    finally:
-        numba.set_num_threads(before)
+    one, many = on_one_and_all_threads(run)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
 
