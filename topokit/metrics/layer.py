@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
 from topokit.metrics._facts import GraphFacts
+from topokit.spectrum import ramanujan_bound
 
 __all__ = ["LAYER_METRICS", "layer_metrics"]
 
 
 def _ramanujan_bound(facts: GraphFacts) -> float:
-    # A side whose average degree is below 1 contributes 0 (sqrt of a negative otherwise).
-    per_input = facts.n_edges / facts.n_in
-    per_output = facts.n_edges / facts.n_out
-    return math.sqrt(max(per_input - 1.0, 0.0)) + math.sqrt(max(per_output - 1.0, 0.0))
+    return ramanujan_bound(facts.n_in, facts.n_out, facts.n_edges)
 
 
 def _normalized_spectral_gap(facts: GraphFacts) -> float:
