@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from topokit._errors import TopokitError
-from topokit.draw import _binned_pattern, _singular_values, draw_layer
+from topokit.draw import _binned_pattern, _singular_values, check_figure_path, draw_layer
 from topokit.generators import layer_graph
 from topokit.graph import LayerGraph
 
@@ -173,6 +173,25 @@ def test_graph_without_edges_draws(tmp_path):
 def test_bad_input(graph, path, match):
     with pytest.raises(TopokitError, match=match):
         draw_layer(graph, path)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".PNG"])
+def test_check_figure_path_accepts_the_formats(tmp_path, suffix):
+    assert check_figure_path(tmp_path / f"layer{suffix}") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "match"),
+    [
+        ("layer.txt", r"must end in \.png, \.svg, \.pdf, \.jpg, \.jpeg, \.eps, got 'layer\.txt'"),
+        ("layer", r"got 'layer'"),
+        ("png", r"got 'png'"),
+    ],
+    ids=["txt-suffix", "no-suffix", "suffix-only-name"],
+)  # fmt: skip
+def test_check_figure_path_rejects_other_suffixes(path, match):
+    with pytest.raises(TopokitError, match=match):
+        check_figure_path(path)
 
 
 # ----------------------------------------------------------- a large graph

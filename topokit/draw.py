@@ -17,7 +17,7 @@ from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
 from topokit.spectrum import ramanujan_bound, top_singular_values
 
-__all__ = ["draw_layer"]
+__all__ = ["check_figure_path", "draw_layer"]
 
 _MAX_CELLS = 500  # the pattern panel shows at most this many cells per side
 _SCATTER_EDGES = 20_000  # up to this many edges, one marker per edge
@@ -75,7 +75,7 @@ def draw_layer(graph: LayerGraph, path=None):
     if not isinstance(graph, LayerGraph):
         raise TopokitError(f"graph must be a LayerGraph, got {type(graph).__name__}")
     if path is not None:
-        _check_path(path)
+        check_figure_path(path)
     figure = Figure(figsize=(12, 8.5), layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(2, 2)
@@ -95,8 +95,34 @@ def draw_layer(graph: LayerGraph, path=None):
     return figure
 
 
-def _check_path(path) -> None:
-    """TopokitError unless ``path`` ends in one of the image suffixes we write."""
+def check_figure_path(path) -> None:
+    """Check that ``path`` ends in an image suffix that :func:`draw_layer` writes.
+
+    The suffix (any case) picks the format: ``.png``, ``.svg``, ``.pdf``, ``.jpg``,
+    ``.jpeg`` or ``.eps``. The command line checks its ``--output`` with this before it
+    builds or reads a graph.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where a figure is to be saved.
+
+    Raises
+    ------
+    TopokitError
+        If the suffix is none of those; the message lists them.
+
+    Examples
+    --------
+    >>> from topokit import TopokitError
+    >>> from topokit.draw import check_figure_path
+    >>> check_figure_path("layer.PNG")
+    >>> try:
+    ...     check_figure_path("layer.txt")
+    ... except TopokitError as exc:
+    ...     print(exc)
+    figure path must end in .png, .svg, .pdf, .jpg, .jpeg, .eps, got 'layer.txt'
+    """
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in _FORMATS:
         raise TopokitError(
