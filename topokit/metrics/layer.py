@@ -12,10 +12,6 @@ from topokit.spectrum import ramanujan_bound
 __all__ = ["LAYER_METRICS", "layer_metrics"]
 
 
-def _ramanujan_bound(facts: GraphFacts) -> float:
-    return ramanujan_bound(facts.n_in, facts.n_out, facts.n_edges)
-
-
 def _normalized_spectral_gap(facts: GraphFacts) -> float:
     return 1.0 - facts.normalized_second if facts.connected else 0.0
 
@@ -38,8 +34,8 @@ _METRICS = {
     "lambda2": lambda f: f.singular_values[1],
     "spectral_gap": lambda f: f.singular_values[0] - f.singular_values[1],
     "normalized_spectral_gap": _normalized_spectral_gap,
-    "ramanujan_bound": _ramanujan_bound,
-    "ramanujan_gap": lambda f: _ramanujan_bound(f) - f.singular_values[1],
+    "ramanujan_bound": lambda f: ramanujan_bound(f.n_in, f.n_out, f.n_edges),
+    "ramanujan_gap": lambda f: ramanujan_bound(f.n_in, f.n_out, f.n_edges) - f.singular_values[1],
     "is_biregular": lambda f: f.is_biregular,
     "fiedler_value": lambda f: f.fiedler_value,
     "edge_expansion_lower": lambda f: f.fiedler_value / 2.0,
