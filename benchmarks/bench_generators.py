@@ -25,7 +25,7 @@ import time
 import networkx as nx
 
 from topokit.generators import layer_graph
-from topokit.metrics._spectral import top_singular_values
+from topokit.spectrum import top_singular_values
 
 FAMILIES = ["erdos_renyi", "biregular", "left_regular", "small_world", "scale_free"]
 TARGET_SECONDS = 1.0

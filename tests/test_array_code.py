@@ -9,7 +9,7 @@ from topokit.generators import layer_graph
 from topokit.generators._array_code import array_code
 from topokit.generators._registry import get_family
 from topokit.graph import LayerGraph
-from topokit.metrics._spectral import top_singular_values
+from topokit.spectrum import top_singular_values
 from topokit.topology import Topology
 
 CASES = [(2, 2), (3, 2), (3, 3), (5, 2), (5, 3), (5, 5), (7, 2), (7, 4), (7, 7)]

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from topokit._errors import TopokitError
-from topokit.draw import _binned_pattern, _ramanujan_bound, _singular_values, draw_layer
+from topokit.draw import _binned_pattern, _singular_values, check_figure_path, draw_layer
 from topokit.generators import layer_graph
 from topokit.graph import LayerGraph
 
@@ -75,19 +75,6 @@ def test_top_singular_values_when_the_smaller_side_is_large():
     expected = np.linalg.svd(graph.biadjacency.toarray(), compute_uv=False)[:8]
     assert not complete
     np.testing.assert_allclose(values, expected, rtol=1e-8)
-
-
-@pytest.mark.parametrize(
-    ("n_in", "n_out", "n_edges", "expected"),
-    [
-        (13, 13, 52, 2 * math.sqrt(3)),  # projective plane q=3: (4,4)-biregular
-        (15, 25, 75, 2 + math.sqrt(2)),  # array code q=5, l=3: c=5, d=3
-        (10, 40, 20, 1.0),  # outputs' average degree 1/2 < 1 contributes 0
-    ],
-    ids=["4-4-biregular", "5-3-biregular", "sparse-side"],
-)
-def test_ramanujan_bound(n_in, n_out, n_edges, expected):
-    assert _ramanujan_bound(n_in, n_out, n_edges) == pytest.approx(expected, rel=1e-14)
 
 
 @pytest.mark.parametrize(
@@ -186,6 +173,25 @@ def test_graph_without_edges_draws(tmp_path):
 def test_bad_input(graph, path, match):
     with pytest.raises(TopokitError, match=match):
         draw_layer(graph, path)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".PNG"])
+def test_check_figure_path_accepts_the_formats(tmp_path, suffix):
+    assert check_figure_path(tmp_path / f"layer{suffix}") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "match"),
+    [
+        ("layer.txt", r"must end in \.png, \.svg, \.pdf, \.jpg, \.jpeg, \.eps, got 'layer\.txt'"),
+        ("layer", r"got 'layer'"),
+        ("png", r"got 'png'"),
+    ],
+    ids=["txt-suffix", "no-suffix", "suffix-only-name"],
+)  # fmt: skip
+def test_check_figure_path_rejects_other_suffixes(path, match):
+    with pytest.raises(TopokitError, match=match):
+        check_figure_path(path)
 
 
 # ----------------------------------------------------------- a large graph

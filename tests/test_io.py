@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from topokit import LayerGraph, TopokitError, Topology, load, load_layer, load_topology
+from topokit import (
+    LayerGraph,
+    TopokitError,
+    Topology,
+    load,
+    load_layer,
+    load_topology,
+    save_layer,
+    save_topology,
+)
 
 
 @pytest.fixture
@@ -103,3 +112,65 @@ def test_npy_file_is_not_an_archive(tmp_path):
         np.save(handle, np.eye(2))
     with pytest.raises(TopokitError, match=r"not an \.npz archive"):
         load(path)
+
+
+def _arrays(path):
+    with np.load(path, allow_pickle=False) as arrays:
+        return {key: arrays[key] for key in arrays.files}
+
+
+def test_methods_and_functions_write_the_same_file(graph, tmp_path):
+    top = Topology([graph, LayerGraph(np.ones((11, 3)), seed=np.int64(4))])
+    graph.save(tmp_path / "method-layer.npz")
+    save_layer(graph, tmp_path / "function-layer.npz")
+    top.save(tmp_path / "method-net.npz")
+    save_topology(top, tmp_path / "function-net.npz")
+    for kind in ("layer", "net"):
+        by_method = _arrays(tmp_path / f"method-{kind}.npz")
+        by_function = _arrays(tmp_path / f"function-{kind}.npz")
+        assert list(by_method) == list(by_function)
+        for key, value in by_method.items():
+            np.testing.assert_array_equal(value, by_function[key])
+
+
+def test_class_load_methods_read_both_kinds(graph, tmp_path):
+    top = Topology([graph, LayerGraph(np.ones((11, 3)))])
+    save_layer(graph, tmp_path / "layer.npz")
+    save_topology(top, tmp_path / "net.npz")
+    assert LayerGraph.load(tmp_path / "layer.npz") == graph
+    assert LayerGraph.load(tmp_path / "layer.npz").params == {"p": 0.5}
+    assert Topology.load(tmp_path / "net.npz") == top
+    assert Topology.load(tmp_path / "layer.npz") == Topology([graph])
+
+
+def test_layer_reader_refuses_a_topology_file(graph, tmp_path):
+    path = tmp_path / "net.npz"
+    Topology([graph]).save(path)
+    with pytest.raises(TopokitError, match=r"holds a whole topology; use load_topology"):
+        LayerGraph.load(path)
+
+
+def test_topology_file_missing_a_layer(tmp_path):
+    path = tmp_path / "short.npz"
+    np.savez(
+        path,
+        topokit_sizes=np.array([2, 2, 2]),
+        layer0_indices=np.array([0, 1]),
+        layer0_indptr=np.array([0, 1, 2]),
+    )
+    with pytest.raises(TopokitError, match=r"layer 1 of .* is missing \(file has sizes \[2, 2, 2"):
+        Topology.load(path)
+
+
+def test_numpy_provenance_is_stored_as_plain_json(tmp_path):
+    params = {"q": np.int64(5), "radices": (2, 3), "p": np.float32(0.25), "x": np.nan}
+    graph = LayerGraph(np.eye(3), family="custom", params=params, seed=np.int64(9))
+    path = tmp_path / "layer.npz"
+    graph.save(path)
+    arrays = _arrays(path)
+    assert str(arrays["topokit_params"]) == '{"q": 5, "radices": [2, 3], "p": 0.25, "x": NaN}'
+    assert str(arrays["topokit_seed"]) == "9"
+    loaded = load_layer(path)
+    assert loaded.params["radices"] == [2, 3]
+    assert np.isnan(loaded.params["x"])
+    assert loaded.seed == 9

@@ -11,9 +11,10 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from topokit import spectrum
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
-from topokit.metrics import LAYER_METRICS, _facts, _laplacian, _spectral, layer_metrics
+from topokit.metrics import LAYER_METRICS, _facts, _laplacian, layer_metrics
 from topokit.metrics._expansion import sweep_expansion
 
 RTOL = 1e-8
@@ -103,7 +104,7 @@ def metrics(matrix, keys=None):
 def path(request, monkeypatch):
     """Run a test on the dense solvers and again with the iterative (ARPACK) ones."""
     if request.param == "iterative":
-        monkeypatch.setattr(_spectral, "_DENSE_GRAM_LIMIT", 2)
+        monkeypatch.setattr(spectrum, "_DENSE_GRAM_LIMIT", 2)
         monkeypatch.setattr(_laplacian, "_DENSE_LAPLACIAN_LIMIT", 4)
     return request.param
 
@@ -356,7 +357,7 @@ def test_single_edge_and_no_edge():
 
 def test_unequal_sides_iterative(monkeypatch):
     """n_in >> n_out through ARPACK agrees with dense SVD."""
-    monkeypatch.setattr(_spectral, "_DENSE_GRAM_LIMIT", 10)
+    monkeypatch.setattr(spectrum, "_DENSE_GRAM_LIMIT", 10)
     monkeypatch.setattr(_laplacian, "_DENSE_LAPLACIAN_LIMIT", 10)
     rng = np.random.default_rng(5)
     matrix = (rng.random((400, 40)) < 0.2).astype(float)
@@ -384,12 +385,3 @@ def test_single_key_name_is_accepted():
 def test_keys_must_be_iterable():
     with pytest.raises(TopokitError, match="keys must be an iterable of layer metric names, got 5"):
         metrics(crown(4), keys=5)
-
-
-def test_zero_operator_after_deflation_iterative(monkeypatch):
-    """K_{m,n} through ARPACK: the deflated Gram matrix is zero, so lambda2 = 0."""
-    monkeypatch.setattr(_spectral, "_DENSE_GRAM_LIMIT", 2)
-    pairs = _spectral.top_singular_pairs(
-        sp.csr_array(complete(30, 50)), 1, deflate=np.full(30, 1 / np.sqrt(30))
-    )
-    assert pairs.values[0] == pytest.approx(0.0, abs=1e-9)

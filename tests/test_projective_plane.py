@@ -10,7 +10,7 @@ from topokit.generators._finite_field import galois_field
 from topokit.generators._projective_plane import projective_plane
 from topokit.generators._registry import get_family
 from topokit.graph import LayerGraph
-from topokit.metrics._spectral import top_singular_values
+from topokit.spectrum import top_singular_values
 from topokit.topology import Topology
 
 SMALL_ORDERS = [2, 3, 4, 5, 7, 8, 9]

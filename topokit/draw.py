@@ -9,15 +9,15 @@ from the Gram matrix of the smaller side, so no dense ``n_in x n_out`` array is 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 
 import numpy as np
 
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
+from topokit.spectrum import ramanujan_bound, top_singular_values
 
-__all__ = ["draw_layer"]
+__all__ = ["check_figure_path", "draw_layer"]
 
 _MAX_CELLS = 500  # the pattern panel shows at most this many cells per side
 _SCATTER_EDGES = 20_000  # up to this many edges, one marker per edge
@@ -75,7 +75,7 @@ def draw_layer(graph: LayerGraph, path=None):
     if not isinstance(graph, LayerGraph):
         raise TopokitError(f"graph must be a LayerGraph, got {type(graph).__name__}")
     if path is not None:
-        _check_path(path)
+        check_figure_path(path)
     figure = Figure(figsize=(12, 8.5), layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(2, 2)
@@ -95,8 +95,34 @@ def draw_layer(graph: LayerGraph, path=None):
     return figure
 
 
-def _check_path(path) -> None:
-    """TopokitError unless ``path`` ends in one of the image suffixes we write."""
+def check_figure_path(path) -> None:
+    """Check that ``path`` ends in an image suffix that :func:`draw_layer` writes.
+
+    The suffix (any case) picks the format: ``.png``, ``.svg``, ``.pdf``, ``.jpg``,
+    ``.jpeg`` or ``.eps``. The command line checks its ``--output`` with this before it
+    builds or reads a graph.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where a figure is to be saved.
+
+    Raises
+    ------
+    TopokitError
+        If the suffix is none of those; the message lists them.
+
+    Examples
+    --------
+    >>> from topokit import TopokitError
+    >>> from topokit.draw import check_figure_path
+    >>> check_figure_path("layer.PNG")
+    >>> try:
+    ...     check_figure_path("layer.txt")
+    ... except TopokitError as exc:
+    ...     print(exc)
+    figure path must end in .png, .svg, .pdf, .jpg, .jpeg, .eps, got 'layer.txt'
+    """
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in _FORMATS:
         raise TopokitError(
@@ -207,15 +233,13 @@ def _singular_values(biadjacency, *, dense_side=_DENSE_SPECTRUM_SIDE, top=_TOP_S
 
     All of them, from a dense eigendecomposition of the Gram matrix of the smaller
     side, when that side has at most ``dense_side`` neurons; else the largest
-    ``top`` from :func:`topokit.metrics._spectral.top_singular_values`.
+    ``top`` from :func:`topokit.spectrum.top_singular_values`.
 
     Returns
     -------
     values : ndarray of shape (k,)
     complete : bool
     """
-    from topokit.metrics._spectral import top_singular_values
-
     n_in, n_out = biadjacency.shape
     small = min(n_in, n_out)
     if small <= dense_side:
@@ -236,12 +260,6 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _ramanujan_bound(n_in: int, n_out: int, n_edges: int) -> float:
-    """``sqrt(E/n_in - 1) + sqrt(E/n_out - 1)``; as in ``layer_metrics``, a side whose
-    average degree is below 1 contributes 0."""
-    return math.sqrt(max(n_edges / n_in - 1.0, 0.0)) + math.sqrt(max(n_edges / n_out - 1.0, 0.0))
-
-
 def _draw_spectrum(axes, graph: LayerGraph) -> None:
     values, complete = _singular_values(graph.biadjacency)
     index = np.arange(1, values.size + 1)
@@ -258,7 +276,7 @@ def _draw_spectrum(axes, graph: LayerGraph) -> None:
                 label=f"λ{k + 1} = {values[k]:.4g}",
                 zorder=3,
             )
-    bound = _ramanujan_bound(graph.n_in, graph.n_out, graph.n_edges)
+    bound = ramanujan_bound(graph.n_in, graph.n_out, graph.n_edges)
     if graph.n_edges:
         axes.axhline(
             bound,

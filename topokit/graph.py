@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
+from topokit._graph_file import read_layer, write_layer
 
 __all__ = ["LayerGraph"]
 
@@ -324,9 +325,7 @@ class LayerGraph:
 
         See :func:`topokit.save_layer`.
         """
-        from topokit.io import save_layer
-
-        save_layer(self, path)
+        write_layer(self, path)
 
     @classmethod
     def load(cls, path) -> LayerGraph:
@@ -334,9 +333,8 @@ class LayerGraph:
 
         See :func:`topokit.load_layer`.
         """
-        from topokit.io import load_layer
-
-        return load_layer(path)
+        matrix, provenance = read_layer(path)
+        return cls(matrix, **provenance)
 
     def __eq__(self, other):
         if not isinstance(other, LayerGraph):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from topokit._errors import TopokitError
+from topokit._graph_file import read_topology, write_topology
 from topokit._validation import check_int, make_rng
-from topokit.generators._registry import get_family, layer_graph
+from topokit.generators import get_family, layer_graph
 from topokit.graph import LayerGraph
 
 __all__ = ["Topology"]
@@ -162,16 +163,12 @@ class Topology:
 
     def save(self, path) -> None:
         """Write to ``.npz``; see :func:`topokit.save_topology`."""
-        from topokit.io import save_topology
-
-        save_topology(self, path)
+        write_topology(self, path)
 
     @classmethod
     def load(cls, path) -> Topology:
         """Read a file written by :meth:`save`; see :func:`topokit.load_topology`."""
-        from topokit.io import load_topology
-
-        return load_topology(path)
+        return cls([LayerGraph(matrix, **provenance) for matrix, provenance in read_topology(path)])
 
     def __len__(self):
         return len(self.layers)

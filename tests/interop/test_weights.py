@@ -12,7 +12,12 @@ import scipy.sparse as sp
 
 import topokit
 from topokit import LayerGraph, TopokitError, Topology
-from topokit.interop.weights import read_weights, save_weights, topology_from_weights
+from topokit.interop.weights import (
+    is_weights_npz,
+    read_weights,
+    save_weights,
+    topology_from_weights,
+)
 
 
 def _weights(shape, density, seed):
@@ -327,3 +332,63 @@ def test_suite_collects_without_torch():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "interop/weights.py" in result.stdout
     assert "interop/torch.py" not in result.stdout
+
+
+def _write_weights(path):
+    save_weights(path, [np.ones((4, 3)), sp.random(3, 2, density=0.5, format="csr", rng=0)])
+
+
+def _write_savez(path):
+    np.savez(path, np.ones((4, 3)), np.ones((3, 2)))
+
+
+def _write_layer(path):
+    LayerGraph(np.eye(3)).save(path)
+
+
+def _write_topology(path):
+    Topology.build([4, 3, 2], "dense").save(path)
+
+
+def _write_scipy(path):
+    sp.save_npz(path, sp.csr_array(np.eye(3)))
+
+
+def _write_text(path):
+    path.write_text("not an archive")
+
+
+def _write_single_array(path):
+    with open(path, "wb") as handle:
+        np.save(handle, np.ones((2, 2)))
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (_write_weights, True),
+        (_write_savez, True),
+        (_write_layer, False),
+        (_write_topology, False),
+        (_write_scipy, False),
+        (_write_text, False),
+        (_write_single_array, False),
+        (None, False),
+    ],
+    ids=[
+        "save_weights",
+        "np.savez",
+        "layer",
+        "topology",
+        "scipy",
+        "text",
+        "single-array",
+        "missing",
+    ],
+)
+def test_is_weights_npz(tmp_path, write, expected):
+    path = tmp_path / "file.npz"
+    if write is not None:
+        write(path)
+    assert is_weights_npz(path) is expected
+    assert is_weights_npz(str(path)) is expected

@@ -25,7 +25,6 @@ seed. A retried run's new record replaces the failed one.
 from __future__ import annotations
 
 import json
-import math
 import platform
 import sqlite3
 from contextlib import contextmanager, suppress
@@ -35,6 +34,7 @@ from importlib import metadata
 from pathlib import Path
 
 from topokit._errors import TopokitError
+from topokit._plain import to_plain
 
 __all__ = ["SCHEMA_VERSION", "STORE_FILENAME", "ResultStore", "RunResult", "library_versions"]
 
@@ -125,20 +125,6 @@ def library_versions() -> dict:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _plain(value):
-    """A metric value as SQLite stores it: int, float or None (NaN becomes None)."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    value = float(value)
-    return None if math.isnan(value) else value
 
 
 @dataclass
@@ -449,6 +435,8 @@ class ResultStore:
         return True
 
     def _insert(self, run, result: RunResult) -> None:
+        # Values go in through to_plain(..., non_finite="keep"): numpy scalars become
+        # Python ones; SQLite keeps inf and stores NaN as NULL.
         key = run.key
         execute = self._connection.execute
         execute(
@@ -462,26 +450,29 @@ class ResultStore:
                 result.error,
                 result.started,
                 result.finished,
-                _plain(result.seconds),
-                _plain(result.test_accuracy),
-                _plain(result.train_accuracy),
-                _plain(result.final_loss),
-                _plain(result.epochs_to_target),
-                _plain(result.epochs),
+                to_plain(result.seconds, non_finite="keep"),
+                to_plain(result.test_accuracy, non_finite="keep"),
+                to_plain(result.train_accuracy, non_finite="keep"),
+                to_plain(result.final_loss, non_finite="keep"),
+                to_plain(result.epochs_to_target, non_finite="keep"),
+                to_plain(result.epochs, non_finite="keep"),
                 json.dumps(result.versions, sort_keys=True),
             ),
         )
         self._connection.executemany(
             "INSERT INTO layer_metrics VALUES (?, ?, ?, ?)",
             [
-                (key, layer, name, _plain(value))
+                (key, layer, name, to_plain(value, non_finite="keep"))
                 for layer, metrics in enumerate(result.layer_metrics)
                 for name, value in metrics.items()
             ],
         )
         self._connection.executemany(
             "INSERT INTO network_metrics VALUES (?, ?, ?)",
-            [(key, name, _plain(value)) for name, value in result.network_metrics.items()],
+            [
+                (key, name, to_plain(value, non_finite="keep"))
+                for name, value in result.network_metrics.items()
+            ],
         )
         self._connection.executemany(
             "INSERT INTO curves VALUES (?, ?, ?, ?, ?, ?)",
@@ -489,10 +480,10 @@ class ResultStore:
                 (
                     key,
                     int(point.get("epoch", index + 1)),
-                    _plain(point.get("loss")),
-                    _plain(point.get("train_accuracy")),
-                    _plain(point.get("val_accuracy")),
-                    _plain(point.get("seconds")),
+                    to_plain(point.get("loss"), non_finite="keep"),
+                    to_plain(point.get("train_accuracy"), non_finite="keep"),
+                    to_plain(point.get("val_accuracy"), non_finite="keep"),
+                    to_plain(point.get("seconds"), non_finite="keep"),
                 )
                 for index, point in enumerate(result.curve)
             ],

@@ -53,8 +53,7 @@ import numpy as np
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis._study_checks import TRAINING_DEFAULTS, FamilySpec, check_study
-from topokit.generators import get_family
-from topokit.generators._registry import layer_graph
+from topokit.generators import get_family, layer_graph
 from topokit.topology import Topology
 
 __all__ = [

@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 
+from topokit import __version__
 from topokit._errors import TopokitError
 from topokit.cli import _analyze, _draw, _export, _families, _graph, _metrics, _study, _train
 from topokit.cli._common import CommandParser, UsageError
@@ -37,8 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["families", "--json"]).json
     True
     """
-    from topokit import __version__
-
     parser = CommandParser(
         prog="topokit",
         description="Build, measure and draw sparse neural-network layer graphs.",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import math
 import os
 import sys
 
-import numpy as np
-
 from topokit._errors import TopokitError
+from topokit._plain import to_plain
+from topokit.generators import families, get_family, layer_graph
+from topokit.interop.graphs import read_edgelist, read_graphml
+from topokit.interop.weights import is_weights_npz, read_weights
+from topokit.io import load
+from topokit.topology import Topology
 
 __all__ = [
     "FORMATTER",
@@ -119,8 +121,6 @@ def parse_params(family: str, pairs: list[str]) -> dict:
     Each value is converted by the family's own ``Param.parse``; an unknown key,
     a repeated key or a pair without ``=`` raises TopokitError.
     """
-    from topokit.generators import get_family
-
     record = get_family(family)
     params = {}
     for pair in pairs:
@@ -143,10 +143,7 @@ def _looks_like_path(text: str) -> bool:
 # a LayerGraph or a Topology. One more format is one more entry in ``_READERS``.
 def _read_npz(path: str, layout):
     """A topokit graph file (topokit.io), or else an archive of weight matrices."""
-    from topokit.interop.weights import _is_weights_npz, read_weights
-    from topokit.io import load
-
-    if _is_weights_npz(path):
+    if is_weights_npz(path):
         return read_weights(path, layout=layout or "auto")
     _reject_layout(layout, path)
     try:
@@ -162,17 +159,15 @@ def _read_npz(path: str, layout):
 
 def _read_weights(path: str, layout):
     """A file of weight matrices (a PyTorch state dict): the topology of its nonzeros."""
-    from topokit.interop.weights import read_weights
-
     return read_weights(path, layout=layout or "auto")
 
 
-def _graph_reader(module: str, function: str):
-    """A reader for a graph-exchange format: ``module.function(path)``, no ``--layout``."""
+def _graph_reader(function):
+    """A reader for a graph-exchange format: ``function(path)``, no ``--layout``."""
 
     def read(path: str, layout):
         _reject_layout(layout, path)
-        return getattr(importlib.import_module(module), function)(path)
+        return function(path)
 
     return read
 
@@ -181,9 +176,9 @@ _READERS = {
     ".npz": _read_npz,  # a topokit graph file, or weight matrices (np.savez)
     ".pt": _read_weights,  # a PyTorch state dict
     ".pth": _read_weights,
-    ".graphml": _graph_reader("topokit.interop.graphs", "read_graphml"),
-    ".edgelist": _graph_reader("topokit.interop.graphs", "read_edgelist"),
-    ".edges": _graph_reader("topokit.interop.graphs", "read_edgelist"),
+    ".graphml": _graph_reader(read_graphml),
+    ".edgelist": _graph_reader(read_edgelist),
+    ".edges": _graph_reader(read_edgelist),
 }
 
 
@@ -205,8 +200,6 @@ def load_source(args):
     pattern, oriented by ``args.layout`` (None: automatic). A family name builds a
     graph from the build options; anything else is an error that says which it is not.
     """
-    from topokit.generators import families
-
     source = args.source
     layout = getattr(args, "layout", None)
     reader = _READERS.get(os.path.splitext(source)[1].lower())
@@ -242,9 +235,6 @@ def _reject_build_options(args, path: str) -> None:
 
 def build_from_family(family: str, args):
     """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``."""
-    from topokit.generators import get_family, layer_graph
-    from topokit.topology import Topology
-
     record = get_family(family)
     params = parse_params(family, args.param)
     count = {"density": args.density, "degree": args.degree, "rng": args.seed}
@@ -267,24 +257,9 @@ def describe_sizes(sizes) -> str:
     return " → ".join(str(n) for n in sizes)
 
 
-def _plain(value):
-    """A JSON-ready version of ``value``: numpy scalars/arrays to Python, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def print_json(value) -> None:
     """Print ``value`` as one strict JSON document (non-finite floats become null)."""
-    print(json.dumps(_plain(value), indent=2, allow_nan=False))
+    print(json.dumps(to_plain(value), indent=2, allow_nan=False))
 
 
 def progress(*, total: int, desc: str, quiet: bool = False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from topokit._errors import TopokitError
 from topokit.cli._common import (
     FORMATTER,
     add_build_options,
@@ -9,6 +10,8 @@ from topokit.cli._common import (
     add_source_argument,
     load_source,
 )
+from topokit.draw import check_figure_path, draw_layer
+from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
 
@@ -44,9 +47,6 @@ def add_parser(subparsers) -> None:
 
 
 def _pick_layer(source, layer: int):
-    from topokit._errors import TopokitError
-    from topokit.topology import Topology
-
     if not isinstance(source, Topology):
         if layer != 0:
             raise TopokitError(f"--layer must be 0 for a single layer graph, got {layer}")
@@ -61,9 +61,7 @@ def _pick_layer(source, layer: int):
 
 def run(args) -> int:
     """Build or read the graph, draw it, save the figure."""
-    from topokit.draw import _check_path, draw_layer
-
-    _check_path(args.output)
+    check_figure_path(args.output)
     graph = _pick_layer(load_source(args), args.layer)
     draw_layer(graph, args.output)
     print(f"wrote {args.output}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from topokit.cli._common import FORMATTER, print_json
+from topokit.generators import families, get_family
 
 __all__ = ["add_parser", "run"]
 
@@ -60,8 +61,6 @@ def format_table(descriptions: list[dict]) -> str:
 
 def run(args) -> int:
     """Print the families (as JSON with ``--json``)."""
-    from topokit.generators import families, get_family
-
     descriptions = [get_family(name).describe() for name in families()]
     if args.json:
         print_json(descriptions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from topokit._errors import TopokitError
 from topokit.cli._common import (
     FORMATTER,
     add_build_options,
@@ -16,6 +17,9 @@ from topokit.cli._common import (
     describe_sizes,
     print_json,
 )
+from topokit.interop.graphs import write_edgelist, write_graphml
+from topokit.io import save_layer, save_topology
+from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
 
@@ -81,8 +85,6 @@ def add_parser(subparsers) -> None:
 
 def _output_format(args) -> str:
     """The format the suffix of ``--output`` names; options of other formats are errors."""
-    from topokit._errors import TopokitError
-
     suffix = os.path.splitext(str(args.output))[1].lower()
     if suffix not in _FORMATS:
         raise TopokitError(
@@ -99,10 +101,6 @@ def _output_format(args) -> str:
 
 
 def _save(built, path, fmt: str, args) -> None:
-    from topokit.interop.graphs import write_edgelist, write_graphml
-    from topokit.io import save_layer, save_topology
-    from topokit.topology import Topology
-
     if fmt == "graphml":
         write_graphml(built, path, directed=args.directed)
     elif fmt == "edgelist":
@@ -115,8 +113,6 @@ def _save(built, path, fmt: str, args) -> None:
 
 def run(args) -> int:
     """Build the graph, save it in the format of the output's suffix, print a summary."""
-    from topokit.topology import Topology
-
     fmt = _output_format(args)
     built = build_from_family(args.family, args)
     _save(built, args.output, fmt, args)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 
+from topokit._errors import TopokitError
 from topokit.cli._common import (
     FORMATTER,
     add_build_options,
@@ -18,6 +19,8 @@ from topokit.cli._common import (
     print_json,
     progress,
 )
+from topokit.metrics import LAYER_METRICS, NETWORK_METRICS, layer_metrics, network_metrics
+from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
 
@@ -69,8 +72,6 @@ def _parse_keys(text):
     """``--keys`` as a list of names, or None for all."""
     if text is None:
         return None
-    from topokit._errors import TopokitError
-
     keys = [key.strip() for key in text.split(",") if key.strip()]
     if not keys:
         raise TopokitError(f"--keys must list metric names such as lambda1,lambda2, got {text!r}")
@@ -85,9 +86,6 @@ def _network_keys(keys):
     """
     if keys is None:
         return None, None
-    from topokit._errors import TopokitError
-    from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
-
     unknown = [key for key in keys if key not in LAYER_METRICS and key not in NETWORK_METRICS]
     if unknown:
         raise TopokitError(
@@ -141,8 +139,6 @@ def format_network(result: dict) -> str:
 
 
 def _topology_metrics(topology, keys, quiet: bool) -> dict:
-    from topokit.metrics import layer_metrics, network_metrics
-
     layer_keys, network_keys = _network_keys(keys)
     with progress(total=len(topology) + 1, desc="metrics", quiet=quiet) as bar:
         layers = []
@@ -156,16 +152,12 @@ def _topology_metrics(topology, keys, quiet: bool) -> dict:
 
 def run(args) -> int:
     """Read or build the graph, compute its metrics, print them."""
-    from topokit.topology import Topology
-
     keys = _parse_keys(args.keys)
     source = load_source(args)
     if isinstance(source, Topology):
         result = _topology_metrics(source, keys, args.quiet)
         text = format_network
     else:
-        from topokit.metrics import layer_metrics
-
         result = layer_metrics(source, keys=keys)
         text = format_layer
     if args.json:

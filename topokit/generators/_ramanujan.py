@@ -10,15 +10,15 @@ from topokit.generators._configuration_model import biregular_csr
 from topokit.generators._registry import Family, Param, register
 from topokit.generators._sampling import check_sizes, feasible_density
 from topokit.graph import LayerGraph
-from topokit.metrics._spectral import top_singular_values
+from topokit.spectrum import ramanujan_bound, top_singular_values
 
 __all__ = ["ramanujan"]
 
 _NAME = "ramanujan"
 
 
-def _ramanujan_bound(n_in: int, n_out: int, n_edges: int) -> float:
-    """``sqrt(E/n_in − 1) + sqrt(E/n_out − 1)``, or TopokitError where no graph can meet it."""
+def _check_bound_can_be_met(n_in: int, n_out: int, n_edges: int) -> None:
+    """TopokitError where no graph with these sizes and edge count can meet the bound."""
     smallest = max(n_in, n_out)
     if n_edges < smallest:
         side, n_side = ("input", n_in) if n_edges < n_in else ("output", n_out)
@@ -38,17 +38,17 @@ def _ramanujan_bound(n_in: int, n_out: int, n_edges: int) -> float:
                 f"sqrt(E/n_in - 1) + sqrt(E/n_out - 1); use more edges, e.g. "
                 f"density={feasible_density(n_in, n_out, 2 * n_side)}"
             )
-    return math.sqrt(n_edges / n_in - 1) + math.sqrt(n_edges / n_out - 1)
 
 
 def ramanujan(n_in, n_out, *, density=None, degree=None, rng=None, max_attempts=100) -> LayerGraph:
     """Random near-biregular graph whose second singular value meets the Ramanujan bound.
 
     Draws :func:`~topokit.generators.biregular` graphs until one has
-    ``lambda2 <= ramanujan_bound = sqrt(E/n_in − 1) + sqrt(E/n_out − 1)``, where
-    ``lambda2`` is the second largest singular value of the biadjacency (computed by
-    ``topokit.metrics._spectral.top_singular_values``, on the Gram matrix of the
-    smaller side). The returned graph is certified: its ``lambda2`` was computed and
+    ``lambda2 <= ramanujan_bound = sqrt(E/n_in − 1) + sqrt(E/n_out − 1)``
+    (:func:`topokit.spectrum.ramanujan_bound`), where ``lambda2`` is the second largest
+    singular value of the biadjacency (computed by
+    :func:`topokit.spectrum.top_singular_values`, on the Gram matrix of the smaller
+    side). The returned graph is certified: its ``lambda2`` was computed and
     found within the bound. For ``(c, d)``-biregular graphs the bound is
     ``sqrt(c − 1) + sqrt(d − 1)``; Marcus, Spielman and Srivastava proved that such
     bipartite Ramanujan graphs exist for every ``c, d``, and random biregular graphs are
@@ -85,16 +85,17 @@ def ramanujan(n_in, n_out, *, density=None, degree=None, rng=None, max_attempts=
     Examples
     --------
     >>> from topokit.generators import ramanujan
-    >>> from topokit.metrics._spectral import top_singular_values
+    >>> from topokit.spectrum import ramanujan_bound, top_singular_values
     >>> g = ramanujan(60, 40, degree=6, rng=0)
     >>> lambda2 = top_singular_values(g.biadjacency, 2)[1]
-    >>> bool(lambda2 <= 3**0.5 + 5**0.5)
+    >>> bool(lambda2 <= ramanujan_bound(60, 40, g.n_edges))  # sqrt(4 - 1) + sqrt(6 - 1)
     True
     """
     n_in, n_out = check_sizes(n_in, n_out)
     n_edges = edge_count(n_in, n_out, density, degree)
     max_attempts = check_int("max_attempts", max_attempts, minimum=1)
-    bound = _ramanujan_bound(n_in, n_out, n_edges)
+    _check_bound_can_be_met(n_in, n_out, n_edges)
+    bound = ramanujan_bound(n_in, n_out, n_edges)
     generator = make_rng(rng)
     best = math.inf
     for _ in range(max_attempts):

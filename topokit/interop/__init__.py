@@ -5,9 +5,15 @@ on its own; everything else here needs only topokit's own dependencies.
 """
 
 from topokit.interop.graphs import read_edgelist, read_graphml, write_edgelist, write_graphml
-from topokit.interop.weights import read_weights, save_weights, topology_from_weights
+from topokit.interop.weights import (
+    is_weights_npz,
+    read_weights,
+    save_weights,
+    topology_from_weights,
+)
 
 __all__ = [
+    "is_weights_npz",
     "read_edgelist",
     "read_graphml",
     "read_weights",

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
+from topokit.topology import Topology
 
 __all__ = [
     "LAYOUTS",
@@ -171,8 +172,6 @@ def build_topology(named: dict, layout: str):
     Each value is checked with :func:`as_matrix`; ``layout`` is resolved with
     :func:`infer_layout`.
     """
-    from topokit.topology import Topology
-
     if not named:
         raise TopokitError("need at least one weight matrix, got none")
     check_layout(layout)

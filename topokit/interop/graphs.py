@@ -53,10 +53,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
+from topokit._plain import provenance_json
 from topokit._validation import check_int
 from topokit.graph import LayerGraph
 from topokit.interop import _edgelist, _graphml
-from topokit.io import _jsonable
 from topokit.topology import Topology
 
 __all__ = ["read_edgelist", "read_graphml", "write_edgelist", "write_graphml"]
@@ -81,7 +81,7 @@ def _graph_attributes(kind: str, sizes: list[int], layers: list[LayerGraph]) -> 
         if layer.family is not None:
             attributes[f"{prefix}family"] = str(layer.family)
         if layer.params:
-            attributes[f"{prefix}params"] = json.dumps(layer.params, default=_jsonable)
+            attributes[f"{prefix}params"] = provenance_json(layer.params)
         if layer.seed is not None:
             seed = layer.seed
             is_long = (
@@ -89,7 +89,7 @@ def _graph_attributes(kind: str, sizes: list[int], layers: list[LayerGraph]) -> 
                 and not isinstance(seed, bool)
                 and -(2**63) <= seed < 2**63  # GraphML's long
             )
-            seed = int(seed) if is_long else json.dumps(seed, default=_jsonable)
+            seed = int(seed) if is_long else provenance_json(seed)
             attributes[f"{prefix}seed"] = seed
     return attributes
 

@@ -25,7 +25,7 @@ from topokit._errors import TopokitError
 from topokit.interop._patterns import LAYOUTS, as_matrix, build_topology, check_layout
 from topokit.interop._state_dict import load_state_dict, topology_from_state_dict
 
-__all__ = ["LAYOUTS", "read_weights", "save_weights", "topology_from_weights"]
+__all__ = ["LAYOUTS", "is_weights_npz", "read_weights", "save_weights", "topology_from_weights"]
 
 _TORCH_SUFFIXES = (".pt", ".pth")
 _SPARSE_PARTS = ("format", "shape", "data", "indices", "indptr")
@@ -124,10 +124,36 @@ def _holds_graph(keys) -> bool:
     return "topokit_sizes" in keys or {"format", "indices", "indptr"} <= keys
 
 
-def _is_weights_npz(path) -> bool:
-    """Whether ``path`` is a readable ``.npz`` that is not a topokit graph file.
+def is_weights_npz(path) -> bool:
+    """Whether ``path`` is a readable ``.npz`` archive that is not a topokit graph file.
 
-    False for a missing or unreadable file too, so that the graph reader reports it.
+    Tells an ``.npz`` of weight matrices (``np.savez``, :func:`save_weights`) from a
+    graph file (:func:`topokit.save_layer`, :func:`topokit.save_topology`, or
+    ``scipy.sparse.save_npz``), without reading the arrays.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to look at.
+
+    Returns
+    -------
+    bool
+        True for an archive of weight matrices; False for a graph file, and also for
+        a missing or unreadable file, so that the graph reader reports why.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from topokit import LayerGraph, save_layer
+    >>> from topokit.interop.weights import is_weights_npz, save_weights
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> save_weights(folder / "weights.npz", [np.ones((4, 3)), np.ones((3, 2))])
+    >>> save_layer(LayerGraph(np.eye(3)), folder / "layer.npz")
+    >>> is_weights_npz(folder / "weights.npz"), is_weights_npz(folder / "layer.npz")
+    (True, False)
+    >>> is_weights_npz(folder / "missing.npz")
+    False
     """
     try:
         with np.load(os.fspath(path), allow_pickle=False) as arrays:

@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 from topokit.metrics._expansion import independent_directions, sweep_expansion
 from topokit.metrics._laplacian import fiedler_pair
-from topokit.metrics._spectral import top_singular_pairs
+from topokit.spectrum import top_singular_pairs
 
 __all__ = ["GraphFacts"]
 

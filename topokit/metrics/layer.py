@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
 from topokit.metrics._facts import GraphFacts
+from topokit.spectrum import ramanujan_bound
 
 __all__ = ["LAYER_METRICS", "layer_metrics"]
-
-
-def _ramanujan_bound(facts: GraphFacts) -> float:
-    # A side whose average degree is below 1 contributes 0 (sqrt of a negative otherwise).
-    per_input = facts.n_edges / facts.n_in
-    per_output = facts.n_edges / facts.n_out
-    return math.sqrt(max(per_input - 1.0, 0.0)) + math.sqrt(max(per_output - 1.0, 0.0))
 
 
 def _normalized_spectral_gap(facts: GraphFacts) -> float:
@@ -41,8 +34,8 @@ _METRICS = {
     "lambda2": lambda f: f.singular_values[1],
     "spectral_gap": lambda f: f.singular_values[0] - f.singular_values[1],
     "normalized_spectral_gap": _normalized_spectral_gap,
-    "ramanujan_bound": _ramanujan_bound,
-    "ramanujan_gap": lambda f: _ramanujan_bound(f) - f.singular_values[1],
+    "ramanujan_bound": lambda f: ramanujan_bound(f.n_in, f.n_out, f.n_edges),
+    "ramanujan_gap": lambda f: ramanujan_bound(f.n_in, f.n_out, f.n_edges) - f.singular_values[1],
     "is_biregular": lambda f: f.is_biregular,
     "fiedler_value": lambda f: f.fiedler_value,
     "edge_expansion_lower": lambda f: f.fiedler_value / 2.0,

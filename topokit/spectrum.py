@@ -1,23 +1,33 @@
-"""Largest singular values of a sparse biadjacency, without forming a dense n_in x n_out array.
+"""The spectrum of a layer graph: largest singular values of its biadjacency, and the
+Ramanujan bound they are compared with.
+
+The spectrum of the adjacency ``A = [[0, B], [Bᵀ, 0]]`` of a bipartite graph is ``±σ_i(B)``
+plus zeros, so ``lambda1`` and ``lambda2`` of a layer are the two largest singular values
+of its biadjacency ``B``. The metrics (:mod:`topokit.metrics`), the drawing
+(:mod:`topokit.draw`) and the ``ramanujan`` family all read them from here.
 
 Everything works on the Gram matrix of the smaller side (``Bᵀ B`` when ``n_in >= n_out``,
-else ``B Bᵀ``), never a shift-invert: a dense eigendecomposition of that small Gram
-matrix when the smaller side is small, else ARPACK (``eigsh``, largest algebraic) on a
-matrix-free operator, seeded from a fixed-seed Generator so results are reproducible.
-Singular values are read back as ``‖M v‖`` for the Gram eigenvectors ``v`` (``M`` the
-map from the small side to the large side), which keeps small singular values
-accurate to ``eps * lambda1`` instead of ``sqrt(eps) * lambda1``.
+else ``B Bᵀ``), never a shift-invert and never a dense ``n_in x n_out`` array: a dense
+eigendecomposition of that small Gram matrix when the smaller side is small, else ARPACK
+(``eigsh``, largest algebraic) on a matrix-free operator, seeded from a fixed-seed
+Generator so results are reproducible. Singular values are read back as ``‖M v‖`` for
+the Gram eigenvectors ``v`` (``M`` the map from the small side to the large side), which
+keeps small singular values accurate to ``eps * lambda1`` instead of
+``sqrt(eps) * lambda1``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from topokit._errors import TopokitError
+from topokit._validation import check_int
 
-__all__ = ["SingularPairs", "top_singular_pairs", "top_singular_values"]
+__all__ = ["SingularPairs", "ramanujan_bound", "top_singular_pairs", "top_singular_values"]
 
 # Below this many columns in the Gram matrix of the smaller side, a dense
 # eigendecomposition of that (small x small) Gram matrix is exact and fast.
@@ -30,10 +40,26 @@ _SEED = 20170
 
 
 class SingularPairs:
-    """Top singular values of ``M`` with right singular vectors on the smaller side.
+    """Top singular values of a matrix with their singular vectors on the smaller side.
 
-    ``values`` of shape (k,), decreasing; ``vectors`` of shape (small, k), unit columns;
-    ``tall`` is True when the small side is the columns (``n_in >= n_out``).
+    What :func:`top_singular_pairs` returns.
+
+    Parameters
+    ----------
+    values : ndarray of shape (k,)
+        The singular values, in decreasing order.
+    vectors : ndarray of shape (small, k)
+        Unit singular vectors on the smaller side, one column per value.
+    tall : bool
+        True when the smaller side is the columns (``n_in >= n_out``): the vectors are
+        then right singular vectors, else left ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topokit.spectrum import SingularPairs
+    >>> SingularPairs(np.array([2.0, 1.0]), np.eye(2), tall=True).values.tolist()
+    [2.0, 1.0]
     """
 
     __slots__ = ("tall", "values", "vectors")
@@ -85,6 +111,25 @@ def top_singular_pairs(matrix, k: int = 2, *, deflate=None) -> SingularPairs:
     ------
     TopokitError
         If ARPACK does not converge (the message says on what size).
+
+    Examples
+    --------
+    The complete bipartite graph ``K(2, 3)`` has one nonzero singular value,
+    ``sqrt(2 * 3)``, with the constant vector on the smaller side (the two inputs):
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from topokit.spectrum import top_singular_pairs
+    >>> pairs = top_singular_pairs(sp.csr_array(np.ones((2, 3))), k=2)
+    >>> pairs.values.round(6).tolist(), pairs.tall
+    ([2.44949, 0.0], False)
+    >>> np.abs(pairs.vectors[:, 0]).round(6).tolist()
+    [0.707107, 0.707107]
+
+    With that vector deflated, the next singular value is the largest:
+
+    >>> top_singular_pairs(sp.csr_array(np.ones((2, 3))), k=1,
+    ...                    deflate=pairs.vectors[:, 0]).values.round(6).tolist()
+    [0.0]
     """
     matrix = sp.csr_array(matrix, dtype=np.float64)
     n_in, n_out = matrix.shape
@@ -177,8 +222,50 @@ def top_singular_values(biadjacency, k: int = 2) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from topokit.metrics._spectral import top_singular_values
+    >>> from topokit.spectrum import top_singular_values
     >>> top_singular_values(sp.csr_array(np.ones((3, 4))), k=2).round(6).tolist()
     [3.464102, 0.0]
     """
     return top_singular_pairs(biadjacency, k).values
+
+
+def ramanujan_bound(n_in: int, n_out: int, n_edges: int) -> float:
+    """The Ramanujan bound ``sqrt(E/n_in - 1) + sqrt(E/n_out - 1)`` of a layer's sizes.
+
+    ``E/n_in`` and ``E/n_out`` are the average degrees of the input and output
+    neurons. For a ``(c, d)``-biregular graph the bound is ``sqrt(c - 1) + sqrt(d - 1)``,
+    the Marcus-Spielman-Srivastava bound on the nontrivial singular values of a
+    bipartite Ramanujan graph: a layer with ``lambda2 <= ramanujan_bound`` is
+    Ramanujan-like. A side whose average degree is below 1 contributes 0 (the square
+    root of a negative number otherwise).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of input and output neurons, at least 1.
+    n_edges : int
+        Number of edges ``E``, at least 0.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TopokitError
+        If a size is not an integer >= 1 or ``n_edges`` is negative.
+
+    Examples
+    --------
+    A ``(4, 4)``-biregular graph (the projective plane of order 3):
+
+    >>> from topokit.spectrum import ramanujan_bound
+    >>> ramanujan_bound(13, 13, 52) == 2 * 3**0.5
+    True
+    >>> ramanujan_bound(10, 40, 20)  # the outputs' average degree 1/2 contributes 0
+    1.0
+    """
+    n_in = check_int("n_in", n_in, minimum=1)
+    n_out = check_int("n_out", n_out, minimum=1)
+    n_edges = check_int("n_edges", n_edges, minimum=0)
+    return math.sqrt(max(n_edges / n_in - 1.0, 0.0)) + math.sqrt(max(n_edges / n_out - 1.0, 0.0))

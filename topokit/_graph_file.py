@@ -1,0 +1,173 @@
+"""The ``.npz`` layout of graph files, below the classes that save and load them.
+
+A layer file is exactly what ``scipy.sparse.save_npz`` writes for the CSR
+biadjacency (so ``scipy.sparse.load_npz`` reads it), plus optional keys
+``topokit_family``, ``topokit_params`` (JSON) and ``topokit_seed`` (JSON).
+
+A topology file holds ``topokit_sizes`` and, for each layer ``k``, the CSR arrays
+``layer{k}_indices`` and ``layer{k}_indptr``, plus the same provenance keys per layer
+(``layer{k}_family``, ...).
+
+The writers take any object with a layer's attributes (``biadjacency``, ``family``,
+``params``, ``seed``; a topology's ``sizes`` and ``layers``) and the readers return CSR
+arrays with their provenance, so that :mod:`topokit.graph` and :mod:`topokit.topology`
+build on this module without importing back; :mod:`topokit.io` sits above them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+
+from topokit._errors import TopokitError
+from topokit._plain import provenance_json
+
+__all__ = [
+    "is_topology_file",
+    "read_layer",
+    "read_topology",
+    "write_layer",
+    "write_topology",
+]
+
+
+def _provenance(graph, prefix: str) -> dict:
+    out = {}
+    if graph.family is not None:
+        out[f"{prefix}family"] = np.array(graph.family)
+    if graph.params:
+        out[f"{prefix}params"] = np.array(provenance_json(graph.params))
+    if graph.seed is not None:
+        out[f"{prefix}seed"] = np.array(provenance_json(graph.seed))
+    return out
+
+
+def _read_provenance(arrays, prefix: str) -> dict:
+    family = str(arrays[f"{prefix}family"]) if f"{prefix}family" in arrays else None
+    params = json.loads(str(arrays[f"{prefix}params"])) if f"{prefix}params" in arrays else {}
+    seed = json.loads(str(arrays[f"{prefix}seed"])) if f"{prefix}seed" in arrays else None
+    return {"family": family, "params": params, "seed": seed}
+
+
+def _check_suffix(path) -> str:
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        raise TopokitError(f"graph files must end in .npz, got {path!r}")
+    return path
+
+
+def _open(path):
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise TopokitError(f"graph file {path!r} does not exist")
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise TopokitError(f"cannot read {path!r} as an .npz file: {exc}") from exc
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise TopokitError(f"{path!r} is not an .npz archive (it holds a single array)")
+    return arrays
+
+
+def _csr(n_in, n_out, indices, indptr, where) -> sp.csr_array:
+    try:
+        matrix = sp.csr_array(
+            (np.ones(len(indices)), np.asarray(indices), np.asarray(indptr)), shape=(n_in, n_out)
+        )
+        matrix.check_format(full_check=True)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise TopokitError(f"{where} is not a valid CSR biadjacency: {exc}") from exc
+    return matrix
+
+
+def write_layer(graph, path) -> None:
+    """Write one layer (a LayerGraph) to ``path``, which must end in ``.npz``."""
+    path = _check_suffix(path)
+    csr = graph.biadjacency
+    arrays = {
+        "format": np.array(b"csr"),
+        "shape": np.array(csr.shape),
+        "data": csr.data,
+        "indices": csr.indices,
+        "indptr": csr.indptr,
+        "_is_array": np.array(True),
+        **_provenance(graph, "topokit_"),
+    }
+    np.savez_compressed(path, **arrays)
+
+
+def write_topology(topology, path) -> None:
+    """Write a topology (a Topology) to ``path``, which must end in ``.npz``."""
+    path = _check_suffix(path)
+    arrays = {"topokit_sizes": np.array(topology.sizes, dtype=np.int64)}
+    for k, layer in enumerate(topology.layers):
+        arrays[f"layer{k}_indices"] = layer.biadjacency.indices
+        arrays[f"layer{k}_indptr"] = layer.biadjacency.indptr
+        arrays.update(_provenance(layer, f"layer{k}_"))
+    np.savez_compressed(path, **arrays)
+
+
+def read_layer(path) -> tuple[sp.csr_array, dict]:
+    """The biadjacency of a layer file and its provenance (``family``, ``params``, ``seed``).
+
+    TopokitError if the file is missing, not an ``.npz``, a topology file, or not a
+    valid sparse matrix (whether it is binary is for :class:`~topokit.LayerGraph` to say).
+    """
+    with _open(path) as arrays:
+        if "topokit_sizes" in arrays:
+            raise TopokitError(
+                f"{os.fspath(path)!r} holds a whole topology; use load_topology (or load)"
+            )
+        if "format" not in arrays or "shape" not in arrays:
+            raise TopokitError(
+                f"{os.fspath(path)!r} is not a scipy.sparse .npz (keys 'format' and 'shape' "
+                f"missing; found {sorted(arrays.files)})"
+            )
+        try:
+            matrix = sp.load_npz(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TopokitError(
+                f"cannot read {os.fspath(path)!r} as a sparse matrix: {exc}"
+            ) from exc
+        provenance = _read_provenance(arrays, "topokit_")
+    try:
+        matrix = sp.csr_array(matrix)
+        matrix.check_format(full_check=True)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise TopokitError(f"{os.fspath(path)!r} is not a valid sparse matrix: {exc}") from exc
+    return matrix, provenance
+
+
+def read_topology(path) -> list[tuple[sp.csr_array, dict]]:
+    """The biadjacency and provenance of each layer of a topology file, in order.
+
+    A layer file gives one layer (see :func:`read_layer`).
+    """
+    with _open(path) as arrays:
+        if "topokit_sizes" not in arrays:
+            return [read_layer(path)]
+        sizes = [int(n) for n in arrays["topokit_sizes"]]
+        layers = []
+        for k in range(len(sizes) - 1):
+            where = f"layer {k} of {os.fspath(path)!r}"
+            if f"layer{k}_indices" not in arrays or f"layer{k}_indptr" not in arrays:
+                raise TopokitError(f"{where} is missing (file has sizes {sizes})")
+            matrix = _csr(
+                sizes[k],
+                sizes[k + 1],
+                arrays[f"layer{k}_indices"],
+                arrays[f"layer{k}_indptr"],
+                where,
+            )
+            layers.append((matrix, _read_provenance(arrays, f"layer{k}_")))
+    return layers
+
+
+def is_topology_file(path) -> bool:
+    """Whether the graph file ``path`` holds a whole topology (else one layer)."""
+    with _open(path) as arrays:
+        return "topokit_sizes" in arrays
