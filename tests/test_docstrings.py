@@ -7,6 +7,9 @@ public classes define themselves. Each object's docstring goes through
 :func:`numpydoc.validate.validate`, and one case per object reports the codes of ``CHECKS``
 that it fails. ``.ci/run`` runs this file as its own step, ``== numpydoc``.
 
+Each family's docstring also cites the papers of its concept page (docs/concepts/families),
+so the References of the API reference and of the page do not drift apart.
+
 Run ``python tests/test_docstrings.py`` for one line per failing object.
 """
 
@@ -18,12 +21,14 @@ import inspect
 import pkgutil
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from numpydoc.docscrape import get_doc_object
 from numpydoc.validate import validate
 
 import topokit
+import topokit.generators
 
 # The numpydoc checks we hold the public API to, each for a reason.
 CHECKS = {
@@ -279,6 +284,31 @@ def test_docstring(name):
     assert not new, "\n".join(f"{name}: {code} {message}" for code, message in new.items())
     fixed = known - set(codes)
     assert not fixed, f"{name} no longer fails {sorted(fixed)}: remove them from KNOWN_FAILURES"
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _page_references(page):
+    """First authors' surnames of the ``## References`` list of a docs page, in order."""
+    text = page.read_text(encoding="utf-8")
+    _, found, section = text.partition("\n## References\n")
+    if not found:
+        return []
+    section = section.split("\n#", 1)[0]
+    items = [line[2:] for line in section.splitlines() if line.startswith("- ")]
+    return [item.split(",")[0].split()[-1] for item in items]
+
+
+@pytest.mark.parametrize("family", topokit.families())
+def test_family_docstring_cites_the_papers_of_its_page(family):
+    """The API reference and the concept page of a family name the same papers."""
+    function = getattr(topokit.generators, family)
+    cited = "\n".join(get_doc_object(function)["References"])
+    authors = _page_references(DOCS / "concepts" / "families" / f"{family}.md")
+    assert bool(cited) == bool(authors), f"{family}: References on one side only"
+    for author in authors:
+        assert author in cited, f"{family}: the docstring does not cite {author}"
 
 
 def _main():
