@@ -272,6 +272,39 @@ def test_public_api_is_found():
         assert name in PUBLIC_API
 
 
+def _raises_directly(x):
+    if x < 0:
+        raise ValueError(f"x must be >= 0, got {x}")
+    return x
+
+
+def _raises_in_a_nested_function_only(x):
+    def inner():
+        raise ValueError("not the outer function's own raise")
+
+    return inner
+
+
+def _re_raises_only(x):
+    try:
+        return 1 / x
+    except ZeroDivisionError:
+        raise
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        (_raises_directly, True),
+        (_raises_in_a_nested_function_only, False),
+        (_re_raises_only, False),
+    ],
+    ids=["direct", "nested", "bare-raise"],
+)
+def test_raises_check_sees_only_the_functions_own_raise(function, expected):
+    assert _raises_in_own_body(function) is expected
+
+
 def test_known_failures_are_public_names():
     assert set(KNOWN_FAILURES) <= set(PUBLIC_API)
 
