@@ -113,7 +113,7 @@ KNOWN_FAILURES: dict[str, set[str]] = {
     "topokit.analysis.library_versions": {"RT01"},
     # topokit/analysis/study.py (vocab)
     "topokit.analysis.RunConfig": {"PR01"},
-    "topokit.analysis.RunConfig.from_dict": {"EX01", "PR01"},
+    "topokit.analysis.RunConfig.from_dict": {"EX01", "PR01", "RX01"},
     "topokit.analysis.RunConfig.layer_families": {"EX01", "RT01"},
     "topokit.analysis.RunConfig.rngs": {"EX01", "RT01"},
     "topokit.analysis.RunConfig.to_dict": {"EX01", "RT01"},
@@ -125,7 +125,7 @@ KNOWN_FAILURES: dict[str, set[str]] = {
     "topokit.analysis.load_preset": {"PR01", "RT01"},
     # topokit/graph.py (core)
     "topokit.LayerGraph.edges": {"EX01", "RT01"},
-    "topokit.LayerGraph.from_igraph": {"PR01"},
+    "topokit.LayerGraph.from_igraph": {"PR01", "RX01"},
     "topokit.LayerGraph.load": {"EX01", "PR01"},
     "topokit.LayerGraph.save": {"EX01", "PR01"},
     "topokit.LayerGraph.to_igraph": {"RT01"},
@@ -204,6 +204,8 @@ def public_api():
 def _function_of(obj):
     if isinstance(obj, property):
         return obj.fget
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
     return inspect.unwrap(obj) if inspect.isfunction(obj) else None
 
 
