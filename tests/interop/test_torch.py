@@ -362,10 +362,9 @@ def test_sparse_csr_of_a_sparse_linear_matches_its_forward(product):
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_sparse_csr_never_densifies():
+def test_sparse_csr_never_densifies(rng):
     # 10^6 x 10^6 dense would be 4 TB of float32
     n = 1_000_000
-    rng = np.random.default_rng(0)
     graph = LayerGraph.from_edges(rng.permutation(n)[:100], rng.permutation(n)[:100], n, n)
     tensor = to_sparse_csr(graph)
     assert tensor.shape == (n, n)

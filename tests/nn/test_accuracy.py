@@ -1,4 +1,4 @@
-"""Accuracy targets: digits (always) and MNIST (slow; skipped without the data folder).
+"""Accuracy targets: digits (always) and MNIST (slow; skipped without ``TOPOKIT_DATA``).
 
 The dense layers here run on BLAS. On the shared 2-core test machine, BLAS's own
 thread pool next to numba's (and next to other jobs) makes every product wait on a
@@ -6,7 +6,6 @@ descheduled thread, so these tests hold BLAS to one thread (numba keeps its thre
 """
 
 import gzip
-import pathlib
 
 import numpy as np
 import pytest
@@ -17,8 +16,6 @@ from threadpoolctl import threadpool_limits
 from topokit.graph import LayerGraph
 from topokit.nn import SparseMLP
 from topokit.topology import Topology
-
-MNIST_DIR = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 
 
 def test_digits_dense_64_256_10():
@@ -41,13 +38,11 @@ def _read_idx(path):
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"MNIST IDX files not found in {MNIST_DIR}")
-    X_train = _read_idx(MNIST_DIR / "train-images-idx3-ubyte.gz").reshape(-1, 784) / 255.0
-    y_train = _read_idx(MNIST_DIR / "train-labels-idx1-ubyte.gz").astype(np.int64)
-    X_test = _read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz").reshape(-1, 784) / 255.0
-    y_test = _read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+def mnist(mnist_dir):
+    X_train = _read_idx(mnist_dir / "train-images-idx3-ubyte.gz").reshape(-1, 784) / 255.0
+    y_train = _read_idx(mnist_dir / "train-labels-idx1-ubyte.gz").astype(np.int64)
+    X_test = _read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz").reshape(-1, 784) / 255.0
+    y_test = _read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
     return X_train.astype(np.float32), y_train, X_test.astype(np.float32), y_test
 
 
@@ -69,9 +64,8 @@ def test_mnist_dense_784_300_100_10(mnist):
 
 
 @pytest.mark.slow
-def test_mnist_hidden_layers_at_5_percent(mnist):
+def test_mnist_hidden_layers_at_5_percent(mnist, rng):
     X_train, y_train, X_test, y_test = mnist
-    rng = np.random.default_rng(0)
     topology = Topology(
         [
             _sparse_layer(784, 300, 0.05, rng),

@@ -187,8 +187,7 @@ def test_fixed_split_datasets_refuse_test_size():
 # --- your own .npz -----------------------------------------------------------------------
 
 
-def test_npz_split_encodes_text_labels_and_standardizes(tmp_path):
-    rng = np.random.default_rng(0)
+def test_npz_split_encodes_text_labels_and_standardizes(tmp_path, rng):
     X = rng.normal(3.0, 2.0, size=(40, 4))
     X[:, 2] = 5.0  # a constant feature is only centred
     y = np.array(["cat", "dog"])[np.arange(40) % 2]

@@ -15,13 +15,6 @@ from topokit.nn.datasets import load_dataset
 from topokit.nn.datasets._cache import cache_root, data_folders
 from topokit.nn.datasets._idx import read_bytes, read_idx
 
-SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
-IDX_NAMES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 _CODES = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
 
 
@@ -243,17 +236,11 @@ def test_mnist_refuses_test_size(tmp_path):
         load_dataset("mnist", data_dir=tmp_path, test_size=0.2)
 
 
-# --- the real MNIST ----------------------------------------------------------------------
-
-needs_mnist = pytest.mark.skipif(
-    not all((SHARED_MNIST / f"{name}.gz").is_file() for name in IDX_NAMES),
-    reason=f"real MNIST is not in {SHARED_MNIST}",
-)
+# --- the real MNIST (found through TOPOKIT_DATA by the mnist_dir fixture) ----------------
 
 
-@needs_mnist
-def test_real_mnist_matches_its_readme():
-    data = load_dataset("mnist", data_dir=SHARED_MNIST, download=False)
+def test_real_mnist_matches_its_readme(mnist_dir):
+    data = load_dataset("mnist", data_dir=mnist_dir, download=False)
     assert repr(data) == "Dataset('mnist', X_train=(60000, 784), X_test=(10000, 784), n_classes=10)"
     np.testing.assert_array_equal(
         np.bincount(data.y_train), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -267,15 +254,15 @@ def test_real_mnist_matches_its_readme():
     assert abs(mean_pixel - 33.318) < 5e-4
 
 
-@needs_mnist
-def test_real_mnist_through_topokit_data(monkeypatch):
-    monkeypatch.setenv("TOPOKIT_DATA", str(SHARED_MNIST.parent))
+def test_real_mnist_through_topokit_data(monkeypatch, tmp_path, mnist_dir):
+    # a data root whose mnist/ subfolder is the real data, wherever that lies
+    (tmp_path / "mnist").symlink_to(mnist_dir, target_is_directory=True)
+    monkeypatch.setenv("TOPOKIT_DATA", str(tmp_path))
     data = load_dataset("mnist", download=False)
     assert data.n_train == 60000
-    assert str(SHARED_MNIST) in data.description
+    assert str(tmp_path / "mnist") in data.description
 
 
-@needs_mnist
 @pytest.mark.parametrize(
     ("name", "n_bytes", "sha256"),
     [
@@ -291,7 +278,7 @@ def test_real_mnist_through_topokit_data(monkeypatch):
         ),
     ],
 )
-def test_real_mnist_decompresses_to_the_published_bytes(name, n_bytes, sha256):
-    data = read_bytes(SHARED_MNIST / f"{name}.gz")
+def test_real_mnist_decompresses_to_the_published_bytes(mnist_dir, name, n_bytes, sha256):
+    data = read_bytes(mnist_dir / f"{name}.gz")
     assert len(data) == n_bytes
     assert hashlib.sha256(data).hexdigest() == sha256

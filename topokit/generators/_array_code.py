@@ -168,6 +168,11 @@ def array_code(
         ``[2, q]``, the sizes do not fit (naming feasible ones), the sizes leave
         ``q``, ``l`` ambiguous, or density/degree disagree with the fixed edge count.
 
+    References
+    ----------
+    - S. P. Burnwal, K. Sinha, M. Vidyasagar, "New and explicit constructions of unbalanced
+      Ramanujan bipartite graphs", *The Ramanujan Journal* (2021), arXiv:1910.03937.
+
     Examples
     --------
     >>> from topokit.generators._array_code import array_code

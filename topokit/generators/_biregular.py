@@ -45,6 +45,12 @@ def biregular(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph
         If a size is not a positive integer, or density/degree is missing, both given,
         out of range, or gives no edge.
 
+    References
+    ----------
+    - G. Brito, I. Dumitriu, K. D. Harris, "Spectral gap in random bipartite biregular
+      graphs and applications", *Combinatorics, Probability and Computing* 31 (2022):
+      random biregular graphs are near-Ramanujan with high probability.
+
     Examples
     --------
     >>> from topokit.generators import biregular

@@ -94,6 +94,12 @@ def left_regular(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGr
         out of range, or the density does not give the same fan-in to every output
         (the message names the nearest densities that do).
 
+    References
+    ----------
+    - A. Prabhu, G. Varma, A. Namboodiri, "Deep Expander Networks: Efficient Deep Networks
+      from Graph Theory", ECCV (2018), arXiv:1711.08757: X-Net, whose random layers give
+      every output neuron the same number of random inputs.
+
     Examples
     --------
     >>> from topokit.generators import left_regular

@@ -128,6 +128,11 @@ def radix(n_in, n_out, *, density=None, degree=None, rng=None, radices=None, lay
         multiple of ``n'`` (naming the nearest multiples), ``layer`` is negative, or
         density/degree disagree with the fixed edge count.
 
+    References
+    ----------
+    - R. A. Robinett, J. Kepner, "RadiX-Net: Structured Sparse Matrices for Deep Neural
+      Networks", IEEE IPDPSW (2019), arXiv:1905.00416.
+
     Examples
     --------
     >>> from topokit.generators._radix import radix

@@ -82,6 +82,15 @@ def ramanujan(n_in, n_out, *, density=None, degree=None, rng=None, max_attempts=
         bound (a side with mean degree at most 1); or when no attempt met it (the
         message gives the attempts, the best ``lambda2`` found and the bound).
 
+    References
+    ----------
+    - A. W. Marcus, D. A. Spielman, N. Srivastava, "Interlacing families I: Bipartite
+      Ramanujan graphs of all degrees", *Annals of Mathematics* 182 (2015): bipartite
+      Ramanujan graphs exist for every pair of degrees.
+    - G. Brito, I. Dumitriu, K. D. Harris, "Spectral gap in random bipartite biregular
+      graphs and applications", *Combinatorics, Probability and Computing* 31 (2022):
+      random biregular graphs are near-Ramanujan with high probability.
+
     Examples
     --------
     >>> from topokit.generators import ramanujan

@@ -29,9 +29,26 @@ _PARSERS = {"int": int, "float": float, "ints": _parse_ints, "str": str}
 class Param:
     """One family-specific parameter.
 
-    ``kind`` is ``"int"``, ``"float"``, ``"ints"`` (a list of ints, or a comma-separated
-    string on the command line) or ``"str"``; ``constraint`` says in words what values
-    are allowed.
+    Parameters
+    ----------
+    name : str
+        The keyword the family function takes (``"p"``, ``"q"``, ...).
+    kind : {"int", "float", "ints", "str"}
+        Its type; ``"ints"`` is a list of ints, or a comma-separated string on the
+        command line.
+    default : object
+        The value used when it is not given (None where the family derives it).
+    constraint : str
+        What values are allowed, in words.
+    doc : str
+        One line saying what it does.
+
+    Examples
+    --------
+    >>> from topokit import get_family
+    >>> p = get_family("small_world").param("p")
+    >>> p.kind, p.default
+    ('float', 0.1)
     """
 
     name: str
@@ -41,7 +58,30 @@ class Param:
     doc: str
 
     def parse(self, text: str):
-        """Convert a command-line string (``--param name=text``) to this parameter's type."""
+        """Convert a command-line string (``--param name=text``) to this parameter's type.
+
+        Parameters
+        ----------
+        text : str
+            The value as typed, e.g. ``"0.1"`` or ``"4,4,4"``.
+
+        Returns
+        -------
+        int, float, list of int or str
+            The value as :attr:`kind` says.
+
+        Raises
+        ------
+        TopokitError
+            If ``text`` is not of the parameter's type; the message names the parameter,
+            its type and constraint, and the text given.
+
+        Examples
+        --------
+        >>> from topokit import get_family
+        >>> get_family("radix").param("radices").parse("4,4,4")
+        [4, 4, 4]
+        """
         try:
             return _PARSERS[self.kind](text)
         except ValueError as exc:
@@ -55,7 +95,7 @@ class Param:
 class Family:
     """A family of layer graphs: its builder function and what it accepts.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The public name (``"erdos_renyi"``, ...).
@@ -75,6 +115,13 @@ class Family:
         Whether ``rng`` matters.
     fixes_sizes : bool
         Whether ``n_in``/``n_out`` may be omitted (the parameters determine them).
+
+    Examples
+    --------
+    >>> from topokit import get_family
+    >>> family = get_family("projective_plane")
+    >>> family.edge_count, family.random, family.fixes_sizes
+    ('fixed', False, True)
     """
 
     name: str
@@ -87,7 +134,28 @@ class Family:
     fixes_sizes: bool = False
 
     def param(self, name: str) -> Param:
-        """The :class:`Param` called ``name``; TopokitError naming the valid ones if unknown."""
+        """The :class:`Param` called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A parameter of this family.
+
+        Returns
+        -------
+        Param
+
+        Raises
+        ------
+        TopokitError
+            If the family has no such parameter; the message lists the valid ones.
+
+        Examples
+        --------
+        >>> from topokit import get_family
+        >>> get_family("scale_free").param("exponent").kind
+        'float'
+        """
         for param in self.params:
             if param.name == name:
                 return param
@@ -97,7 +165,21 @@ class Family:
         )
 
     def describe(self) -> dict:
-        """A JSON-ready description (what ``topokit families --json`` prints)."""
+        """A JSON-ready description (what ``topokit families --json`` prints).
+
+        Returns
+        -------
+        dict
+            ``name``, ``summary``, ``sizes``, ``edge_count``, ``random``, ``fixes_sizes``
+            and ``params``, a list of one dict per parameter (``name``, ``type``,
+            ``default``, ``constraint``, ``doc``).
+
+        Examples
+        --------
+        >>> from topokit import get_family
+        >>> get_family("dense").describe()["params"]
+        []
+        """
         return {
             "name": self.name,
             "summary": self.summary,
@@ -135,6 +217,11 @@ def register(family: Family) -> Family:
 def families() -> list[str]:
     """Names of all layer-graph families, in the order of DESIGN.md's table.
 
+    Returns
+    -------
+    list of str
+        The names that :func:`get_family` and :func:`layer_graph` accept.
+
     Examples
     --------
     >>> import topokit
@@ -146,6 +233,15 @@ def families() -> list[str]:
 
 def get_family(name: str) -> Family:
     """The :class:`Family` record called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`families`.
+
+    Returns
+    -------
+    Family
 
     Raises
     ------

@@ -152,6 +152,11 @@ def scale_free(n_in, n_out, *, density=None, degree=None, rng=None, exponent=2.5
         If a size is not a positive integer, density/degree is missing, both given, out
         of range or gives no edge, or ``exponent`` is not a finite number above 2.
 
+    References
+    ----------
+    - F. Chung, L. Lu, "Connected components in random graphs with given expected degree
+      sequences", *Annals of Combinatorics* 6 (2002).
+
     Examples
     --------
     >>> from topokit.generators import scale_free

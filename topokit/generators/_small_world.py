@@ -176,6 +176,11 @@ def small_world(n_in, n_out, *, density=None, degree=None, rng=None, p=0.1) -> L
         If a size is not a positive integer, density/degree is missing, both given, out
         of range or gives no edge, or ``p`` is not in [0, 1].
 
+    References
+    ----------
+    - D. J. Watts, S. H. Strogatz, "Collective dynamics of 'small-world' networks",
+      *Nature* 393 (1998).
+
     Examples
     --------
     >>> from topokit.generators import small_world

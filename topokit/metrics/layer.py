@@ -104,6 +104,26 @@ def layer_metrics(graph: LayerGraph, keys=None) -> dict:
         If ``graph`` is not a LayerGraph or a key is unknown (the message lists the
         valid keys).
 
+    References
+    ----------
+    - S. Bourely, J. P. Boueri, K. Choromanski, "Sparse Neural Networks Topologies",
+      arXiv:1706.05683 (2017): the accuracy of a sparse network follows the spectral gap
+      and algebraic connectivity of its layer graphs rather than their density.
+    - M. Fiedler, "Algebraic connectivity of graphs", *Czechoslovak Mathematical Journal* 23
+      (1973): ``fiedler_value``.
+    - A. W. Marcus, D. A. Spielman, N. Srivastava, "Interlacing families I: Bipartite
+      Ramanujan graphs of all degrees", *Annals of Mathematics* 182 (2015):
+      ``ramanujan_bound``.
+    - K. Feng, W.-C. W. Li, "Spectra of hypergraphs and applications", *Journal of Number
+      Theory* 60 (1996): the bipartite Alon–Boppana bound, below which ``lambda2`` of a
+      large biregular graph cannot fall.
+    - B. Mohar, "Isoperimetric numbers of graphs", *Journal of Combinatorial Theory,
+      Series B* 47 (1989): ``edge_expansion_lower``.
+    - F. R. K. Chung, *Spectral Graph Theory*, AMS (1997): ``normalized_spectral_gap``.
+    - S. Hoory, N. Linial, A. Wigderson, "Expander graphs and their applications",
+      *Bulletin of the AMS* 43 (2006): the expander mixing lemma and the Cheeger
+      inequalities.
+
     Examples
     --------
     >>> import numpy as np

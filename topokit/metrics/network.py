@@ -137,6 +137,14 @@ def network_metrics(topology: Topology, keys=None) -> dict:
         If ``topology`` is not a Topology or a key is unknown (the message lists the
         valid keys).
 
+    References
+    ----------
+    - S. Bourely, J. P. Boueri, K. Choromanski, "Sparse Neural Networks Topologies",
+      arXiv:1706.05683 (2017): the accuracy of a sparse network follows the spectral gap
+      and algebraic connectivity of its layer graphs rather than their density.
+    - M. Fiedler, "Algebraic connectivity of graphs", *Czechoslovak Mathematical Journal* 23
+      (1973): ``net_fiedler_value``.
+
     Examples
     --------
     >>> import numpy as np

@@ -21,15 +21,28 @@ __all__ = ["ACTIVATIONS", "Activation", "get_activation"]
 class Activation:
     """A hidden activation: ``apply(z)`` in place, ``backprop(a, grad)`` in place.
 
-    Attributes
+    Parameters
     ----------
     name : str
+        The name users type (``"relu"``, ``"tanh"``, ``"logistic"``, ``"identity"``).
     apply : callable
         ``apply(z)`` overwrites ``z`` with ``f(z)``.
     backprop : callable
         ``backprop(a, grad)`` overwrites ``grad`` with ``grad * f'(z)``, where ``a = f(z)``.
     init : str
         Weight initialisation suited to it: ``"he"`` or ``"glorot"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from topokit.nn.activations import get_activation
+    >>> relu = get_activation("relu")
+    >>> z = np.array([-1.0, 2.0])
+    >>> relu.apply(z)
+    >>> z
+    array([0., 2.])
+    >>> relu.init
+    'he'
     """
 
     name: str

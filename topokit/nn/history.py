@@ -13,19 +13,19 @@ __all__ = ["History"]
 class History:
     """Per-epoch training record; epoch ``e`` (1-based) is index ``e - 1`` of each list.
 
-    Attributes
+    Parameters
     ----------
-    loss : list of float
+    loss : list of float, optional
         Mean training loss over the epoch's minibatches (cross-entropy plus the L2
         penalty), measured as the minibatches went by.
-    train_accuracy : list of float
+    train_accuracy : list of float, optional
         Fraction of training samples classified right by the weights in force when
         each minibatch was seen.
-    val_accuracy : list of float or None
+    val_accuracy : list of float or None, optional
         Accuracy on the validation set after the epoch (None without one).
-    seconds : list of float
+    seconds : list of float, optional
         Wall-clock seconds of the epoch's training steps (validation excluded).
-    learning_rate : list of float
+    learning_rate : list of float, optional
         Learning rate used in the epoch.
 
     Examples
@@ -61,11 +61,20 @@ class History:
         Returns
         -------
         int or None
+            The first epoch that reached ``target``, or None if none did.
 
         Raises
         ------
         TopokitError
             If ``target`` is not in [0, 1].
+
+        Examples
+        --------
+        >>> from topokit.nn.history import History
+        >>> h = History(loss=[1.0, 0.5], train_accuracy=[0.6, 0.9], val_accuracy=[0.5, 0.8],
+        ...             seconds=[0.1, 0.1], learning_rate=[0.01, 0.01])
+        >>> h.epochs_to_reach(0.8), h.epochs_to_reach(0.9)
+        (2, None)
         """
         target = check_real("target_accuracy", target, low=0.0, high=1.0)
         for epoch, (val, train) in enumerate(
@@ -77,7 +86,21 @@ class History:
         return None
 
     def as_dict(self) -> dict:
-        """The lists as a plain (JSON-ready) dict."""
+        """The lists as a plain (JSON-ready) dict.
+
+        Returns
+        -------
+        dict
+            ``{"loss": [...], "train_accuracy": [...], "val_accuracy": [...],
+            "seconds": [...], "learning_rate": [...]}``.
+
+        Examples
+        --------
+        >>> from topokit.nn.history import History
+        >>> History(loss=[0.5], train_accuracy=[0.9], val_accuracy=[None], seconds=[0.1],
+        ...         learning_rate=[0.01]).as_dict()["val_accuracy"]
+        [None]
+        """
         return asdict(self)
 
     def _append(self, loss, train_accuracy, val_accuracy, seconds, learning_rate):

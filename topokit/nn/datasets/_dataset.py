@@ -15,7 +15,7 @@ __all__ = ["Dataset"]
 class Dataset:
     """A classification data set split into training and test parts.
 
-    Attributes
+    Parameters
     ----------
     X_train : ndarray of shape (n_train, n_features), float32
         Training features, scaled as ``description`` says.
@@ -27,10 +27,11 @@ class Dataset:
         Test labels.
     name : str
         The data set's name (``"digits"``, ``"mnist"``, or the file name).
-    description : str
+    description : str, optional
         One paragraph: source, split and scaling.
-    classes : ndarray of shape (n_classes,)
-        The original label of each class: ``y == k`` means class ``classes[k]``.
+    classes : ndarray of shape (n_classes,), optional
+        The original label of each class: ``y == k`` means class ``classes[k]``
+        (``0 .. n_classes - 1`` when not given).
 
     Examples
     --------
