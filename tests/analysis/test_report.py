@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from topokit._errors import TopokitError
-from topokit.analysis.report import analyze_study, write_report
+from topokit.analysis.analyze import analyze_study, write_report
 from topokit.analysis.results import load_results
 from topokit.analysis.store import ResultStore, RunResult
 from topokit.analysis.study import load_study

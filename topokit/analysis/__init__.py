@@ -1,6 +1,7 @@
 """Topology studies: sweeps of (family × density × seed × sizes) trainings, a resumable
 store of their metrics and outcomes, and the statistics that relate the two."""
 
+from topokit.analysis.analyze import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.plots import (
     accuracy_vs_density_figure,
     correlation_heatmap,
@@ -9,12 +10,12 @@ from topokit.analysis.plots import (
     scatter_figure,
     variant_colors,
 )
-from topokit.analysis.report import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.results import (
     export_results,
     load_curves,
     load_layer_metrics,
     load_results,
+    open_store,
 )
 from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.statistics import (
@@ -61,6 +62,7 @@ __all__ = [
     "load_results",
     "load_study",
     "ols_table",
+    "open_store",
     "partial_correlation",
     "pearson",
     "rank_metrics",

@@ -64,6 +64,7 @@ from topokit.analysis._coefficients import (
 
 __all__ = [
     "DEFAULT_OUTCOMES",
+    "OUTCOME_LABELS",
     "Correlation",
     "correlation_table",
     "cross_validated_r2",
@@ -79,6 +80,8 @@ __all__ = [
 
 #: The outcomes analysed by default (those present in the frame).
 DEFAULT_OUTCOMES = ("test_accuracy", "epochs_to_target")
+#: How the outcomes are named in sentences, table headings and figure labels.
+OUTCOME_LABELS = {"test_accuracy": "test accuracy", "epochs_to_target": "epochs to target"}
 _METRIC_PREFIXES = ("net_", "min_", "mean_")
 _ENCODINGS = ("auto", "linear", "levels")
 _MAX_LEVELS = 12  # "auto": a numeric control with this many values or fewer enters by level
