@@ -18,6 +18,7 @@ from topokit.analysis.statistics import (
     cross_validated_r2,
     cross_validation_table,
     default_controls,
+    fit_line,
     metric_columns,
     ols_table,
     partial_correlation,
@@ -567,3 +568,53 @@ def test_bad_encoding():
         TopokitError, match="encoding must be one of auto, linear, levels, got 'log'"
     ):
         correlation_table(_grid(5), encoding="log")
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99], ids=["90", "95", "99"])
+def test_fit_line_matches_the_closed_form_band(confidence):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 5, size=40)
+    y = 3.0 - 0.7 * x + rng.normal(size=40)
+    line = fit_line(x, y, confidence=confidence, n_points=25)
+    # reference: ŷ(x₀) ± t·s·√(1/n + (x₀ − x̄)²/Sxx), t with n − 2 degrees of freedom
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    scale = math.sqrt(residual @ residual / (x.size - 2))
+    grid = np.linspace(x.min(), x.max(), 25)
+    mean = intercept + slope * grid
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 2) * scale
+    half = half * np.sqrt(1 / x.size + (grid - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
+    low, high = mean - half, mean + half
+    assert line.intercept == pytest.approx(intercept, rel=1e-12)
+    assert line.slope == pytest.approx(slope, rel=1e-12)
+    np.testing.assert_allclose(line.x, np.linspace(x.min(), x.max(), 25), rtol=1e-15)
+    np.testing.assert_allclose(line.y, mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(line.ci_low, low, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(line.ci_high, high, rtol=1e-10, atol=1e-12)
+    assert line.n == 40
+
+
+def test_fit_line_exact_on_a_line():
+    line = fit_line([0, 1, 2, 3, 4], [1, 3, 5, 7, 9])
+    assert (line.slope, line.intercept) == pytest.approx((2.0, 1.0), abs=1e-12)
+    np.testing.assert_allclose(line.ci_high - line.ci_low, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "match"),
+    [
+        ([0, 1], [0, 1], "at least 3 points, got 2"),
+        ([1, 1, 1], [0, 1, 2], "x is constant"),
+        ([0, 1, 2], [0, 1], "same length, got 3 and 2"),
+        ([0, 1, np.nan], [0, 1, 2], "must be finite"),
+    ],
+    ids=["too-few", "constant-x", "lengths", "nan"],
+)
+def test_fit_line_errors(x, y, match):
+    with pytest.raises(TopokitError, match=match):
+        fit_line(x, y)
+
+
+def test_fit_line_confidence_error():
+    with pytest.raises(TopokitError, match=r"confidence must be in \(0, 1\), got 1.5"):
+        fit_line([0, 1, 2], [0, 1, 3], confidence=1.5)

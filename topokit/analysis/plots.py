@@ -7,26 +7,23 @@ SVG. Colours come from :func:`variant_colors`, so a family variant keeps its col
 every figure of a report.
 
 The fitted line of a scatter is ordinary least squares of the outcome on the plotted
-metric, with the 95% confidence band of the fitted mean (:func:`fit_line`).
+metric, with the 95% confidence band of the fitted mean
+(:func:`~topokit.analysis.statistics.fit_line`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.stats as stats
 
 from topokit._errors import TopokitError
+from topokit.analysis.statistics import fit_line
 
 __all__ = [
-    "FitLine",
     "accuracy_vs_density_figure",
     "correlation_heatmap",
-    "fit_line",
     "learning_curves_figure",
     "save_figure",
     "scatter_figure",
@@ -56,86 +53,6 @@ _PALETTE = (
 _DENSE_COLOR = "#333333"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
 _DPI = 150
-
-
-@dataclass(frozen=True)
-class FitLine:
-    """An OLS line ``y = intercept + slope·x`` with the confidence band of its mean.
-
-    Attributes
-    ----------
-    x : numpy.ndarray of shape (n_points,)
-        Where the line is evaluated (evenly spaced over the data's range).
-    y, ci_low, ci_high : numpy.ndarray of shape (n_points,)
-        Fitted mean and its confidence band.
-    slope, intercept : float
-    n : int
-        Number of points fitted.
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    slope: float
-    intercept: float
-    n: int
-
-
-def fit_line(x, y, *, confidence: float = 0.95, n_points: int = 100) -> FitLine:
-    """Least-squares line of ``y`` on ``x`` and the confidence band of the fitted mean.
-
-    The band at x₀ is ``ŷ(x₀) ± t·s·√(1/n + (x₀ − x̄)²/Sxx)``, t the Student quantile
-    with n − 2 degrees of freedom, s² the residual variance (as statsmodels'
-    ``OLS(...).get_prediction(...).conf_int()``).
-
-    Parameters
-    ----------
-    x, y : array_like of shape (n,)
-        Finite values; x must not be constant.
-    confidence : float, default 0.95
-    n_points : int, default 100
-
-    Returns
-    -------
-    FitLine
-
-    Raises
-    ------
-    TopokitError
-        With fewer than 3 points, a constant x, or non-finite values.
-
-    Examples
-    --------
-    >>> from topokit.analysis.plots import fit_line
-    >>> line = fit_line([0, 1, 2, 3], [1, 3, 5, 7.5])
-    >>> round(line.slope, 3), round(line.intercept, 3), line.n
-    (2.15, 0.9, 4)
-    """
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise TopokitError(f"x and y must have the same length, got {x.size} and {y.size}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise TopokitError("x and y must be finite to fit a line")
-    n = x.size
-    if n < 3:
-        raise TopokitError(f"fitting a line with a band needs at least 3 points, got {n}")
-    if not 0 < confidence < 1:
-        raise TopokitError(f"confidence must be in (0, 1), got {confidence!r}")
-    mean_x = x.mean()
-    sxx = float(np.sum((x - mean_x) ** 2))
-    if sxx <= 1e-24 * max(1.0, float(np.max(np.abs(x)))) ** 2:
-        raise TopokitError("x is constant: no line can be fitted")
-    slope = float(np.sum((x - mean_x) * (y - y.mean())) / sxx)
-    intercept = float(y.mean() - slope * mean_x)
-    residual = y - (intercept + slope * x)
-    scale = math.sqrt(float(residual @ residual) / (n - 2))
-    grid = np.linspace(x.min(), x.max(), n_points)
-    fitted = intercept + slope * grid
-    half = stats.t.ppf(0.5 + confidence / 2, n - 2) * scale
-    half = half * np.sqrt(1 / n + (grid - mean_x) ** 2 / sxx)
-    return FitLine(grid, fitted, fitted - half, fitted + half, slope, intercept, n)
 
 
 def variant_colors(variants) -> dict:

@@ -21,6 +21,8 @@ Methods
   Fisher's z with standard error 1/√(n − 3 − k).
 - OLS (statsmodels) of the z-scored outcome on the z-scored metric and the controls:
   standardized coefficients with their CIs and p-values.
+- A fitted line (:func:`fit_line`, the line of the scatter figures): statsmodels' OLS of y
+  on x with the confidence band of the fitted mean from ``get_prediction``.
 
 How controls enter (``encoding``)
 ---------------------------------
@@ -53,10 +55,12 @@ import pandas as pd
 from topokit._errors import TopokitError
 from topokit.analysis._coefficients import (
     Correlation,
+    FitLine,
     _check_confidence,
     _is_constant,
     _screen,
     cross_validated_r2,
+    fit_line,
     partial_correlation,
     pearson,
     spearman,
@@ -66,10 +70,12 @@ __all__ = [
     "DEFAULT_OUTCOMES",
     "OUTCOME_LABELS",
     "Correlation",
+    "FitLine",
     "correlation_table",
     "cross_validated_r2",
     "cross_validation_table",
     "default_controls",
+    "fit_line",
     "metric_columns",
     "ols_table",
     "partial_correlation",
