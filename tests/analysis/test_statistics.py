@@ -74,6 +74,26 @@ def test_pearson_matches_scipy(n):
     assert ours.n == n
 
 
+@pytest.mark.parametrize("n", [5, 30, 200])
+def test_pearson_interval_is_fisher_z_by_hand(n):
+    rng = np.random.default_rng(n + 1)
+    x = rng.normal(size=n)
+    y = -0.3 * x + rng.normal(size=n)
+    ours = pearson(x, y)
+    r = np.corrcoef(x, y)[0, 1]
+    half = 1.959963984540054 / math.sqrt(n - 3)
+    expected = (math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half))
+    assert ours.r == pytest.approx(r, abs=1e-14)
+    assert (ours.ci_low, ours.ci_high) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("sign", [1, -1], ids=["r=+1", "r=-1"])
+def test_pearson_perfect_correlation_has_a_point_interval(sign):
+    x = np.arange(10.0)
+    ours = pearson(x, sign * x + 2)
+    assert (ours.r, ours.ci_low, ours.ci_high) == pytest.approx((sign, sign, sign), abs=1e-12)
+
+
 @pytest.mark.parametrize("confidence", [0.9, 0.99])
 def test_pearson_confidence_level(confidence):
     rng = np.random.default_rng(1)
@@ -255,6 +275,30 @@ def test_cross_validated_r2_matches_scikit_learn(p):
     predicted = cross_val_predict(LinearRegression(), X, y, cv=folds)
     assert note == ""
     assert ours == pytest.approx(r2_score(y, predicted), abs=1e-12)
+
+
+@pytest.mark.parametrize("design", ["continuous", "levels"])
+def test_cross_validated_r2_matches_least_squares_by_hand(design):
+    rng = np.random.default_rng(10)
+    n = 40  # 5 folds for up to 4 predictors (n // (p + 2) >= 5)
+    x = rng.normal(size=n)
+    if design == "levels":
+        # density levels as indicators (first level dropped); levels 0 and 3 have one run
+        # each, so some training folds lack a level and their design is rank-deficient
+        levels = np.array([0, 3] + [1, 2] * 19)
+        X = np.column_stack([x, levels[:, None] == np.array([1, 2, 3])]).astype(float)
+    else:
+        X = np.column_stack([x, rng.normal(size=n)])
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=n)
+    design_matrix = np.column_stack([np.ones(n), X])
+    predicted = np.empty(n)
+    for train, test in KFold(n_splits=5, shuffle=True, random_state=0).split(X):
+        coefficients = np.linalg.lstsq(design_matrix[train], y[train], rcond=None)[0]
+        predicted[test] = design_matrix[test] @ coefficients
+    expected = 1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2)
+    ours, note = cross_validated_r2(X, y)
+    assert note == ""
+    assert ours == pytest.approx(expected, abs=1e-12)
 
 
 def test_cross_validated_r2_intercept_only_is_negative():
