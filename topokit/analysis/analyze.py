@@ -145,16 +145,22 @@ def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
 
     Examples
     --------
+    A study of four seeds, one of which failed (no figures drawn):
+
     >>> import tempfile
     >>> from topokit.analysis import ResultStore, RunResult, analyze_study, load_study
-    >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2]\\n[[families]]\\nname = "dense"')
+    >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2, 3]\\n'
+    ...                    '[[families]]\\nname = "dense"')
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     with ResultStore(folder, study) as store:
-    ...         for run in study.runs():
+    ...         for run in study.runs()[:3]:
     ...             _ = store.record(run, RunResult("ok", test_accuracy=0.9 + run.seed / 100))
+    ...         _ = store.record(study.runs()[3], RunResult.failed("loss is nan"))
     ...     analysis = analyze_study(folder, figures=False)
-    >>> analysis.counts, analysis.report.name
-    ({'ok': 3, 'failed': 0, 'planned': 3}, 'report.md')
+    >>> analysis.counts
+    {'ok': 3, 'failed': 1, 'planned': 4}
+    >>> analysis.failures.to_dict(orient="records")
+    [{'error': 'loss is nan', 'runs': 1, 'variants': 'dense'}]
     """
     directory = Path(directory)
     info, rows = _read_store(directory)

@@ -84,10 +84,12 @@ def _new_figure(width: float, height: float):
     return figure
 
 
-def _format_interval(r, low, high) -> str:
-    if r is None or not np.isfinite(r):
-        return "n/a"
-    return f"{r:+.2f} [{low:+.2f}, {high:+.2f}]"
+def _reference_band(axes, values, color, label):
+    """A dashed line at the mean of ``values`` and a band of ± their sd (0 for one value)."""
+    mean = values.mean()
+    sd = values.std(ddof=1) if len(values) > 1 else 0.0
+    axes.axhline(mean, color=color, ls="--", lw=1.2, label=label)
+    axes.axhspan(mean - sd, mean + sd, color=color, alpha=0.08, lw=0)
 
 
 def _legend_outside(axes, figure, handles=None, labels=None, *, title=None):
@@ -179,11 +181,9 @@ def scatter_figure(
         axes.plot(grid, line.y, color="black", lw=1.5, label="OLS fit, 95% band")
     if reference is not None and len(reference.dropna(subset=[y])):
         values = reference[y].dropna() * y_scale
-        mean, sd = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
         name = ", ".join(dict.fromkeys(reference["variant"]))
         label = f"{name}: mean ± sd (n={len(values)}, not fitted)"
-        axes.axhline(mean, color=_DENSE_COLOR, ls="--", lw=1.2, label=label)
-        axes.axhspan(mean - sd, mean + sd, color=_DENSE_COLOR, alpha=0.08, lw=0)
+        _reference_band(axes, values, _DENSE_COLOR, label)
     if log_x:
         axes.set_xscale("log")
         levels = np.unique(data[x])
@@ -425,10 +425,7 @@ def accuracy_vs_density_figure(
         group = data[data["variant"] == variant]
         color = colors[variant]
         if group[level].isna().all():
-            values = 100 * group[y]
-            sd = values.std(ddof=1) if len(values) > 1 else 0.0
-            axes.axhline(values.mean(), color=color, ls="--", lw=1.2, label=f"{variant} ± sd")
-            axes.axhspan(values.mean() - sd, values.mean() + sd, color=color, alpha=0.08, lw=0)
+            _reference_band(axes, 100 * group[y], color, f"{variant} ± sd")
             continue
         band = _mean_band(group.groupby(level), y)
         shift = 10**offset  # a small horizontal dodge so error bars do not overlap

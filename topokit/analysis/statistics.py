@@ -229,6 +229,24 @@ def _clean(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, int]:
     return subset[keep], int((~keep).sum())
 
 
+def _cases(frame, metrics, outcomes, controls, encoding):
+    """Each (metric, outcome) pair of a table over the runs with all its values.
+
+    Yields the row's leading cells (``metric``, ``outcome``, ``n``, ``n_dropped``,
+    ``controls``), x (the metric), y (the outcome), the control block and the names of
+    its leading linear columns (:func:`_control_block`).
+    """
+    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
+    for outcome in outcomes:
+        for metric in metrics:
+            clean, dropped = _clean(data, [metric, outcome, *controls])
+            block, linear, described = _control_block(clean, controls, encoding)
+            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
+            row["controls"] = ", ".join(described)
+            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
+            yield row, x, y, block, linear
+
+
 def correlation_table(
     frame: pd.DataFrame,
     metrics=None,
@@ -280,29 +298,22 @@ def correlation_table(
     >>> float(round(table.loc[0, "partial_r"], 6))
     1.0
     """
-    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
     rows = []
-    for outcome in outcomes:
-        for metric in metrics:
-            clean, dropped = _clean(data, [metric, outcome, *controls])
-            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
-            block, _, described = _control_block(clean, controls, encoding)
-            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
-            notes = []
-            for prefix, result in (
-                ("pearson", pearson(x, y, confidence=confidence)),
-                ("spearman", spearman(x, y, confidence=confidence)),
-                ("partial", partial_correlation(x, y, block, confidence=confidence)),
-            ):
-                row[f"{prefix}_r"] = result.r
-                row[f"{prefix}_ci_low"] = result.ci_low
-                row[f"{prefix}_ci_high"] = result.ci_high
-                row[f"{prefix}_p"] = result.p_value
-                if result.note and result.note not in notes:
-                    notes.append(f"{prefix}: {result.note}" if prefix == "partial" else result.note)
-            row["controls"] = ", ".join(described)
-            row["note"] = "; ".join(dict.fromkeys(notes))
-            rows.append(row)
+    for row, x, y, block, _ in _cases(frame, metrics, outcomes, controls, encoding):
+        notes = []
+        for prefix, result in (
+            ("pearson", pearson(x, y, confidence=confidence)),
+            ("spearman", spearman(x, y, confidence=confidence)),
+            ("partial", partial_correlation(x, y, block, confidence=confidence)),
+        ):
+            row[f"{prefix}_r"] = result.r
+            row[f"{prefix}_ci_low"] = result.ci_low
+            row[f"{prefix}_ci_high"] = result.ci_high
+            row[f"{prefix}_p"] = result.p_value
+            if result.note and result.note not in notes:
+                notes.append(f"{prefix}: {result.note}" if prefix == "partial" else result.note)
+        row["note"] = "; ".join(dict.fromkeys(notes))
+        rows.append(row)
     columns = ["metric", "outcome", "n", "n_dropped"]
     for prefix in ("pearson", "spearman", "partial"):
         columns += [f"{prefix}_r", f"{prefix}_ci_low", f"{prefix}_ci_high", f"{prefix}_p"]
@@ -352,53 +363,44 @@ def ols_table(
     import statsmodels.api as sm
 
     confidence = _check_confidence(confidence)
-    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
     rows = []
     names = ["beta_metric", "beta_metric_ci_low", "beta_metric_ci_high", "p_metric"]
     names += ["beta_density", "beta_density_ci_low", "beta_density_ci_high", "p_density"]
-    for outcome in outcomes:
-        for metric in metrics:
-            clean, dropped = _clean(data, [metric, outcome, *controls])
-            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
-            row.update(dict.fromkeys([*names, "r2", "r2_adj"], math.nan))
-            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
-            block, numeric, described = _control_block(clean, controls, encoding)
-            row["controls"] = ", ".join(described)
-            n, p = len(clean), 2 + block.shape[1]
-            note = _screen(x, y, p + 2, "an OLS fit")
-            design = None
-            if not note:
-                columns = [_zscore(x)]
-                for j in range(block.shape[1]):
-                    column = block[:, j]
-                    columns.append(_zscore(column) if j < len(numeric) else column)
-                design = sm.add_constant(np.column_stack(columns), has_constant="add")
-                if np.linalg.matrix_rank(design) < design.shape[1]:
-                    note = "metric is collinear with the controls"
-            if note:
-                row["note"] = note
-                rows.append(row)
-                continue
-            fit = sm.OLS(_zscore(y), design).fit()
-            intervals = fit.conf_int(alpha=1 - confidence)
-            row.update(
-                beta_metric=fit.params[1],
-                beta_metric_ci_low=intervals[1, 0],
-                beta_metric_ci_high=intervals[1, 1],
-                p_metric=fit.pvalues[1],
-                r2=fit.rsquared,
-                r2_adj=fit.rsquared_adj,
-                note="",
-            )
-            if numeric:
-                row.update(
-                    beta_density=fit.params[2],
-                    beta_density_ci_low=intervals[2, 0],
-                    beta_density_ci_high=intervals[2, 1],
-                    p_density=fit.pvalues[2],
-                )
-            row["n"] = n
+    for row, x, y, block, numeric in _cases(frame, metrics, outcomes, controls, encoding):
+        row.update(dict.fromkeys([*names, "r2", "r2_adj"], math.nan))
+        note = _screen(x, y, 4 + block.shape[1], "an OLS fit")
+        design = None
+        if not note:
+            columns = [_zscore(x)]
+            for j in range(block.shape[1]):
+                column = block[:, j]
+                columns.append(_zscore(column) if j < len(numeric) else column)
+            design = sm.add_constant(np.column_stack(columns), has_constant="add")
+            if np.linalg.matrix_rank(design) < design.shape[1]:
+                note = "metric is collinear with the controls"
+        if note:
+            row["note"] = note
             rows.append(row)
+            continue
+        fit = sm.OLS(_zscore(y), design).fit()
+        intervals = fit.conf_int(alpha=1 - confidence)
+        row.update(
+            beta_metric=fit.params[1],
+            beta_metric_ci_low=intervals[1, 0],
+            beta_metric_ci_high=intervals[1, 1],
+            p_metric=fit.pvalues[1],
+            r2=fit.rsquared,
+            r2_adj=fit.rsquared_adj,
+            note="",
+        )
+        if numeric:
+            row.update(
+                beta_density=fit.params[2],
+                beta_density_ci_low=intervals[2, 0],
+                beta_density_ci_high=intervals[2, 1],
+                p_density=fit.pvalues[2],
+            )
+        rows.append(row)
     columns = ["metric", "outcome", "n", "n_dropped", *names, "r2", "r2_adj", "controls", "note"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -437,31 +439,24 @@ def cross_validation_table(
     >>> float(round(row.r2_metric_density, 9)), bool(row.delta_r2 > 0.8)
     (1.0, True)
     """
-    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
     rows = []
-    for outcome in outcomes:
-        for metric in metrics:
-            clean, dropped = _clean(data, [metric, outcome, *controls])
-            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
-            block, _, described = _control_block(clean, controls, encoding)
-            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
-            notes = []
-            if len(clean) and _is_constant(x):
-                notes.append("metric is constant")
-            r2 = {}
-            for name, X in (
-                ("r2_metric", x[:, None]),
-                ("r2_density", block),
-                ("r2_metric_density", np.column_stack([x, block])),
-            ):
-                r2[name], note = cross_validated_r2(X, y, n_splits=n_splits, seed=seed)
-                if note:
-                    notes.append(note)
-            row.update(r2)
-            row["delta_r2"] = r2["r2_metric_density"] - r2["r2_density"]
-            row["controls"] = ", ".join(described)
-            row["note"] = "; ".join(dict.fromkeys(notes))
-            rows.append(row)
+    for row, x, y, block, _ in _cases(frame, metrics, outcomes, controls, encoding):
+        notes = []
+        if len(x) and _is_constant(x):
+            notes.append("metric is constant")
+        r2 = {}
+        for name, X in (
+            ("r2_metric", x[:, None]),
+            ("r2_density", block),
+            ("r2_metric_density", np.column_stack([x, block])),
+        ):
+            r2[name], note = cross_validated_r2(X, y, n_splits=n_splits, seed=seed)
+            if note:
+                notes.append(note)
+        row.update(r2)
+        row["delta_r2"] = r2["r2_metric_density"] - r2["r2_density"]
+        row["note"] = "; ".join(dict.fromkeys(notes))
+        rows.append(row)
     columns = ["metric", "outcome", "n", "n_dropped", "r2_metric", "r2_density"]
     columns += ["r2_metric_density", "delta_r2", "controls", "note"]
     return pd.DataFrame(rows, columns=columns)
