@@ -19,9 +19,11 @@ from topokit.analysis.results import (
 )
 from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.statistics import (
+    FitLine,
     correlation_table,
     cross_validated_r2,
     cross_validation_table,
+    fit_line,
     ols_table,
     partial_correlation,
     pearson,
@@ -39,6 +41,7 @@ from topokit.analysis.study import (
 )
 
 __all__ = [
+    "FitLine",
     "ResultStore",
     "RunConfig",
     "RunResult",
@@ -53,6 +56,7 @@ __all__ = [
     "cross_validated_r2",
     "cross_validation_table",
     "export_results",
+    "fit_line",
     "learning_curves_figure",
     "library_versions",
     "list_presets",

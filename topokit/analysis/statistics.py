@@ -11,9 +11,10 @@ is not there) raise TopokitError.
 
 Methods
 -------
-- Pearson r with scipy's p-value; 95% CI by Fisher's z, ``atanh(r) ± z·/√(n − 3)``.
+- Pearson r with scipy's p-value and 95% CI (``scipy.stats.pearsonr``; Fisher's z,
+  ``tanh(atanh(r) ± z/√(n − 3))``).
 - Spearman ρ with scipy's p-value; CI by Fisher's z with the Bonett–Wright (2000) variance
-  ``(1 + ρ²/2)/(n − 3)``.
+  ``(1 + ρ²/2)/(n − 3)`` (computed here: scipy gives no interval for ρ).
 - Partial correlation given controls (default: the measured density ``net_density``, and the
   layer sizes where they vary): both variables are residualized by least squares on an
   intercept and the controls, and the residuals are correlated. With k the rank of the
@@ -23,6 +24,11 @@ Methods
   standardized coefficients with their CIs and p-values.
 - A fitted line (:func:`fit_line`, the line of the scatter figures): statsmodels' OLS of y
   on x with the confidence band of the fitted mean from ``get_prediction``.
+- Cross-validated R²: K-fold (scikit-learn ``KFold``, shuffled with a fixed seed, 5 folds
+  or fewer for small n), least squares fitted on each training part
+  (``cross_val_predict``), R² of the pooled out-of-fold predictions (``r2_score``,
+  1 − SSE/SST; may be negative). For the metric alone, the controls alone, and both;
+  ``delta_r2`` is what the metric adds to the controls.
 
 How controls enter (``encoding``)
 ---------------------------------
@@ -38,10 +44,6 @@ partial correlation is a within-density correlation pooled over the densities. T
 ``controls`` column of each table says how each control entered, e.g.
 ``"net_density (4 levels), sizes (2 levels)"``; ``beta_density`` of :func:`ols_table` is
 reported only for a linear density.
-- Cross-validated R²: K-fold (scikit-learn ``KFold``, shuffled with a fixed seed, 5 folds
-  or fewer for small n), least squares fitted on each training part, R² of the pooled
-  out-of-fold predictions (1 − SSE/SST; may be negative). For the metric alone, the
-  controls alone, and both; ``delta_r2`` is what the metric adds to the controls.
 """
 
 from __future__ import annotations
