@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from topokit._errors import TopokitError
-from topokit.analysis.statistics import fit_line
+from topokit.analysis.statistics import OUTCOME_LABELS, fit_line
 
 __all__ = [
     "accuracy_vs_density_figure",
@@ -53,6 +53,7 @@ _PALETTE = (
 _DENSE_COLOR = "#333333"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
 _DPI = 150
+_ACCURACY_LABEL = f"{OUTCOME_LABELS['test_accuracy']} (%)"
 
 
 def variant_colors(variants) -> dict:
@@ -114,7 +115,7 @@ def scatter_figure(
     *,
     colors: dict,
     x_label: str,
-    y_label: str = "test accuracy (%)",
+    y_label: str = _ACCURACY_LABEL,
     y_scale: float = 100.0,
     statistics: str = "",
     reference: pd.DataFrame | None = None,
@@ -384,7 +385,7 @@ def accuracy_vs_density_figure(
     level: str,
     x_label: str,
     y: str = "test_accuracy",
-    y_label: str = "test accuracy (%)",
+    y_label: str = _ACCURACY_LABEL,
 ):
     """Mean ± sd over seeds of the outcome at each edge-count level, a line per variant;
     variants without a level (``dense``) as a horizontal reference band.

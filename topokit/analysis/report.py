@@ -235,6 +235,27 @@ def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
     ------
     TopokitError
         If a figure or the report cannot be written.
+
+    Examples
+    --------
+    Draw the figures of an analysis made without them, and write its report again:
+
+    >>> import tempfile
+    >>> from topokit.analysis import (ResultStore, RunResult, analyze_study, load_results,
+    ...                               load_study, open_store)
+    >>> from topokit.analysis.report import write
+    >>> study = load_study('sizes = [64, 10]\\ndensities = [0.1, 0.2]\\nseeds = [0, 1]\\n'
+    ...                    '[[families]]\\nname = "erdos_renyi"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         for run in study.runs():
+    ...             _ = store.record(run, RunResult("ok", test_accuracy=0.8 + run.density))
+    ...     analysis = analyze_study(folder, figures=False)
+    ...     with open_store(folder) as store:
+    ...         rows = store.run_rows()
+    ...     path = write(analysis, load_results(folder), rows)
+    >>> path.name, list(analysis.figures)
+    ('report.md', ['accuracy_vs_density_scatter', 'accuracy_vs_density'])
     """
     directory = Path(analysis.directory)
     ok = frame[frame["status"] == "ok"].reset_index(drop=True)
