@@ -13,7 +13,6 @@ from topokit._errors import TopokitError
 from topokit.analysis.plots import (
     accuracy_vs_density_figure,
     correlation_heatmap,
-    fit_line,
     learning_curves_figure,
     save_figure,
     scatter_figure,
@@ -46,48 +45,6 @@ def runs():
             "test_accuracy": accuracy,
         }
     )
-
-
-@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99], ids=["90", "95", "99"])
-def test_fit_line_matches_statsmodels(confidence):
-    rng = np.random.default_rng(1)
-    x = rng.uniform(-2, 5, size=40)
-    y = 3.0 - 0.7 * x + rng.normal(size=40)
-    line = fit_line(x, y, confidence=confidence, n_points=25)
-    fit, mean, low, high = _statsmodels_band(x, y, line.x, confidence)
-    assert line.intercept == pytest.approx(fit.params[0], rel=1e-12)
-    assert line.slope == pytest.approx(fit.params[1], rel=1e-12)
-    np.testing.assert_allclose(line.x, np.linspace(x.min(), x.max(), 25), rtol=1e-15)
-    np.testing.assert_allclose(line.y, mean, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(line.ci_low, low, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(line.ci_high, high, rtol=1e-10, atol=1e-12)
-    assert line.n == 40
-
-
-def test_fit_line_exact_on_a_line():
-    line = fit_line([0, 1, 2, 3, 4], [1, 3, 5, 7, 9])
-    assert (line.slope, line.intercept) == pytest.approx((2.0, 1.0), abs=1e-12)
-    np.testing.assert_allclose(line.ci_high - line.ci_low, 0.0, atol=1e-12)
-
-
-@pytest.mark.parametrize(
-    ("x", "y", "match"),
-    [
-        ([0, 1], [0, 1], "at least 3 points, got 2"),
-        ([1, 1, 1], [0, 1, 2], "x is constant"),
-        ([0, 1, 2], [0, 1], "same length, got 3 and 2"),
-        ([0, 1, np.nan], [0, 1, 2], "must be finite"),
-    ],
-    ids=["too-few", "constant-x", "lengths", "nan"],
-)
-def test_fit_line_errors(x, y, match):
-    with pytest.raises(TopokitError, match=match):
-        fit_line(x, y)
-
-
-def test_fit_line_confidence_error():
-    with pytest.raises(TopokitError, match=r"confidence must be in \(0, 1\), got 1.5"):
-        fit_line([0, 1, 2], [0, 1, 3], confidence=1.5)
 
 
 def test_variant_colors_stable_and_distinct():

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 
 from topokit._errors import TopokitError
-from topokit.analysis.report import analyze_study, write_report
+from topokit.analysis.analyze import analyze_study, write_report
+from topokit.analysis.report import CAPTIONS
 from topokit.analysis.results import load_results
+from topokit.analysis.statistics import OUTCOME_LABELS
 from topokit.analysis.store import ResultStore, RunResult
 from topokit.analysis.study import load_study
 
@@ -209,6 +211,14 @@ def test_figures_exist_and_are_linked(analysis, report):
     assert "`accuracy_vs_ramanujan_gap` not drawn: the study did not record `ramanujan_gap`" in (
         report
     )
+
+
+def test_headings_use_the_one_set_of_labels(analysis, report):
+    for label in OUTCOME_LABELS.values():  # a subsection per outcome in each table section
+        assert report.count(f"### {label}\n") == 3
+    for name in analysis.figures:
+        assert f"### {CAPTIONS[name]}\n\n![{CAPTIONS[name]}](figures/{name}.png)" in report
+    assert CAPTIONS["accuracy_vs_spectral_gap"] == "Test accuracy vs spectral gap"
 
 
 def test_to_dict_is_json_ready(analysis):

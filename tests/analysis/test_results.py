@@ -13,6 +13,7 @@ from topokit.analysis.results import (
     load_curves,
     load_layer_metrics,
     load_results,
+    open_store,
 )
 from topokit.analysis.store import ResultStore, RunResult
 from topokit.analysis.study import build_topology, load_study
@@ -232,6 +233,23 @@ def test_store_file_path_is_accepted(folder):
 def test_missing_folder(tmp_path):
     with pytest.raises(TopokitError, match="does not exist"):
         load_results(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("name", ["folder", "store-file"])
+def test_open_store_is_read_only(folder, study, name):
+    path = folder if name == "folder" else folder / "results.sqlite"
+    with open_store(path) as store:
+        assert store.readonly
+        assert store.study_info()["name"] == study.name
+        statuses = sorted(row["status"] for row in store.run_rows())
+    assert statuses == ["failed"] + ["ok"] * (len(study.runs()) - 1)
+
+
+def test_open_store_errors(tmp_path):
+    with pytest.raises(TopokitError, match=r"study folder '.*missing' does not exist"):
+        open_store(tmp_path / "missing")
+    with pytest.raises(TopokitError, match="no result store at"):
+        open_store(tmp_path)
 
 
 def test_real_topology_metrics_round_trip(tmp_path, study):

@@ -18,6 +18,7 @@ from topokit.analysis.statistics import (
     cross_validated_r2,
     cross_validation_table,
     default_controls,
+    fit_line,
     metric_columns,
     ols_table,
     partial_correlation,
@@ -71,6 +72,26 @@ def test_pearson_matches_scipy(n):
     assert ours.ci_low == pytest.approx(interval.low, abs=1e-12)
     assert ours.ci_high == pytest.approx(interval.high, abs=1e-12)
     assert ours.n == n
+
+
+@pytest.mark.parametrize("n", [5, 30, 200])
+def test_pearson_interval_is_fisher_z_by_hand(n):
+    rng = np.random.default_rng(n + 1)
+    x = rng.normal(size=n)
+    y = -0.3 * x + rng.normal(size=n)
+    ours = pearson(x, y)
+    r = np.corrcoef(x, y)[0, 1]
+    half = 1.959963984540054 / math.sqrt(n - 3)
+    expected = (math.tanh(math.atanh(r) - half), math.tanh(math.atanh(r) + half))
+    assert ours.r == pytest.approx(r, abs=1e-14)
+    assert (ours.ci_low, ours.ci_high) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("sign", [1, -1], ids=["r=+1", "r=-1"])
+def test_pearson_perfect_correlation_has_a_point_interval(sign):
+    x = np.arange(10.0)
+    ours = pearson(x, sign * x + 2)
+    assert (ours.r, ours.ci_low, ours.ci_high) == pytest.approx((sign, sign, sign), abs=1e-12)
 
 
 @pytest.mark.parametrize("confidence", [0.9, 0.99])
@@ -254,6 +275,30 @@ def test_cross_validated_r2_matches_scikit_learn(p):
     predicted = cross_val_predict(LinearRegression(), X, y, cv=folds)
     assert note == ""
     assert ours == pytest.approx(r2_score(y, predicted), abs=1e-12)
+
+
+@pytest.mark.parametrize("design", ["continuous", "levels"])
+def test_cross_validated_r2_matches_least_squares_by_hand(design):
+    rng = np.random.default_rng(10)
+    n = 40  # 5 folds for up to 4 predictors (n // (p + 2) >= 5)
+    x = rng.normal(size=n)
+    if design == "levels":
+        # density levels as indicators (first level dropped); levels 0 and 3 have one run
+        # each, so some training folds lack a level and their design is rank-deficient
+        levels = np.array([0, 3] + [1, 2] * 19)
+        X = np.column_stack([x, levels[:, None] == np.array([1, 2, 3])]).astype(float)
+    else:
+        X = np.column_stack([x, rng.normal(size=n)])
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=n)
+    design_matrix = np.column_stack([np.ones(n), X])
+    predicted = np.empty(n)
+    for train, test in KFold(n_splits=5, shuffle=True, random_state=0).split(X):
+        coefficients = np.linalg.lstsq(design_matrix[train], y[train], rcond=None)[0]
+        predicted[test] = design_matrix[test] @ coefficients
+    expected = 1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2)
+    ours, note = cross_validated_r2(X, y)
+    assert note == ""
+    assert ours == pytest.approx(expected, abs=1e-12)
 
 
 def test_cross_validated_r2_intercept_only_is_negative():
@@ -567,3 +612,53 @@ def test_bad_encoding():
         TopokitError, match="encoding must be one of auto, linear, levels, got 'log'"
     ):
         correlation_table(_grid(5), encoding="log")
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99], ids=["90", "95", "99"])
+def test_fit_line_matches_the_closed_form_band(confidence):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 5, size=40)
+    y = 3.0 - 0.7 * x + rng.normal(size=40)
+    line = fit_line(x, y, confidence=confidence, n_points=25)
+    # reference: ŷ(x₀) ± t·s·√(1/n + (x₀ − x̄)²/Sxx), t with n − 2 degrees of freedom
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    scale = math.sqrt(residual @ residual / (x.size - 2))
+    grid = np.linspace(x.min(), x.max(), 25)
+    mean = intercept + slope * grid
+    half = stats.t.ppf(0.5 + confidence / 2, x.size - 2) * scale
+    half = half * np.sqrt(1 / x.size + (grid - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
+    low, high = mean - half, mean + half
+    assert line.intercept == pytest.approx(intercept, rel=1e-12)
+    assert line.slope == pytest.approx(slope, rel=1e-12)
+    np.testing.assert_allclose(line.x, np.linspace(x.min(), x.max(), 25), rtol=1e-15)
+    np.testing.assert_allclose(line.y, mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(line.ci_low, low, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(line.ci_high, high, rtol=1e-10, atol=1e-12)
+    assert line.n == 40
+
+
+def test_fit_line_exact_on_a_line():
+    line = fit_line([0, 1, 2, 3, 4], [1, 3, 5, 7, 9])
+    assert (line.slope, line.intercept) == pytest.approx((2.0, 1.0), abs=1e-12)
+    np.testing.assert_allclose(line.ci_high - line.ci_low, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "match"),
+    [
+        ([0, 1], [0, 1], "at least 3 points, got 2"),
+        ([1, 1, 1], [0, 1, 2], "x is constant"),
+        ([0, 1, 2], [0, 1], "same length, got 3 and 2"),
+        ([0, 1, np.nan], [0, 1, 2], "must be finite"),
+    ],
+    ids=["too-few", "constant-x", "lengths", "nan"],
+)
+def test_fit_line_errors(x, y, match):
+    with pytest.raises(TopokitError, match=match):
+        fit_line(x, y)
+
+
+def test_fit_line_confidence_error():
+    with pytest.raises(TopokitError, match=r"confidence must be in \(0, 1\), got 1.5"):
+        fit_line([0, 1, 2], [0, 1, 3], confidence=1.5)

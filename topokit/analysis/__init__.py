@@ -1,6 +1,7 @@
 """Topology studies: sweeps of (family × density × seed × sizes) trainings, a resumable
 store of their metrics and outcomes, and the statistics that relate the two."""
 
+from topokit.analysis.analyze import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.plots import (
     accuracy_vs_density_figure,
     correlation_heatmap,
@@ -9,18 +10,20 @@ from topokit.analysis.plots import (
     scatter_figure,
     variant_colors,
 )
-from topokit.analysis.report import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.results import (
     export_results,
     load_curves,
     load_layer_metrics,
     load_results,
+    open_store,
 )
 from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.statistics import (
+    FitLine,
     correlation_table,
     cross_validated_r2,
     cross_validation_table,
+    fit_line,
     ols_table,
     partial_correlation,
     pearson,
@@ -38,6 +41,7 @@ from topokit.analysis.study import (
 )
 
 __all__ = [
+    "FitLine",
     "ResultStore",
     "RunConfig",
     "RunResult",
@@ -52,6 +56,7 @@ __all__ = [
     "cross_validated_r2",
     "cross_validation_table",
     "export_results",
+    "fit_line",
     "learning_curves_figure",
     "library_versions",
     "list_presets",
@@ -61,6 +66,7 @@ __all__ = [
     "load_results",
     "load_study",
     "ols_table",
+    "open_store",
     "partial_correlation",
     "pearson",
     "rank_metrics",

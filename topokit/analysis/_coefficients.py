@@ -1,5 +1,6 @@
-"""Single coefficients with confidence intervals: Pearson, Spearman, partial correlation,
-and cross-validated R² (the methods are described in :mod:`topokit.analysis.statistics`)."""
+"""Single estimates with their uncertainty: Pearson, Spearman and partial correlation with
+confidence intervals, cross-validated R², and a fitted line with the confidence band of its
+mean (the methods are described in :mod:`topokit.analysis.statistics`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import scipy.stats as stats
 
 from topokit._errors import TopokitError
 
-__all__ = ["Correlation", "cross_validated_r2", "partial_correlation", "pearson", "spearman"]
+__all__ = [
+    "Correlation",
+    "FitLine",
+    "cross_validated_r2",
+    "fit_line",
+    "partial_correlation",
+    "pearson",
+    "spearman",
+]
 
 _RELATIVE_TOLERANCE = 1e-10
 
@@ -54,6 +63,9 @@ def _check_confidence(confidence) -> float:
 
 
 def _fisher_interval(r, standard_error, confidence):
+    """``tanh(atanh(r) ± z·standard_error)``. Written here because scipy gives no interval
+    for Spearman's ρ (``spearmanr`` has no ``confidence_interval``) nor for a partial
+    correlation; Pearson's comes from ``scipy.stats.pearsonr``."""
     if abs(r) >= 1:
         return float(r), float(r)
     z = math.atanh(r)
@@ -88,8 +100,18 @@ def _screen(x, y, minimum, what) -> str:
     return ""
 
 
+def _pair_for_correlation(x, y, confidence):
+    """The checked confidence, x and y, and the reason there is no coefficient (or "")."""
+    confidence = _check_confidence(confidence)
+    x, y = _pair(x, y)
+    return confidence, x, y, _screen(x, y, 4, "a correlation with a confidence interval")
+
+
 def pearson(x, y, *, confidence: float = 0.95) -> Correlation:
-    """Pearson's r with a Fisher-z confidence interval and scipy's p-value.
+    """Pearson's r with scipy's p-value and Fisher-z confidence interval.
+
+    Both come from ``scipy.stats.pearsonr``; the interval is
+    ``tanh(atanh(r) ± z/√(n − 3))``.
 
     Parameters
     ----------
@@ -109,15 +131,13 @@ def pearson(x, y, *, confidence: float = 0.95) -> Correlation:
     >>> round(result.r, 4), bool(result.ci_low > 0.8)
     (0.9946, True)
     """
-    confidence = _check_confidence(confidence)
-    x, y = _pair(x, y)
-    note = _screen(x, y, 4, "a correlation with a confidence interval")
+    confidence, x, y, note = _pair_for_correlation(x, y, confidence)
     if note:
         return Correlation.missing(x.size, note)
     result = stats.pearsonr(x, y)
+    low, high = result.confidence_interval(confidence_level=confidence)
     r = float(np.clip(result.statistic, -1.0, 1.0))
-    low, high = _fisher_interval(r, 1 / math.sqrt(x.size - 3), confidence)
-    return Correlation(r, low, high, float(result.pvalue), x.size)
+    return Correlation(r, float(low), float(high), float(result.pvalue), x.size)
 
 
 def spearman(x, y, *, confidence: float = 0.95) -> Correlation:
@@ -140,9 +160,7 @@ def spearman(x, y, *, confidence: float = 0.95) -> Correlation:
     >>> round(spearman([1, 2, 3, 4, 5], [1, 4, 9, 16, 25]).r, 12)   # monotone: rho = 1
     1.0
     """
-    confidence = _check_confidence(confidence)
-    x, y = _pair(x, y)
-    note = _screen(x, y, 4, "a correlation with a confidence interval")
+    confidence, x, y, note = _pair_for_correlation(x, y, confidence)
     if note:
         return Correlation.missing(x.size, note)
     result = stats.spearmanr(x, y)
@@ -239,8 +257,11 @@ def cross_validated_r2(X, y, *, n_splits: int = 5, seed: int = 0) -> tuple[float
 
     The runs are split by ``sklearn.model_selection.KFold(n_splits, shuffle=True,
     random_state=seed)`` (fewer folds when n is small); each fold is predicted by the fit
-    on the others, and R² = 1 − SSE/SST of all out-of-fold predictions, SST about the
-    mean of y. A model that predicts worse than the mean has R² < 0.
+    on the others (``cross_val_predict`` of a ``LinearRegression``), and R² = 1 − SSE/SST
+    (``r2_score``) of all out-of-fold predictions pooled, SST about the mean of y. A model
+    that predicts worse than the mean has R² < 0. This is not ``cross_val_score``'s mean
+    of the per-fold R², which a fold of one run leaves undefined and small folds make
+    noisy.
 
     Parameters
     ----------
@@ -266,7 +287,9 @@ def cross_validated_r2(X, y, *, n_splits: int = 5, seed: int = 0) -> tuple[float
     >>> round(r2, 12), note
     (1.0, '')
     """
-    from sklearn.model_selection import KFold
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold, cross_val_predict
 
     y = np.asarray(y, dtype=float).ravel()
     X = np.asarray(X, dtype=float)
@@ -277,10 +300,93 @@ def cross_validated_r2(X, y, *, n_splits: int = 5, seed: int = 0) -> tuple[float
         return math.nan, f"too few runs for cross-validation (n={n}, need at least {2 * (p + 2)})"
     if _is_constant(y):
         return math.nan, "outcome is constant"
+    # The intercept is a column of the design, not LinearRegression's fit_intercept: the
+    # latter centres each training fold first, which gives other predictions where a fold's
+    # design is rank-deficient (a density level absent from the fold); on the design itself
+    # the least-squares solution is the minimum-norm one, and p = 0 fits the mean alone.
     design = np.column_stack([np.ones(n), X])
-    predicted = np.empty(n)
-    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(design):
-        coefficients, *_ = np.linalg.lstsq(design[train], y[train], rcond=None)
-        predicted[test] = design[test] @ coefficients
-    total = np.sum((y - y.mean()) ** 2)
-    return float(1 - np.sum((y - predicted) ** 2) / total), ""
+    folds = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    predicted = cross_val_predict(LinearRegression(fit_intercept=False), design, y, cv=folds)
+    return float(r2_score(y, predicted)), ""
+
+
+@dataclass(frozen=True)
+class FitLine:
+    """An OLS line ``y = intercept + slope·x`` with the confidence band of its mean.
+
+    Attributes
+    ----------
+    x : numpy.ndarray of shape (n_points,)
+        Where the line is evaluated (evenly spaced over the data's range).
+    y, ci_low, ci_high : numpy.ndarray of shape (n_points,)
+        Fitted mean and its confidence band.
+    slope, intercept : float
+    n : int
+        Number of points fitted.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    slope: float
+    intercept: float
+    n: int
+
+
+def fit_line(x, y, *, confidence: float = 0.95, n_points: int = 100) -> FitLine:
+    """Least-squares line of ``y`` on ``x`` and the confidence band of the fitted mean.
+
+    statsmodels' ``OLS(y, [1, x]).get_prediction(grid).summary_frame(alpha)``: the band at
+    x₀ is ``ŷ(x₀) ± t·s·√(1/n + (x₀ − x̄)²/Sxx)``, t the Student quantile with n − 2
+    degrees of freedom, s² the residual variance.
+
+    Parameters
+    ----------
+    x, y : array_like of shape (n,)
+        Finite values; x must not be constant.
+    confidence : float, default 0.95
+    n_points : int, default 100
+
+    Returns
+    -------
+    FitLine
+
+    Raises
+    ------
+    TopokitError
+        With fewer than 3 points, a constant x, or non-finite values.
+
+    Examples
+    --------
+    >>> from topokit.analysis.statistics import fit_line
+    >>> line = fit_line([0, 1, 2, 3], [1, 3, 5, 7.5])
+    >>> round(line.slope, 3), round(line.intercept, 3), line.n
+    (2.15, 0.9, 4)
+    """
+    import statsmodels.api as sm
+
+    x, y = _pair(x, y)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise TopokitError("x and y must be finite to fit a line")
+    n = x.size
+    if n < 3:
+        raise TopokitError(f"fitting a line with a band needs at least 3 points, got {n}")
+    if not 0 < confidence < 1:
+        raise TopokitError(f"confidence must be in (0, 1), got {confidence!r}")
+    # statsmodels fits a constant x through a pseudo-inverse without complaint: refused here
+    if np.sum((x - x.mean()) ** 2) <= 1e-24 * max(1.0, float(np.max(np.abs(x)))) ** 2:
+        raise TopokitError("x is constant: no line can be fitted")
+    fit = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    grid = np.linspace(x.min(), x.max(), n_points)
+    band = fit.get_prediction(sm.add_constant(grid, has_constant="add"))
+    band = band.summary_frame(alpha=1 - confidence)
+    return FitLine(
+        grid,
+        band["mean"].to_numpy(),
+        band["mean_ci_lower"].to_numpy(),
+        band["mean_ci_upper"].to_numpy(),
+        float(fit.params[1]),
+        float(fit.params[0]),
+        n,
+    )

@@ -8,7 +8,23 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_RUNS", "classify", "format_p", "interval", "verdicts"]
+from topokit.analysis.statistics import (
+    OUTCOME_LABELS,
+    default_controls,
+    metric_columns,
+    rank_metrics,
+)
+
+__all__ = [
+    "MIN_RUNS",
+    "classify",
+    "edge_level",
+    "format_p",
+    "interval",
+    "ranking_findings",
+    "summary",
+    "verdicts",
+]
 
 #: Below this many successful runs a study is called too small to conclude anything.
 MIN_RUNS = 10
@@ -19,6 +35,12 @@ SUPPORTED = "supported"
 SUGGESTIVE = "suggestive only"
 NOT_SUPPORTED = "not supported"
 NOT_ASSESSED = "cannot be assessed"
+
+
+def edge_level(frame: pd.DataFrame) -> str:
+    """The column that gives a study's edge count: ``"density"`` when any run has one,
+    else ``"degree"``."""
+    return "density" if frame["density"].notna().any() else "degree"
 
 
 def format_p(p) -> str:
@@ -142,4 +164,128 @@ def ranking_findings(table: pd.DataFrame, outcome_label: str) -> list[str]:
         reasons = missing.groupby("note", sort=False)["metric"].apply(list)
         parts = [f"{_names(names, 4)} ({note or 'undefined'})" for note, names in reasons.items()]
         lines.append(f"Not assessable against {outcome_label}: " + "; ".join(parts) + ".")
+    return lines
+
+
+# ------------------------------------------------------------------ the study's summary
+
+
+def _density_sentence(ok: pd.DataFrame) -> list[str]:
+    level = edge_level(ok)
+    sparse = ok.dropna(subset=[level, "test_accuracy"])
+    lines = []
+    if sparse[level].nunique() > 1:
+        means = sparse.groupby(level)["test_accuracy"].agg(["mean", "count"])
+        low, high = means.index.min(), means.index.max()
+        lines.append(
+            f"Mean test accuracy over the sparse runs is {100 * means.loc[low, 'mean']:.2f}% at "
+            f"{level} {low:g} (n = {int(means.loc[low, 'count'])}) and "
+            f"{100 * means.loc[high, 'mean']:.2f}% at {level} {high:g} "
+            f"(n = {int(means.loc[high, 'count'])})."
+        )
+    dense = ok[ok["family"] == "dense"]["test_accuracy"].dropna()
+    if len(dense):
+        sd = f" ± {100 * dense.std(ddof=1):.2f}" if len(dense) > 1 else ""
+        lines.append(
+            f"The dense reference reaches {100 * dense.mean():.2f}%{sd}% (n = {len(dense)})."
+        )
+    return lines
+
+
+def _best_variants(ok: pd.DataFrame) -> list[str]:
+    level = edge_level(ok)
+    lines = []
+    sparse = ok.dropna(subset=[level, "test_accuracy"])
+    for value, group in sparse.groupby(level):
+        stats = group.groupby("variant")["test_accuracy"].agg(["mean", "std", "count"])
+        if len(stats) < 2:
+            continue
+        stats = stats.sort_values("mean", ascending=False)
+        best, worst = stats.iloc[0], stats.iloc[-1]
+        spread = 100 * (best["mean"] - worst["mean"])
+        noise = 100 * float(np.nanmedian(stats["std"])) if stats["std"].notna().any() else math.nan
+        compare = (
+            f"; the median seed-to-seed sd is {noise:.2f} points" if np.isfinite(noise) else ""
+        )
+        lines.append(
+            f"At {level} {value:g}, `{stats.index[0]}` has the highest mean test accuracy "
+            f"({100 * best['mean']:.2f}%) and `{stats.index[-1]}` the lowest "
+            f"({100 * worst['mean']:.2f}%), {spread:.2f} points apart{compare}."
+        )
+    return lines
+
+
+def _epochs_findings(analysis, ok: pd.DataFrame) -> list[str]:
+    config = (analysis.study or {}).get("config", {})
+    training = config.get("training", {})
+    target, epochs = training.get("target_accuracy"), training.get("epochs")
+    if target is None:
+        return ["No target accuracy was set, so epochs to target was not analysed."]
+    reached = ok["epochs_to_target"].notna()
+    n, k = len(ok), int((~reached).sum())
+    lines = []
+    if k:
+        lines.append(
+            f"{k} of {n} successful runs ({100 * k / n:.0f}%) never reached the target "
+            f"accuracy {target:g} within {epochs} epochs: their epochs to target is censored, "
+            f"and the epochs-to-target statistics use only the {n - k} runs that reached it, "
+            f"which leaves the slowest runs out and biases the estimates."
+        )
+    else:
+        lines.append(f"Every successful run reached the target accuracy {target:g}.")
+    if n - k < MIN_RUNS or k > n / 2:
+        lines.append(
+            "The data do NOT support conclusions about epochs to target: too few runs "
+            f"reached the target ({n - k} of {n})."
+        )
+        return lines
+    values = ok.loc[reached, "epochs_to_target"]
+    if values.nunique() < 2:
+        lines.append(
+            f"Every run that reached the target did so at epoch {int(values.iloc[0])}, so epochs "
+            "to target does not vary and cannot be related to any metric."
+        )
+        return lines
+    ranking = verdicts(rank_metrics(ok, "epochs_to_target"))
+    lines += ranking_findings(ranking, OUTCOME_LABELS["epochs_to_target"])[:2]
+    return lines
+
+
+def summary(analysis, ok: pd.DataFrame) -> list[str]:
+    """The plain-language summary of a study: run counts, accuracy by density and family,
+    and which metrics explain the outcomes beyond density.
+
+    ``analysis`` is the :class:`~topokit.analysis.analyze.StudyAnalysis` (its counts,
+    study row and ranking are used), ``ok`` its successful runs.
+    """
+    counts = analysis.counts
+    planned = counts.get("planned")
+    total = counts["ok"] + counts["failed"]
+    lines = []
+    head = f"{total} runs are stored: {counts['ok']} succeeded and {counts['failed']} failed"
+    if planned is not None and planned > total:
+        head += (
+            f"; {planned - total} of the {planned} planned runs are not done yet (partial study)"
+        )
+    lines.append(head + ".")
+    if counts["ok"] < MIN_RUNS:
+        lines.append(
+            f"With only {counts['ok']} successful runs the data cannot support or rule out any "
+            "relationship; the intervals below are wide or undefined."
+        )
+    controls = default_controls(ok)
+    if not controls:
+        lines.append(
+            "Density does not vary across the successful runs, so 'beyond density' is the "
+            "plain correlation."
+        )
+    lines += _density_sentence(ok)
+    lines += _best_variants(ok)
+    n_metrics = len(metric_columns(ok))
+    if n_metrics == 0:
+        lines.append("The study recorded no topology metrics, so no relationship was tested.")
+    else:
+        lines += ranking_findings(analysis.ranking, OUTCOME_LABELS["test_accuracy"])
+    if "epochs_to_target" in ok.columns:
+        lines += _epochs_findings(analysis, ok)
     return lines

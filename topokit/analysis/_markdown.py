@@ -1,4 +1,4 @@
-"""Markdown of a study report (:func:`topokit.analysis.report.analyze_study`)."""
+"""Markdown of a study report (:func:`topokit.analysis.report.write`)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from topokit.analysis._findings import format_p, interval
+from topokit import __version__
+from topokit.analysis._findings import edge_level, format_p, interval
+from topokit.analysis.statistics import OUTCOME_LABELS
 
 __all__ = ["render", "table"]
-
-_CAPTIONS = {
-    "accuracy_vs_spectral_gap": "Test accuracy vs spectral gap",
-    "accuracy_vs_fiedler_value": "Test accuracy vs Fiedler value",
-    "accuracy_vs_ramanujan_gap": "Test accuracy vs Ramanujan gap",
-    "accuracy_vs_normalized_spectral_gap": "Test accuracy vs normalized spectral gap",
-    "accuracy_vs_density_scatter": "Test accuracy vs measured density",
-    "accuracy_vs_density": "Test accuracy vs density by family (mean ± sd over seeds)",
-    "correlation_heatmap": "Correlations of each metric with each outcome (r and partial r)",
-    "learning_curves": "Learning curves by family (mean ± sd over seeds)",
-}
-_OUTCOMES = {"test_accuracy": "test accuracy", "epochs_to_target": "epochs to target"}
 
 
 def _cell(value) -> str:
@@ -78,7 +68,7 @@ def _runs_section(analysis) -> list[str]:
 
 
 def _accuracy_section(ok: pd.DataFrame) -> list[str]:
-    level = "density" if ok["density"].notna().any() else "degree"
+    level = edge_level(ok)
     data = ok.dropna(subset=["test_accuracy"]).copy()
     data["level"] = data[level].map(lambda v: "fixed" if pd.isna(v) else f"{v:g}")
     stats = data.groupby(["variant", "level"])["test_accuracy"].agg(["mean", "std", "count"])
@@ -142,11 +132,11 @@ def _ranking_section(ranking: pd.DataFrame) -> list[str]:
     ]
 
 
-def _figures_section(figures: dict, notes: list[str]) -> list[str]:
+def _figures_section(figures: dict, notes: list[str], captions: dict) -> list[str]:
     parts = ["## Figures", ""]
     for name, paths in figures.items():
         png, svg = (f"figures/{p.name}" for p in paths)
-        caption = _CAPTIONS.get(name, name)
+        caption = captions.get(name, name)
         parts += [f"### {caption}", "", f"![{caption}]({png})", "", f"[SVG]({svg})", ""]
     if not figures:
         parts += ["No figure was drawn.", ""]
@@ -174,7 +164,7 @@ def _per_outcome(frame, title, header, make_row, key_column) -> list[str]:
     for outcome, part in frame.groupby("outcome", sort=False):
         shown = part[part[key_column].notna()]
         controls = next((c for c in part["controls"] if c), "")
-        parts += [f"### {_OUTCOMES.get(outcome, outcome)}", ""]
+        parts += [f"### {OUTCOME_LABELS.get(outcome, outcome)}", ""]
         if controls:
             parts += [f"Controls: {controls}.", ""]
         if len(shown):
@@ -268,10 +258,8 @@ def _configuration_section(study: dict | None) -> list[str]:
     return parts
 
 
-def render(analysis, ok: pd.DataFrame, notes: list[str]) -> str:
-    """The whole report as Markdown text."""
-    from topokit import __version__
-
+def render(analysis, ok: pd.DataFrame, notes: list[str], captions: dict) -> str:
+    """The whole report as Markdown text (``captions``: figure stem → caption)."""
     study = analysis.study
     name = study["name"] if study else analysis.directory.name
     description = study["config"].get("description") if study else None
@@ -284,7 +272,7 @@ def render(analysis, ok: pd.DataFrame, notes: list[str]) -> str:
     parts += _runs_section(analysis)
     parts += _accuracy_section(ok)
     parts += _ranking_section(analysis.ranking)
-    parts += _figures_section(analysis.figures, notes)
+    parts += _figures_section(analysis.figures, notes, captions)
     header = ["metric", "n", "dropped", "Pearson r [95% CI]", "p", "Spearman ρ [95% CI]", "p"]
     header += ["partial r [95% CI]", "p", "note"]
     parts += _per_outcome(

@@ -7,26 +7,23 @@ SVG. Colours come from :func:`variant_colors`, so a family variant keeps its col
 every figure of a report.
 
 The fitted line of a scatter is ordinary least squares of the outcome on the plotted
-metric, with the 95% confidence band of the fitted mean (:func:`fit_line`).
+metric, with the 95% confidence band of the fitted mean
+(:func:`~topokit.analysis.statistics.fit_line`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.stats as stats
 
 from topokit._errors import TopokitError
+from topokit.analysis.statistics import OUTCOME_LABELS, fit_line
 
 __all__ = [
-    "FitLine",
     "accuracy_vs_density_figure",
     "correlation_heatmap",
-    "fit_line",
     "learning_curves_figure",
     "save_figure",
     "scatter_figure",
@@ -56,86 +53,7 @@ _PALETTE = (
 _DENSE_COLOR = "#333333"
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
 _DPI = 150
-
-
-@dataclass(frozen=True)
-class FitLine:
-    """An OLS line ``y = intercept + slope·x`` with the confidence band of its mean.
-
-    Attributes
-    ----------
-    x : numpy.ndarray of shape (n_points,)
-        Where the line is evaluated (evenly spaced over the data's range).
-    y, ci_low, ci_high : numpy.ndarray of shape (n_points,)
-        Fitted mean and its confidence band.
-    slope, intercept : float
-    n : int
-        Number of points fitted.
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    slope: float
-    intercept: float
-    n: int
-
-
-def fit_line(x, y, *, confidence: float = 0.95, n_points: int = 100) -> FitLine:
-    """Least-squares line of ``y`` on ``x`` and the confidence band of the fitted mean.
-
-    The band at x₀ is ``ŷ(x₀) ± t·s·√(1/n + (x₀ − x̄)²/Sxx)``, t the Student quantile
-    with n − 2 degrees of freedom, s² the residual variance (as statsmodels'
-    ``OLS(...).get_prediction(...).conf_int()``).
-
-    Parameters
-    ----------
-    x, y : array_like of shape (n,)
-        Finite values; x must not be constant.
-    confidence : float, default 0.95
-    n_points : int, default 100
-
-    Returns
-    -------
-    FitLine
-
-    Raises
-    ------
-    TopokitError
-        With fewer than 3 points, a constant x, or non-finite values.
-
-    Examples
-    --------
-    >>> from topokit.analysis.plots import fit_line
-    >>> line = fit_line([0, 1, 2, 3], [1, 3, 5, 7.5])
-    >>> round(line.slope, 3), round(line.intercept, 3), line.n
-    (2.15, 0.9, 4)
-    """
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
-    if x.shape != y.shape:
-        raise TopokitError(f"x and y must have the same length, got {x.size} and {y.size}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise TopokitError("x and y must be finite to fit a line")
-    n = x.size
-    if n < 3:
-        raise TopokitError(f"fitting a line with a band needs at least 3 points, got {n}")
-    if not 0 < confidence < 1:
-        raise TopokitError(f"confidence must be in (0, 1), got {confidence!r}")
-    mean_x = x.mean()
-    sxx = float(np.sum((x - mean_x) ** 2))
-    if sxx <= 1e-24 * max(1.0, float(np.max(np.abs(x)))) ** 2:
-        raise TopokitError("x is constant: no line can be fitted")
-    slope = float(np.sum((x - mean_x) * (y - y.mean())) / sxx)
-    intercept = float(y.mean() - slope * mean_x)
-    residual = y - (intercept + slope * x)
-    scale = math.sqrt(float(residual @ residual) / (n - 2))
-    grid = np.linspace(x.min(), x.max(), n_points)
-    fitted = intercept + slope * grid
-    half = stats.t.ppf(0.5 + confidence / 2, n - 2) * scale
-    half = half * np.sqrt(1 / n + (grid - mean_x) ** 2 / sxx)
-    return FitLine(grid, fitted, fitted - half, fitted + half, slope, intercept, n)
+_ACCURACY_LABEL = f"{OUTCOME_LABELS['test_accuracy']} (%)"
 
 
 def variant_colors(variants) -> dict:
@@ -167,10 +85,12 @@ def _new_figure(width: float, height: float):
     return figure
 
 
-def _format_interval(r, low, high) -> str:
-    if r is None or not np.isfinite(r):
-        return "n/a"
-    return f"{r:+.2f} [{low:+.2f}, {high:+.2f}]"
+def _reference_band(axes, values, color, label):
+    """A dashed line at the mean of ``values`` and a band of ± their sd (0 for one value)."""
+    mean = values.mean()
+    sd = values.std(ddof=1) if len(values) > 1 else 0.0
+    axes.axhline(mean, color=color, ls="--", lw=1.2, label=label)
+    axes.axhspan(mean - sd, mean + sd, color=color, alpha=0.08, lw=0)
 
 
 def _legend_outside(axes, figure, handles=None, labels=None, *, title=None):
@@ -195,7 +115,7 @@ def scatter_figure(
     *,
     colors: dict,
     x_label: str,
-    y_label: str = "test accuracy (%)",
+    y_label: str = _ACCURACY_LABEL,
     y_scale: float = 100.0,
     statistics: str = "",
     reference: pd.DataFrame | None = None,
@@ -262,11 +182,9 @@ def scatter_figure(
         axes.plot(grid, line.y, color="black", lw=1.5, label="OLS fit, 95% band")
     if reference is not None and len(reference.dropna(subset=[y])):
         values = reference[y].dropna() * y_scale
-        mean, sd = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
         name = ", ".join(dict.fromkeys(reference["variant"]))
         label = f"{name}: mean ± sd (n={len(values)}, not fitted)"
-        axes.axhline(mean, color=_DENSE_COLOR, ls="--", lw=1.2, label=label)
-        axes.axhspan(mean - sd, mean + sd, color=_DENSE_COLOR, alpha=0.08, lw=0)
+        _reference_band(axes, values, _DENSE_COLOR, label)
     if log_x:
         axes.set_xscale("log")
         levels = np.unique(data[x])
@@ -467,7 +385,7 @@ def accuracy_vs_density_figure(
     level: str,
     x_label: str,
     y: str = "test_accuracy",
-    y_label: str = "test accuracy (%)",
+    y_label: str = _ACCURACY_LABEL,
 ):
     """Mean ± sd over seeds of the outcome at each edge-count level, a line per variant;
     variants without a level (``dense``) as a horizontal reference band.
@@ -508,10 +426,7 @@ def accuracy_vs_density_figure(
         group = data[data["variant"] == variant]
         color = colors[variant]
         if group[level].isna().all():
-            values = 100 * group[y]
-            sd = values.std(ddof=1) if len(values) > 1 else 0.0
-            axes.axhline(values.mean(), color=color, ls="--", lw=1.2, label=f"{variant} ± sd")
-            axes.axhspan(values.mean() - sd, values.mean() + sd, color=color, alpha=0.08, lw=0)
+            _reference_band(axes, 100 * group[y], color, f"{variant} ± sd")
             continue
         band = _mean_band(group.groupby(level), y)
         shift = 10**offset  # a small horizontal dodge so error bars do not overlap

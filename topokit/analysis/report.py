@@ -1,11 +1,10 @@
-"""The analysis of a study folder: statistics tables, figures and ``report.md``.
+"""A study's report: the figures in ``DIR/figures/`` and ``DIR/report.md``.
 
-:func:`analyze_study` reads ``DIR/results.sqlite`` (a finished or partial study), computes
-the tables of :mod:`topokit.analysis.statistics` over the successful runs, draws the
-figures of :mod:`topokit.analysis.plots` into ``DIR/figures/`` (PNG and SVG) and writes
+:func:`write` takes what :func:`~topokit.analysis.analyze_study` computed (a
+:class:`~topokit.analysis.StudyAnalysis`), draws the figures of
+:mod:`topokit.analysis.plots` into ``DIR/figures/`` (PNG and SVG) and writes
 ``DIR/report.md``: the study's configuration, the run counts and failure reasons, the
-tables, the figures and a plain-language summary built from the numbers.
-:func:`write_report` does the same and returns the report's path.
+tables, the figures and the plain-language summary.
 
 The network-level value of a per-layer metric in the scatter figures is its mean over
 the sparse layers (the layers the family builds, the study's ``dense_layers`` left out);
@@ -17,149 +16,57 @@ reference band and fit the sparse runs only (the tables use every successful run
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from topokit._errors import TopokitError
-from topokit.analysis import _findings, plots
-from topokit.analysis.results import _open, load_curves, load_results
-from topokit.analysis.statistics import (
-    DEFAULT_OUTCOMES,
-    correlation_table,
-    cross_validation_table,
-    default_controls,
-    metric_columns,
-    ols_table,
-    rank_metrics,
-)
+from topokit.analysis import _findings, _markdown, plots
+from topokit.analysis.results import load_curves
+from topokit.analysis.statistics import OUTCOME_LABELS, correlation_table, default_controls
 from topokit.analysis.study import RunConfig
 
-__all__ = ["REPORT_FILENAME", "StudyAnalysis", "analyze_study", "write_report"]
+__all__ = ["CAPTIONS", "FIGURES_FOLDER", "REPORT_FILENAME", "write"]
 
 #: The report's file name inside the study folder.
 REPORT_FILENAME = "report.md"
+#: The folder of the figures inside the study folder.
 FIGURES_FOLDER = "figures"
 
-OUTCOME_LABELS = {"test_accuracy": "test accuracy", "epochs_to_target": "epochs to target"}
-
-# stem, per-layer key, whole-network fallback, axis label
+# The scatters of test accuracy against a spectral metric: file stem, per-layer key,
+# whole-network fallback, the metric's name, its definition.
 _SCATTERS = (
-    ("accuracy_vs_spectral_gap", "spectral_gap", "net_spectral_gap", "spectral gap λ1 − λ2"),
+    ("accuracy_vs_spectral_gap", "spectral_gap", "net_spectral_gap", "spectral gap", "λ1 − λ2"),
     (
         "accuracy_vs_fiedler_value",
         "fiedler_value",
         "net_fiedler_value",
-        "Fiedler value (algebraic connectivity)",
+        "Fiedler value",
+        "(algebraic connectivity)",
     ),
-    ("accuracy_vs_ramanujan_gap", "ramanujan_gap", None, "Ramanujan gap (bound − λ2)"),
+    ("accuracy_vs_ramanujan_gap", "ramanujan_gap", None, "Ramanujan gap", "(bound − λ2)"),
     (
         "accuracy_vs_normalized_spectral_gap",
         "normalized_spectral_gap",
         None,
-        "normalized spectral gap 1 − μ2",
+        "normalized spectral gap",
+        "1 − μ2",
     ),
 )
 
-
-@dataclass
-class StudyAnalysis:
-    """Everything :func:`analyze_study` computed and wrote.
-
-    Attributes
-    ----------
-    directory : pathlib.Path
-    study : dict or None
-        The store's study row (name, config, TOML, created, versions).
-    counts : dict
-        Stored runs by status (``ok``, ``failed``), and ``planned`` when known.
-    failures : pandas.DataFrame
-        Failure reasons: ``error``, ``runs``, ``variants``.
-    correlations, ols, cross_validation : pandas.DataFrame
-        The tables of :mod:`topokit.analysis.statistics` over the successful runs.
-    ranking : pandas.DataFrame
-        :func:`~topokit.analysis.statistics.rank_metrics` for test accuracy, with
-        ``p_holm`` and ``verdict``.
-    summary : list of str
-        The plain-language findings.
-    figures : dict
-        Figure name → [PNG path, SVG path].
-    report : pathlib.Path
-        ``DIR/report.md``.
-    """
-
-    directory: Path
-    study: dict | None
-    counts: dict
-    failures: pd.DataFrame
-    correlations: pd.DataFrame
-    ols: pd.DataFrame
-    cross_validation: pd.DataFrame
-    ranking: pd.DataFrame
-    summary: list = field(default_factory=list)
-    figures: dict = field(default_factory=dict)
-    report: Path | None = None
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict: tables as lists of records, paths as strings."""
-
-        def records(frame):
-            frame = frame.astype(object).where(frame.notna(), None)
-            return frame.to_dict(orient="records")
-
-        return {
-            "directory": str(self.directory),
-            "study": None if self.study is None else self.study["name"],
-            "report": str(self.report),
-            "counts": dict(self.counts),
-            "failures": records(self.failures),
-            "summary": list(self.summary),
-            "ranking": records(self.ranking),
-            "correlations": records(self.correlations),
-            "ols": records(self.ols),
-            "cross_validation": records(self.cross_validation),
-            "figures": {name: [str(p) for p in paths] for name, paths in self.figures.items()},
-        }
-
-
-# ------------------------------------------------------------------ reading
-
-
-def _read_store(directory: Path):
-    with _open(directory) as store:
-        info = store.study_info()
-        rows = store.run_rows()
-    return info, rows
-
-
-def _planned_runs(info) -> int | None:
-    if info is None or not info.get("config_toml"):
-        return None
-    from topokit.analysis.study import load_study
-
-    try:
-        return len(load_study(info["config_toml"]).runs())
-    except TopokitError:  # e.g. a dataset path that no longer resolves
-        return None
-
-
-def _failures(rows) -> pd.DataFrame:
-    failed = [row for row in rows if row["status"] == "failed"]
-    columns = ["error", "runs", "variants"]
-    if not failed:
-        return pd.DataFrame(columns=columns)
-    records = []
-    for row in failed:
-        run = RunConfig.from_dict(row["config"])
-        records.append({"error": (row["error"] or "no message").strip(), "variant": run.label})
-    frame = pd.DataFrame(records)
-    grouped = frame.groupby("error", sort=False).agg(
-        runs=("variant", "size"), variants=("variant", lambda v: ", ".join(dict.fromkeys(v)))
-    )
-    return grouped.sort_values("runs", ascending=False).reset_index()[columns]
+#: The caption of each figure of the report, by file stem.
+CAPTIONS = {
+    **{stem: f"Test accuracy vs {name}" for stem, _, _, name, _ in _SCATTERS},
+    "accuracy_vs_density_scatter": "Test accuracy vs measured density",
+    "accuracy_vs_density": "Test accuracy vs density by family (mean ± sd over seeds)",
+    "correlation_heatmap": "Correlations of each metric with each outcome (r and partial r)",
+    "learning_curves": "Learning curves by family (mean ± sd over seeds)",
+}
+_EDGE_LEVEL_LABELS = {
+    "density": "configured density (fraction of possible edges per sparse layer)",
+    "degree": "configured degree (fan-in of each output neuron)",
+}
 
 
 def _sparse_layers(rows) -> dict:
@@ -198,13 +105,6 @@ def _layers_text(layers, n_layers) -> str:
 # ------------------------------------------------------------------ figures
 
 
-def _edge_level(frame: pd.DataFrame):
-    """(column, label) of the study's edge-count axis."""
-    if frame["density"].notna().any():
-        return "density", "configured density (fraction of possible edges per sparse layer)"
-    return "degree", "configured degree (fan-in of each output neuron)"
-
-
 def _statistics_text(table: pd.DataFrame, r_name: str = "Pearson r") -> str:
     row = table.iloc[0]
     pearson = _findings.interval(row.pearson_r, row.pearson_ci_low, row.pearson_ci_high)
@@ -222,7 +122,8 @@ def _scatter_figures(ok, rows, colors, folder, figures, notes):
     n_layers = int(ok["sizes"].iloc[0].count("-")) if len(ok) else 0
     fitted = ok[ok["family"] != "dense"] if (ok["family"] != "dense").any() else ok
     reference = ok[ok["family"] == "dense"] if len(fitted) < len(ok) else None
-    for stem, key, fallback, label in _SCATTERS:
+    for stem, key, fallback, name, definition in _SCATTERS:
+        label = f"{name} {definition}"
         data = fitted.copy()
         result = _sparse_mean(data, key, sparse_layers)
         if result is not None:
@@ -277,7 +178,8 @@ def _draw_figures(directory, ok, rows, correlations, colors, notes) -> dict:
     folder = Path(directory) / FIGURES_FOLDER
     figures = {}
     _scatter_figures(ok, rows, colors, folder, figures, notes)
-    level, level_label = _edge_level(ok)
+    level = _findings.edge_level(ok)
+    level_label = _EDGE_LEVEL_LABELS[level]
     if ok[level].notna().any():
         figure = plots.accuracy_vs_density_figure(
             ok, colors=colors, level=level, x_label=f"{level_label}, log scale"
@@ -304,91 +206,25 @@ def _draw_figures(directory, ok, rows, correlations, colors, notes) -> dict:
     return figures
 
 
-# ------------------------------------------------------------------ analysis
-
-
-def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
-    """Analyse the study in ``directory``: tables, figures, ``report.md``.
-
-    Parameters
-    ----------
-    directory : str or os.PathLike
-        The study's output folder (with ``results.sqlite``); finished or partial.
-    figures : bool, default True
-        Draw the figures (``DIR/figures/*.png`` and ``*.svg``).
-
-    Returns
-    -------
-    StudyAnalysis
-
-    Raises
-    ------
-    TopokitError
-        If there is no store in ``directory``, it holds no successful run, or the
-        report cannot be written.
-    """
-    directory = Path(directory)
-    info, rows = _read_store(directory)
-    frame = load_results(directory)
-    counts = {
-        "ok": int((frame["status"] == "ok").sum()),
-        "failed": int((frame["status"] != "ok").sum()),
-    }
-    planned = _planned_runs(info)
-    if planned is not None:
-        counts["planned"] = planned
-    failures = _failures(rows)
-    if counts["ok"] == 0:
-        reason = f"; most common failure: {failures['error'].iloc[0]}" if len(failures) else ""
-        raise TopokitError(
-            f"the study in {str(directory)!r} has no successful runs "
-            f"({counts['failed']} failed){reason}"
-        )
-    ok = frame[frame["status"] == "ok"].reset_index(drop=True)
-    # outcomes never recorded (no target accuracy: epochs_to_target all empty) are left out
-    outcomes = [o for o in DEFAULT_OUTCOMES if o in ok.columns and ok[o].notna().any()]
-    correlations = correlation_table(ok, outcomes=outcomes)
-    ols = ols_table(ok, outcomes=outcomes)
-    cross_validation = cross_validation_table(ok, outcomes=outcomes)
-    ranking = _findings.verdicts(rank_metrics(ok))
-    colors = plots.variant_colors(sorted(dict.fromkeys(frame["variant"]), key=_variant_order))
-    notes = []
-    drawn = _draw_figures(directory, ok, rows, correlations, colors, notes) if figures else {}
-    analysis = StudyAnalysis(
-        directory=directory,
-        study=info,
-        counts=counts,
-        failures=failures,
-        correlations=correlations,
-        ols=ols,
-        cross_validation=cross_validation,
-        ranking=ranking,
-        figures=drawn,
-    )
-    analysis.summary = _summary(analysis, ok)
-    from topokit.analysis import _markdown
-
-    text = _markdown.render(analysis, ok, notes)
-    path = directory / REPORT_FILENAME
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise TopokitError(f"cannot write the report {str(path)!r}: {exc}") from exc
-    analysis.report = path
-    return analysis
-
-
 def _variant_order(variant: str):
     return (variant == "dense", variant)
 
 
-def write_report(directory) -> Path:
-    """Analyse the study in ``directory`` and write ``DIR/report.md`` and ``DIR/figures/``.
+def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
+    """Draw the figures and write ``report.md`` of a study analysis.
 
     Parameters
     ----------
-    directory : str or os.PathLike
-        The study's output folder (with ``results.sqlite``).
+    analysis : StudyAnalysis
+        What :func:`~topokit.analysis.analyze_study` computed; its ``figures`` and
+        ``report`` are set here.
+    frame : pandas.DataFrame
+        Every stored run (:func:`~topokit.analysis.load_results`).
+    rows : list of dict
+        The store's run rows (:meth:`~topokit.analysis.ResultStore.run_rows`): each run's
+        configuration, for its sparse layers.
+    figures : bool, default True
+        Draw the figures (``DIR/figures/*.png`` and ``*.svg``).
 
     Returns
     -------
@@ -398,140 +234,40 @@ def write_report(directory) -> Path:
     Raises
     ------
     TopokitError
-        If there is no store in ``directory``, it holds no successful run, or the
-        report cannot be written.
+        If a figure or the report cannot be written.
 
     Examples
     --------
+    Draw the figures of an analysis made without them, and write its report again:
+
     >>> import tempfile
-    >>> from topokit.analysis import ResultStore, RunResult, load_study
-    >>> from topokit.analysis.report import write_report
-    >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2]\\n[[families]]\\nname = "dense"')
+    >>> from topokit.analysis import (ResultStore, RunResult, analyze_study, load_results,
+    ...                               load_study, open_store)
+    >>> from topokit.analysis.report import write
+    >>> study = load_study('sizes = [64, 10]\\ndensities = [0.1, 0.2]\\nseeds = [0, 1]\\n'
+    ...                    '[[families]]\\nname = "erdos_renyi"')
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     with ResultStore(folder, study) as store:
     ...         for run in study.runs():
-    ...             _ = store.record(run, RunResult("ok", test_accuracy=0.9 + run.seed / 100))
-    ...     path = write_report(folder)
-    ...     title = path.read_text().splitlines()[0]
-    >>> path.name, title
-    ('report.md', '# Study report: study')
+    ...             _ = store.record(run, RunResult("ok", test_accuracy=0.8 + run.density))
+    ...     analysis = analyze_study(folder, figures=False)
+    ...     with open_store(folder) as store:
+    ...         rows = store.run_rows()
+    ...     path = write(analysis, load_results(folder), rows)
+    >>> path.name, list(analysis.figures)
+    ('report.md', ['accuracy_vs_density_scatter', 'accuracy_vs_density'])
     """
-    return analyze_study(directory).report
-
-
-# ------------------------------------------------------------------ summary
-
-
-def _density_sentence(ok: pd.DataFrame) -> list[str]:
-    level, _ = _edge_level(ok)
-    sparse = ok.dropna(subset=[level, "test_accuracy"])
-    lines = []
-    if sparse[level].nunique() > 1:
-        means = sparse.groupby(level)["test_accuracy"].agg(["mean", "count"])
-        low, high = means.index.min(), means.index.max()
-        lines.append(
-            f"Mean test accuracy over the sparse runs is {100 * means.loc[low, 'mean']:.2f}% at "
-            f"{level} {low:g} (n = {int(means.loc[low, 'count'])}) and "
-            f"{100 * means.loc[high, 'mean']:.2f}% at {level} {high:g} "
-            f"(n = {int(means.loc[high, 'count'])})."
-        )
-    dense = ok[ok["family"] == "dense"]["test_accuracy"].dropna()
-    if len(dense):
-        sd = f" ± {100 * dense.std(ddof=1):.2f}" if len(dense) > 1 else ""
-        lines.append(
-            f"The dense reference reaches {100 * dense.mean():.2f}%{sd}% (n = {len(dense)})."
-        )
-    return lines
-
-
-def _best_variants(ok: pd.DataFrame) -> list[str]:
-    level, _ = _edge_level(ok)
-    lines = []
-    sparse = ok.dropna(subset=[level, "test_accuracy"])
-    for value, group in sparse.groupby(level):
-        stats = group.groupby("variant")["test_accuracy"].agg(["mean", "std", "count"])
-        if len(stats) < 2:
-            continue
-        stats = stats.sort_values("mean", ascending=False)
-        best, worst = stats.iloc[0], stats.iloc[-1]
-        spread = 100 * (best["mean"] - worst["mean"])
-        noise = 100 * float(np.nanmedian(stats["std"])) if stats["std"].notna().any() else math.nan
-        compare = (
-            f"; the median seed-to-seed sd is {noise:.2f} points" if np.isfinite(noise) else ""
-        )
-        lines.append(
-            f"At {level} {value:g}, `{stats.index[0]}` has the highest mean test accuracy "
-            f"({100 * best['mean']:.2f}%) and `{stats.index[-1]}` the lowest "
-            f"({100 * worst['mean']:.2f}%), {spread:.2f} points apart{compare}."
-        )
-    return lines
-
-
-def _epochs_findings(analysis: StudyAnalysis, ok: pd.DataFrame) -> list[str]:
-    config = (analysis.study or {}).get("config", {})
-    training = config.get("training", {})
-    target, epochs = training.get("target_accuracy"), training.get("epochs")
-    if target is None:
-        return ["No target accuracy was set, so epochs to target was not analysed."]
-    reached = ok["epochs_to_target"].notna()
-    n, k = len(ok), int((~reached).sum())
-    lines = []
-    if k:
-        lines.append(
-            f"{k} of {n} successful runs ({100 * k / n:.0f}%) never reached the target "
-            f"accuracy {target:g} within {epochs} epochs: their epochs to target is censored, "
-            f"and the epochs-to-target statistics use only the {n - k} runs that reached it, "
-            f"which leaves the slowest runs out and biases the estimates."
-        )
-    else:
-        lines.append(f"Every successful run reached the target accuracy {target:g}.")
-    if n - k < _findings.MIN_RUNS or k > n / 2:
-        lines.append(
-            "The data do NOT support conclusions about epochs to target: too few runs "
-            f"reached the target ({n - k} of {n})."
-        )
-        return lines
-    values = ok.loc[reached, "epochs_to_target"]
-    if values.nunique() < 2:
-        lines.append(
-            f"Every run that reached the target did so at epoch {int(values.iloc[0])}, so epochs "
-            "to target does not vary and cannot be related to any metric."
-        )
-        return lines
-    ranking = _findings.verdicts(rank_metrics(ok, "epochs_to_target"))
-    lines += _findings.ranking_findings(ranking, "epochs to target")[:2]
-    return lines
-
-
-def _summary(analysis: StudyAnalysis, ok: pd.DataFrame) -> list[str]:
-    counts = analysis.counts
-    planned = counts.get("planned")
-    total = counts["ok"] + counts["failed"]
-    lines = []
-    head = f"{total} runs are stored: {counts['ok']} succeeded and {counts['failed']} failed"
-    if planned is not None and planned > total:
-        head += (
-            f"; {planned - total} of the {planned} planned runs are not done yet (partial study)"
-        )
-    lines.append(head + ".")
-    if counts["ok"] < _findings.MIN_RUNS:
-        lines.append(
-            f"With only {counts['ok']} successful runs the data cannot support or rule out any "
-            "relationship; the intervals below are wide or undefined."
-        )
-    controls = default_controls(ok)
-    if not controls:
-        lines.append(
-            "Density does not vary across the successful runs, so 'beyond density' is the "
-            "plain correlation."
-        )
-    lines += _density_sentence(ok)
-    lines += _best_variants(ok)
-    n_metrics = len(metric_columns(ok))
-    if n_metrics == 0:
-        lines.append("The study recorded no topology metrics, so no relationship was tested.")
-    else:
-        lines += _findings.ranking_findings(analysis.ranking, "test accuracy")
-    if "epochs_to_target" in ok.columns:
-        lines += _epochs_findings(analysis, ok)
-    return lines
+    directory = Path(analysis.directory)
+    ok = frame[frame["status"] == "ok"].reset_index(drop=True)
+    colors = plots.variant_colors(sorted(dict.fromkeys(frame["variant"]), key=_variant_order))
+    notes = []
+    if figures:
+        analysis.figures = _draw_figures(directory, ok, rows, analysis.correlations, colors, notes)
+    text = _markdown.render(analysis, ok, notes, CAPTIONS)
+    path = directory / REPORT_FILENAME
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise TopokitError(f"cannot write the report {str(path)!r}: {exc}") from exc
+    analysis.report = path
+    return path

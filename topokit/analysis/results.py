@@ -37,6 +37,7 @@ __all__ = [
     "load_curves",
     "load_layer_metrics",
     "load_results",
+    "open_store",
 ]
 
 #: Configuration columns of :func:`load_results` (``param_<name>`` columns follow ``variant``).
@@ -55,7 +56,38 @@ OUTCOME_COLUMNS = (
 _FORMATS = ("csv", "parquet")
 
 
-def _open(directory) -> ResultStore:
+def open_store(directory) -> ResultStore:
+    """Open the result store of a study folder read-only.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder, or its ``results.sqlite`` file itself.
+
+    Returns
+    -------
+    ResultStore
+        Read-only; use it as a context manager so that it is closed.
+
+    Raises
+    ------
+    TopokitError
+        If the folder does not exist or holds no store.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, load_study, open_store
+    >>> study = load_study('name = "tiny"\\nsizes = [64, 10]\\nseeds = [0]\\n'
+    ...                    '[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         _ = store.record(study.runs()[0], RunResult("ok", test_accuracy=0.9))
+    ...     with open_store(folder) as store:
+    ...         name, rows = store.study_info()["name"], store.run_rows()
+    >>> name, [row["status"] for row in rows], store.readonly
+    ('tiny', ['ok'], True)
+    """
     directory = Path(directory)
     if directory.name == STORE_FILENAME and directory.is_file():
         directory = directory.parent  # the store file itself was given
@@ -167,7 +199,7 @@ def load_results(directory) -> pd.DataFrame:
     0  dense     0  64-10            0.5           640.0
     1  dense     1  64-10            0.6           640.0
     """
-    with _open(directory) as store:
+    with open_store(directory) as store:
         frame = _config_frame(store)
         long = _layer_long(store)
         network = pd.DataFrame(store.network_metric_rows(), columns=["run_key", "key", "value"])
@@ -220,7 +252,7 @@ def load_layer_metrics(directory) -> pd.DataFrame:
     0      0        dense     32.0
     1      1        dense      8.0
     """
-    with _open(directory) as store:
+    with open_store(directory) as store:
         runs = {row["run_key"]: row["config"] for row in store.run_rows()}
         wide = _layer_wide(_layer_long(store))
     columns = ["run_key", "family", "variant", "density", "degree", "seed", "sizes"]
@@ -260,7 +292,7 @@ def load_curves(directory) -> pd.DataFrame:
     0  dense      1   2.0
     1  dense      2   1.5
     """
-    with _open(directory) as store:
+    with open_store(directory) as store:
         runs = {row["run_key"]: row["config"] for row in store.run_rows()}
         points = store.curve_rows()
     names = ["run_key", "epoch", "loss", "train_accuracy", "val_accuracy", "seconds"]

@@ -11,9 +11,10 @@ is not there) raise TopokitError.
 
 Methods
 -------
-- Pearson r with scipy's p-value; 95% CI by Fisher's z, ``atanh(r) ± z·/√(n − 3)``.
+- Pearson r with scipy's p-value and 95% CI (``scipy.stats.pearsonr``; Fisher's z,
+  ``tanh(atanh(r) ± z/√(n − 3))``).
 - Spearman ρ with scipy's p-value; CI by Fisher's z with the Bonett–Wright (2000) variance
-  ``(1 + ρ²/2)/(n − 3)``.
+  ``(1 + ρ²/2)/(n − 3)`` (computed here: scipy gives no interval for ρ).
 - Partial correlation given controls (default: the measured density ``net_density``, and the
   layer sizes where they vary): both variables are residualized by least squares on an
   intercept and the controls, and the residuals are correlated. With k the rank of the
@@ -21,6 +22,13 @@ Methods
   Fisher's z with standard error 1/√(n − 3 − k).
 - OLS (statsmodels) of the z-scored outcome on the z-scored metric and the controls:
   standardized coefficients with their CIs and p-values.
+- A fitted line (:func:`fit_line`, the line of the scatter figures): statsmodels' OLS of y
+  on x with the confidence band of the fitted mean from ``get_prediction``.
+- Cross-validated R²: K-fold (scikit-learn ``KFold``, shuffled with a fixed seed, 5 folds
+  or fewer for small n), least squares fitted on each training part
+  (``cross_val_predict``), R² of the pooled out-of-fold predictions (``r2_score``,
+  1 − SSE/SST; may be negative). For the metric alone, the controls alone, and both;
+  ``delta_r2`` is what the metric adds to the controls.
 
 How controls enter (``encoding``)
 ---------------------------------
@@ -36,10 +44,6 @@ partial correlation is a within-density correlation pooled over the densities. T
 ``controls`` column of each table says how each control entered, e.g.
 ``"net_density (4 levels), sizes (2 levels)"``; ``beta_density`` of :func:`ols_table` is
 reported only for a linear density.
-- Cross-validated R²: K-fold (scikit-learn ``KFold``, shuffled with a fixed seed, 5 folds
-  or fewer for small n), least squares fitted on each training part, R² of the pooled
-  out-of-fold predictions (1 − SSE/SST; may be negative). For the metric alone, the
-  controls alone, and both; ``delta_r2`` is what the metric adds to the controls.
 """
 
 from __future__ import annotations
@@ -53,10 +57,12 @@ import pandas as pd
 from topokit._errors import TopokitError
 from topokit.analysis._coefficients import (
     Correlation,
+    FitLine,
     _check_confidence,
     _is_constant,
     _screen,
     cross_validated_r2,
+    fit_line,
     partial_correlation,
     pearson,
     spearman,
@@ -64,11 +70,14 @@ from topokit.analysis._coefficients import (
 
 __all__ = [
     "DEFAULT_OUTCOMES",
+    "OUTCOME_LABELS",
     "Correlation",
+    "FitLine",
     "correlation_table",
     "cross_validated_r2",
     "cross_validation_table",
     "default_controls",
+    "fit_line",
     "metric_columns",
     "ols_table",
     "partial_correlation",
@@ -79,6 +88,8 @@ __all__ = [
 
 #: The outcomes analysed by default (those present in the frame).
 DEFAULT_OUTCOMES = ("test_accuracy", "epochs_to_target")
+#: How the outcomes are named in sentences, table headings and figure labels.
+OUTCOME_LABELS = {"test_accuracy": "test accuracy", "epochs_to_target": "epochs to target"}
 _METRIC_PREFIXES = ("net_", "min_", "mean_")
 _ENCODINGS = ("auto", "linear", "levels")
 _MAX_LEVELS = 12  # "auto": a numeric control with this many values or fewer enters by level
@@ -220,6 +231,24 @@ def _clean(data: pd.DataFrame, columns) -> tuple[pd.DataFrame, int]:
     return subset[keep], int((~keep).sum())
 
 
+def _cases(frame, metrics, outcomes, controls, encoding):
+    """Each (metric, outcome) pair of a table over the runs with all its values.
+
+    Yields the row's leading cells (``metric``, ``outcome``, ``n``, ``n_dropped``,
+    ``controls``), x (the metric), y (the outcome), the control block and the names of
+    its leading linear columns (:func:`_control_block`).
+    """
+    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
+    for outcome in outcomes:
+        for metric in metrics:
+            clean, dropped = _clean(data, [metric, outcome, *controls])
+            block, linear, described = _control_block(clean, controls, encoding)
+            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
+            row["controls"] = ", ".join(described)
+            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
+            yield row, x, y, block, linear
+
+
 def correlation_table(
     frame: pd.DataFrame,
     metrics=None,
@@ -271,29 +300,22 @@ def correlation_table(
     >>> float(round(table.loc[0, "partial_r"], 6))
     1.0
     """
-    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
     rows = []
-    for outcome in outcomes:
-        for metric in metrics:
-            clean, dropped = _clean(data, [metric, outcome, *controls])
-            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
-            block, _, described = _control_block(clean, controls, encoding)
-            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
-            notes = []
-            for prefix, result in (
-                ("pearson", pearson(x, y, confidence=confidence)),
-                ("spearman", spearman(x, y, confidence=confidence)),
-                ("partial", partial_correlation(x, y, block, confidence=confidence)),
-            ):
-                row[f"{prefix}_r"] = result.r
-                row[f"{prefix}_ci_low"] = result.ci_low
-                row[f"{prefix}_ci_high"] = result.ci_high
-                row[f"{prefix}_p"] = result.p_value
-                if result.note and result.note not in notes:
-                    notes.append(f"{prefix}: {result.note}" if prefix == "partial" else result.note)
-            row["controls"] = ", ".join(described)
-            row["note"] = "; ".join(dict.fromkeys(notes))
-            rows.append(row)
+    for row, x, y, block, _ in _cases(frame, metrics, outcomes, controls, encoding):
+        notes = []
+        for prefix, result in (
+            ("pearson", pearson(x, y, confidence=confidence)),
+            ("spearman", spearman(x, y, confidence=confidence)),
+            ("partial", partial_correlation(x, y, block, confidence=confidence)),
+        ):
+            row[f"{prefix}_r"] = result.r
+            row[f"{prefix}_ci_low"] = result.ci_low
+            row[f"{prefix}_ci_high"] = result.ci_high
+            row[f"{prefix}_p"] = result.p_value
+            if result.note and result.note not in notes:
+                notes.append(f"{prefix}: {result.note}" if prefix == "partial" else result.note)
+        row["note"] = "; ".join(dict.fromkeys(notes))
+        rows.append(row)
     columns = ["metric", "outcome", "n", "n_dropped"]
     for prefix in ("pearson", "spearman", "partial"):
         columns += [f"{prefix}_r", f"{prefix}_ci_low", f"{prefix}_ci_high", f"{prefix}_p"]
@@ -343,53 +365,44 @@ def ols_table(
     import statsmodels.api as sm
 
     confidence = _check_confidence(confidence)
-    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
     rows = []
     names = ["beta_metric", "beta_metric_ci_low", "beta_metric_ci_high", "p_metric"]
     names += ["beta_density", "beta_density_ci_low", "beta_density_ci_high", "p_density"]
-    for outcome in outcomes:
-        for metric in metrics:
-            clean, dropped = _clean(data, [metric, outcome, *controls])
-            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
-            row.update(dict.fromkeys([*names, "r2", "r2_adj"], math.nan))
-            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
-            block, numeric, described = _control_block(clean, controls, encoding)
-            row["controls"] = ", ".join(described)
-            n, p = len(clean), 2 + block.shape[1]
-            note = _screen(x, y, p + 2, "an OLS fit")
-            design = None
-            if not note:
-                columns = [_zscore(x)]
-                for j in range(block.shape[1]):
-                    column = block[:, j]
-                    columns.append(_zscore(column) if j < len(numeric) else column)
-                design = sm.add_constant(np.column_stack(columns), has_constant="add")
-                if np.linalg.matrix_rank(design) < design.shape[1]:
-                    note = "metric is collinear with the controls"
-            if note:
-                row["note"] = note
-                rows.append(row)
-                continue
-            fit = sm.OLS(_zscore(y), design).fit()
-            intervals = fit.conf_int(alpha=1 - confidence)
-            row.update(
-                beta_metric=fit.params[1],
-                beta_metric_ci_low=intervals[1, 0],
-                beta_metric_ci_high=intervals[1, 1],
-                p_metric=fit.pvalues[1],
-                r2=fit.rsquared,
-                r2_adj=fit.rsquared_adj,
-                note="",
-            )
-            if numeric:
-                row.update(
-                    beta_density=fit.params[2],
-                    beta_density_ci_low=intervals[2, 0],
-                    beta_density_ci_high=intervals[2, 1],
-                    p_density=fit.pvalues[2],
-                )
-            row["n"] = n
+    for row, x, y, block, numeric in _cases(frame, metrics, outcomes, controls, encoding):
+        row.update(dict.fromkeys([*names, "r2", "r2_adj"], math.nan))
+        note = _screen(x, y, 4 + block.shape[1], "an OLS fit")
+        design = None
+        if not note:
+            columns = [_zscore(x)]
+            for j in range(block.shape[1]):
+                column = block[:, j]
+                columns.append(_zscore(column) if j < len(numeric) else column)
+            design = sm.add_constant(np.column_stack(columns), has_constant="add")
+            if np.linalg.matrix_rank(design) < design.shape[1]:
+                note = "metric is collinear with the controls"
+        if note:
+            row["note"] = note
             rows.append(row)
+            continue
+        fit = sm.OLS(_zscore(y), design).fit()
+        intervals = fit.conf_int(alpha=1 - confidence)
+        row.update(
+            beta_metric=fit.params[1],
+            beta_metric_ci_low=intervals[1, 0],
+            beta_metric_ci_high=intervals[1, 1],
+            p_metric=fit.pvalues[1],
+            r2=fit.rsquared,
+            r2_adj=fit.rsquared_adj,
+            note="",
+        )
+        if numeric:
+            row.update(
+                beta_density=fit.params[2],
+                beta_density_ci_low=intervals[2, 0],
+                beta_density_ci_high=intervals[2, 1],
+                p_density=fit.pvalues[2],
+            )
+        rows.append(row)
     columns = ["metric", "outcome", "n", "n_dropped", *names, "r2", "r2_adj", "controls", "note"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -428,31 +441,24 @@ def cross_validation_table(
     >>> float(round(row.r2_metric_density, 9)), bool(row.delta_r2 > 0.8)
     (1.0, True)
     """
-    data, metrics, outcomes, controls = _arguments(frame, metrics, outcomes, controls, encoding)
     rows = []
-    for outcome in outcomes:
-        for metric in metrics:
-            clean, dropped = _clean(data, [metric, outcome, *controls])
-            x, y = clean[metric].to_numpy(float), clean[outcome].to_numpy(float)
-            block, _, described = _control_block(clean, controls, encoding)
-            row = {"metric": metric, "outcome": outcome, "n": len(clean), "n_dropped": dropped}
-            notes = []
-            if len(clean) and _is_constant(x):
-                notes.append("metric is constant")
-            r2 = {}
-            for name, X in (
-                ("r2_metric", x[:, None]),
-                ("r2_density", block),
-                ("r2_metric_density", np.column_stack([x, block])),
-            ):
-                r2[name], note = cross_validated_r2(X, y, n_splits=n_splits, seed=seed)
-                if note:
-                    notes.append(note)
-            row.update(r2)
-            row["delta_r2"] = r2["r2_metric_density"] - r2["r2_density"]
-            row["controls"] = ", ".join(described)
-            row["note"] = "; ".join(dict.fromkeys(notes))
-            rows.append(row)
+    for row, x, y, block, _ in _cases(frame, metrics, outcomes, controls, encoding):
+        notes = []
+        if len(x) and _is_constant(x):
+            notes.append("metric is constant")
+        r2 = {}
+        for name, X in (
+            ("r2_metric", x[:, None]),
+            ("r2_density", block),
+            ("r2_metric_density", np.column_stack([x, block])),
+        ):
+            r2[name], note = cross_validated_r2(X, y, n_splits=n_splits, seed=seed)
+            if note:
+                notes.append(note)
+        row.update(r2)
+        row["delta_r2"] = r2["r2_metric_density"] - r2["r2_density"]
+        row["note"] = "; ".join(dict.fromkeys(notes))
+        rows.append(row)
     columns = ["metric", "outcome", "n", "n_dropped", "r2_metric", "r2_density"]
     columns += ["r2_metric_density", "delta_r2", "controls", "note"]
     return pd.DataFrame(rows, columns=columns)

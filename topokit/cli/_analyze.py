@@ -70,7 +70,7 @@ def format_summary(analysis, top: int) -> str:
 def run(args) -> int:
     """Analyse the study folder, write the report, print a summary."""
     from topokit._errors import TopokitError
-    from topokit.analysis.report import analyze_study
+    from topokit.analysis.analyze import analyze_study
 
     if args.top < 1:
         raise TopokitError(f"--top must be >= 1, got {args.top}")

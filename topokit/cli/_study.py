@@ -90,9 +90,9 @@ def _presets() -> list[dict]:
 
 
 def _report(directory):
-    """``write_report(directory)`` of topokit.analysis.report; (path, note)."""
+    """``write_report(directory)`` of topokit.analysis; (path, note)."""
     try:
-        from topokit.analysis.report import write_report
+        from topokit.analysis.analyze import write_report
     except ImportError:
         return None, "the analysis report is not available in this topokit"
     try:
