@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from topokit.nn._kernels import _jit
+from topokit.nn import _compile
 
 __all__ = ["softmax_cross_entropy"]
 
@@ -22,7 +22,7 @@ def softmax_cross_entropy(logits, labels, n_classes, delta):  # pragma: no cover
     ----------
     logits : ndarray of shape (P · n_classes, width)
         The output layer's activations in the panel layout
-        (:func:`topokit.nn._kernels.panel_shape`): sample ``s`` is column ``s % width``
+        (:func:`topokit.nn._panels.panel_shape`): sample ``s`` is column ``s % width``
         of panel ``s // width``. Samples past ``labels.size`` are padding.
     labels : ndarray of int64, shape (batch,)
     n_classes : int
@@ -73,4 +73,4 @@ def softmax_cross_entropy(logits, labels, n_classes, delta):  # pragma: no cover
     return total / max(batch, 1), n_correct
 
 
-softmax_cross_entropy = _jit(softmax_cross_entropy, error_model="numpy")
+softmax_cross_entropy = _compile.jit(softmax_cross_entropy, error_model="numpy")

@@ -12,7 +12,7 @@ from threadpoolctl import ThreadpoolController
 from topokit._errors import TopokitError
 from topokit._validation import check_real, make_rng
 from topokit.graph import LayerGraph
-from topokit.nn import _kernels
+from topokit.nn import _layer_backward, _layer_forward, _panel_sums, _panels, _weight_gradient
 
 __all__ = ["SparseLinear"]
 
@@ -43,13 +43,13 @@ def _thin(graph) -> bool:
 
 
 def _row_sums(gt, out) -> None:
-    """``out[j]``: row j of ``gt`` summed over its panels (:func:`_kernels.row_sums`).
+    """``out[j]``: row j of ``gt`` summed over its panels (:func:`_panel_sums.row_sums`).
 
     With one panel ``numpy.sum(gt[j])``, the same sums as numpy's, faster for short rows.
     """
-    if gt.shape[1] <= _kernels.ROW_SUM_MAX:
+    if gt.shape[1] <= _panel_sums.ROW_SUM_MAX:
         # memory-bound: worth both threads from a quarter of the kernels' threshold
-        _kernels.row_sums(4 * gt.size, gt, out)
+        _panel_sums.row_sums(4 * gt.size, gt, out)
         return
     panels = gt.reshape(-1, out.size, gt.shape[1])
     np.sum(panels[0], axis=1, out=out)
@@ -178,12 +178,12 @@ class SparseLinear:
             if not self._complete:
                 self._dense = np.zeros((graph.n_in, graph.n_out), dtype=self.dtype)
         else:
-            self._columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+            self._columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
             # the weight gradient alone (first layer) of a single panel: a column block
             # per thread, whose rows of gt stay in its cache (more blocks cost more in
             # passes over xt than they save, measured), or the rows in halves
             n_blocks = 2 if graph.n_out >= 32 else 1
-            self._sddmm_block_ptr = _kernels.column_blocks(
+            self._sddmm_block_ptr = _weight_gradient.column_blocks(
                 csr.indptr, csr.indices, graph.n_out, n_blocks
             )
             self._sddmm_chunks = 1 if n_blocks > 1 else numba_config.NUMBA_NUM_THREADS
@@ -290,7 +290,7 @@ class SparseLinear:
             raise TopokitError(
                 f"X must have shape (batch, {self.n_in}) for this layer, got {X.shape}"
             )
-        return self.forward_t(np.ascontiguousarray(X.T)).T
+        return self._forward_panels(np.ascontiguousarray(X.T)).T
 
     def backward(self, grad_Y, *, input_grad=True):
         """Gradients of a loss given ``grad_Y = dL/dY`` for the last :meth:`forward`.
@@ -332,7 +332,7 @@ class SparseLinear:
         expected = (self._input_t.shape[1], self.n_out)
         if grad_Y.shape != expected:
             raise TopokitError(f"grad_Y must have shape {expected}, got {grad_Y.shape}")
-        grad_xt = self.backward_t(np.ascontiguousarray(grad_Y.T), input_grad=input_grad)
+        grad_xt = self._backward_panels(np.ascontiguousarray(grad_Y.T), input_grad=input_grad)
         return None if grad_xt is None else grad_xt.T
 
     # ------------------------------------------------ feature-major kernels
@@ -342,14 +342,14 @@ class SparseLinear:
         self._dense.ravel()[self._flat] = self.weight_data
         return self._dense
 
-    def forward_t(
+    def _forward_panels(
         self, xt: np.ndarray, *, keep_input=True, activation=None, out=None
     ) -> np.ndarray:
         """Forward on feature-major activations: ``(Wᵀ xt) + b`` of shape (n_out, batch).
 
         ``xt`` must be a C-contiguous array of this layer's dtype, of shape (n_in, batch),
         or of shape (P · n_in, width) in the panel layout of
-        :func:`~topokit.nn._kernels.panel_shape` (P panels of ``width`` samples); the
+        :func:`~topokit.nn._panels.panel_shape` (P panels of ``width`` samples); the
         result is then in the same layout, (P · n_out, width). With an ``activation``
         (an :class:`~topokit.nn.activations.Activation`), returns its output instead;
         ReLU on the sparse path is fused into the kernel. ``out`` (C-contiguous, this
@@ -358,7 +358,7 @@ class SparseLinear:
         self._input_t = xt if keep_input else None
         n_panels = xt.shape[0] // self.n_in if self.n_in else 1
         if out is None:
-            out = _kernels.empty_aligned((n_panels * self.n_out, xt.shape[1]), self.dtype)
+            out = _panels.empty_aligned((n_panels * self.n_out, xt.shape[1]), self.dtype)
         yt = out
         if self.uses_dense:
             with _blas_threads(self.n_in * self.n_out * xt.shape[1] * n_panels):
@@ -369,7 +369,7 @@ class SparseLinear:
                 activation.apply(yt)
             return yt
         relu = activation is not None and activation.name == "relu"
-        _kernels.forward(
+        _layer_forward.forward(
             self.n_edges * xt.shape[1] * n_panels,
             self._columns,
             self.weight_data,
@@ -382,7 +382,7 @@ class SparseLinear:
             activation.apply(yt)
         return yt
 
-    def backward_t(
+    def _backward_panels(
         self,
         gt: np.ndarray,
         *,
@@ -396,7 +396,7 @@ class SparseLinear:
         """Backward on feature-major gradients ``gt`` of shape (n_out, batch).
 
         Or of shape (P · n_out, width) in the panel layout of the last
-        :meth:`forward_t`: on the sparse path each panel's weight gradient is computed
+        :meth:`_forward_panels`: on the sparse path each panel's weight gradient is computed
         as for a batch alone, and :attr:`weight_grad` and :attr:`bias_grad` are the
         panels' ones added in panel order (the dense path takes one product over the
         panels side by side). Fills them; returns ``W gt`` in the layout of the input
@@ -423,14 +423,14 @@ class SparseLinear:
         if not bias_grad_ready:
             _row_sums(gt, self.bias_grad)
         if input_grad and out is None:
-            out = _kernels.empty_aligned((n_panels * self.n_in, width), self.dtype)
+            out = _panels.empty_aligned((n_panels * self.n_in, width), self.dtype)
         if self.uses_dense:
             grad_xt = self._dense_backward(
                 xt, gt, out if input_grad else None, activation, input_grad_sums
             )
             if decay:
                 grad, weights = self.weight_grad, self.weight_data
-                _kernels.add_weight_decay(64 * grad.size, grad, weights, decay)
+                _panel_sums.add_weight_decay(64 * grad.size, grad, weights, decay)
             return grad_xt
         work = self.n_edges * width * n_panels
         grad = self._panel_rows("grad", self.weight_grad, n_panels)
@@ -440,7 +440,7 @@ class SparseLinear:
             if n_panels > 1:
                 block_ptr = self._sddmm_rows
                 chunks = max(1, numba_config.NUMBA_NUM_THREADS // n_panels)
-            _kernels.sddmm(
+            _weight_gradient.sddmm(
                 work,
                 *(block_ptr, self._indices, xt, gt, grad, zero, chunks),
                 *(self.weight_grad, self.weight_data, decay),
@@ -453,14 +453,14 @@ class SparseLinear:
         sums_in_kernel = (
             input_grad_sums is not None
             and (activation is None or relu)
-            and width <= _kernels.ROW_SUM_MAX
+            and width <= _panel_sums.ROW_SUM_MAX
         )
         kernel_sums = sums_total = None
         if sums_in_kernel:
             kernel_sums = self._panel_rows("sums", input_grad_sums, n_panels)
             sums_total = input_grad_sums
         # with several panels the same call adds them up into the totals
-        _kernels.backward(
+        _layer_backward.backward(
             2 * work,
             *(indptr, indices, data, xt, gt, grad, out, relu),
             *(kernel_sums, self.weight_grad, sums_total, decay),
@@ -482,8 +482,8 @@ class SparseLinear:
         return scratch
 
     def _dense_backward(self, xt, gt, grad_xt, activation, input_grad_sums):
-        """:meth:`backward_t` on the dense BLAS path."""
-        # the dense copy is still the one forward_t synchronised: no update since
+        """:meth:`_backward_panels` on the dense BLAS path."""
+        # the dense copy is still the one _forward_panels synchronised: no update since
         dense = self.weight_data.reshape(self.graph.shape) if self._complete else self._dense
         n_panels = gt.shape[0] // self.n_out
         with _blas_threads(self.n_in * self.n_out * gt.shape[1] * n_panels):
