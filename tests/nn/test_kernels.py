@@ -13,9 +13,11 @@ from topokit.nn import (
     _layer_backward,
     _layer_forward,
     _optimizer_kernels,
+    _panel_sums,
     _panels,
     _weight_gradient,
 )
+from topokit.nn import _reference as reference
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -235,7 +237,12 @@ def test_import_without_a_writable_cache_location(tmp_path):
     (root / "topokit" / "nn" / "__pycache__").write_text("not a directory")
     blocker = tmp_path / "blocker"
     blocker.write_text("not a directory")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    # compiled kernels, even when this test runs under NUMBA_DISABLE_JIT=1
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NUMBA_CACHE") and k != "NUMBA_DISABLE_JIT"
+    }
     env.update(
         PYTHONPATH=str(root),
         PYTHONDONTWRITEBYTECODE="1",
@@ -326,3 +333,111 @@ def test_update_kernels_on_a_tuple_equal_one_call_per_array(variant):
         np.testing.assert_array_equal(v_all, v)
         assert not np.array_equal(p_all, params[sizes.index(p.size)])
 
+
+# Every layer kernel on the panel layout against the plain NumPy/SciPy reference
+# (topokit.nn._reference): several panels, odd widths, ReLU, weight decay, bias sums.
+PANEL_CASES = [
+    pytest.param(1, 33, id="1-panel-width33"),
+    pytest.param(3, 48, id="3-panels-width48"),
+    pytest.param(2, 64, id="2-panels-width64"),
+]
+
+
+def _panel_setup(make_pattern, n_panels, width, dtype):
+    graph = make_pattern(50, 30, 0.35, 1, empty_rows=(7,), empty_cols=(11,))
+    rng = np.random.default_rng(9)
+    batch = n_panels * width - 5 if n_panels > 1 else width  # padding in the last panel
+    weight = graph.biadjacency.astype(dtype)
+    weight.data[:] = rng.standard_normal(graph.n_edges)
+    x = np.maximum(rng.standard_normal((50, batch)), 0).astype(dtype)  # ReLU outputs
+    g = rng.standard_normal((30, batch)).astype(dtype)
+    bias = rng.standard_normal(30).astype(dtype)
+    xt = reference.to_panels(x, n_panels, width)
+    gt = reference.to_panels(g, n_panels, width)
+    return graph, weight, bias, x, g, xt, gt, batch
+
+
+@pytest.mark.parametrize("relu", [pytest.param(False, id="plain"), pytest.param(True, id="relu")])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), PANEL_CASES)
+def test_forward_matches_the_reference(make_pattern, n_panels, width, dtype, relu):
+    _, weight, bias, x, _, xt, _, batch = _panel_setup(make_pattern, n_panels, width, dtype)
+    columns = _layer_forward.column_order(weight.indptr, weight.indices, 30)
+    yt = np.full((n_panels * 30, width), np.nan, dtype=dtype)
+    _layer_forward.forward.parallel(columns, weight.data, bias, xt, yt, relu)
+    expected = reference.forward(weight, bias, x)
+    if relu:
+        expected = reference.relu(expected)
+    tol = RTOL[dtype] * 10
+    np.testing.assert_allclose(reference.from_panels(yt, 30, batch), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("relu", [pytest.param(False, id="plain"), pytest.param(True, id="relu")])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), PANEL_CASES)
+def test_backward_matches_the_reference(make_pattern, n_panels, width, dtype, relu):
+    graph, weight, _, x, g, xt, gt, batch = _panel_setup(make_pattern, n_panels, width, dtype)
+    decay = dtype(0.25)
+    parts = np.full((n_panels, graph.n_edges), np.nan, dtype=dtype)
+    gxt = np.full((n_panels * 50, width), np.nan, dtype=dtype)
+    sums = np.full((n_panels, 50), np.nan, dtype=dtype)
+    grad = np.full(graph.n_edges, np.nan, dtype=dtype)
+    sums_total = np.full(50, np.nan, dtype=dtype)
+    _layer_backward.backward.parallel(
+        *(weight.indptr, weight.indices, weight.data, xt, gt, parts, gxt, relu),
+        *(sums, grad, sums_total, decay),
+    )
+    expected_grad, expected_in = reference.backward(weight, x, g, relu_input=relu, decay=decay)
+    tol = RTOL[dtype] * 100
+    np.testing.assert_allclose(grad, expected_grad, rtol=tol, atol=tol)
+    np.testing.assert_allclose(
+        reference.from_panels(gxt, 50, batch), expected_in, rtol=tol, atol=tol
+    )
+    total_sums = sums_total if n_panels > 1 else sums[0]
+    np.testing.assert_allclose(total_sums, reference.row_sums(expected_in), rtol=tol, atol=tol)
+    # the weight gradient alone (first layer), and the input gradient alone
+    alone = np.full_like(grad, np.nan)
+    rows = np.stack([weight.indptr[:-1], weight.indptr[1:]], axis=1)
+    _weight_gradient.sddmm.parallel(
+        rows, weight.indices, xt, gt, parts, dtype(0), 1, alone, weight.data, decay
+    )
+    np.testing.assert_allclose(alone, expected_grad, rtol=tol, atol=tol)
+    if n_panels == 1:
+        gxt_alone = np.full((50, width), np.nan, dtype=dtype)
+        relu_out = (xt,) if relu else ()
+        _layer_backward.backward_inputs.parallel(
+            weight.indptr, weight.indices, weight.data, gt, gxt_alone, *relu_out
+        )
+        np.testing.assert_allclose(gxt_alone, expected_in, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), PANEL_CASES)
+def test_row_sums_match_the_reference(n_panels, width, dtype):
+    rng = np.random.default_rng(10)
+    batch = n_panels * width - 3
+    g = rng.standard_normal((20, batch)).astype(dtype)
+    out = np.full(20, np.nan, dtype=dtype)
+    _panel_sums.row_sums.parallel(reference.to_panels(g, n_panels, width), out)
+    np.testing.assert_allclose(out, reference.row_sums(g), rtol=RTOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_weight_decay_matches_the_reference(dtype, variant):
+    rng = np.random.default_rng(11)
+    grad, weights = rng.standard_normal((2, 300)).astype(dtype)
+    expected = grad.astype(np.float64) + 0.125 * weights.astype(np.float64)
+    getattr(_panel_sums.add_weight_decay, variant)(grad, weights, dtype(0.125))
+    np.testing.assert_allclose(grad, expected, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_load_panels_matches_the_reference(dtype):
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((100, 9))
+    rows = rng.permutation(100)[:70]
+    n_panels, width = _panels.panel_shape(70)
+    out = np.zeros((n_panels * 9, width), dtype=dtype)
+    assert _panels.load_panels.serial(X, rows, out) == 0
+    np.testing.assert_array_equal(out, reference.load_panels(X, rows, n_panels, width, dtype))

@@ -17,6 +17,7 @@ from topokit.nn import (
     _panels,
     _weight_gradient,
 )
+from topokit.nn import _reference as reference
 from topokit.nn._softmax import softmax_cross_entropy
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
@@ -202,17 +203,6 @@ def test_load_panels_transposes_the_rows_and_counts_bad_values(dtype):
     assert n_bad == (3 if dtype == np.float32 else 2)
 
 
-def _numpy_softmax_cross_entropy(logits, labels):
-    """Reference on feature-major logits (n_classes, batch)."""
-    shifted = logits - logits.max(axis=0)
-    log_norm = np.log(np.exp(shifted).sum(axis=0))
-    columns = np.arange(labels.size)
-    loss = np.mean(log_norm - shifted[labels, columns], dtype=np.float64)
-    delta = np.exp(shifted - log_norm)
-    delta[labels, columns] -= 1
-    return loss, delta / labels.size, int(np.sum(np.argmax(logits, axis=0) == labels))
-
-
 @pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 1e-5), (np.float64, 1e-13)])
 def test_softmax_cross_entropy_matches_numpy(dtype, rtol):
     rng = np.random.default_rng(7)
@@ -227,7 +217,9 @@ def test_softmax_cross_entropy_matches_numpy(dtype, rtol):
     panels = np.ascontiguousarray(panels).reshape(-1, width)
     delta = np.full_like(panels, np.nan)
     loss, n_correct = softmax_cross_entropy(panels, labels, n_classes, delta)
-    expected_loss, expected_delta, expected_correct = _numpy_softmax_cross_entropy(logits, labels)
+    expected_loss, expected_delta, expected_correct = reference.softmax_cross_entropy(
+        logits, labels
+    )
     assert loss == pytest.approx(expected_loss, rel=rtol)
     assert n_correct == expected_correct
     got = delta.reshape(n_panels, n_classes, width).transpose(1, 0, 2).reshape(n_classes, -1)
