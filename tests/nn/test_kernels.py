@@ -441,3 +441,27 @@ def test_load_panels_matches_the_reference(dtype):
     out = np.zeros((n_panels * 9, width), dtype=dtype)
     assert _panels.load_panels.serial(X, rows, out) == 0
     np.testing.assert_array_equal(out, reference.load_panels(X, rows, n_panels, width, dtype))
+
+
+_SPIN_SCRIPT = "import os, topokit.nn; print(os.environ.get('GOMP_SPINCOUNT'))"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({}, "10000", id="nothing-set"),
+        pytest.param({"GOMP_SPINCOUNT": "300000"}, "300000", id="own-spin-count"),
+        pytest.param({"OMP_WAIT_POLICY": "PASSIVE"}, "None", id="own-wait-policy"),
+    ],
+)
+def test_openmp_spin_is_set_at_import_only_when_the_user_set_none(given, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    result = subprocess.run(
+        [sys.executable, "-c", _SPIN_SCRIPT],
+        env={**env, **given},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected

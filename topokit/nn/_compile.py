@@ -8,11 +8,12 @@ thread pool. It does three things:
   ``os.environ["GOMP_SPINCOUNT"] = "10000"``: after a parallel region libgomp's threads
   spin about 10 000 iterations (a fraction of a millisecond), enough to cover the gaps
   between the kernels of one training step, then sleep instead of holding a core for
-  libgomp's default of several milliseconds. libgomp reads the variable once, when
-  numba's OpenMP threading layer first starts (the first parallel kernel call), so it is
-  set here, before any kernel of the package can run. To keep libgomp's own behaviour,
-  set ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` yourself before importing topokit (see
-  the documentation's Performance page).
+  libgomp's default of 300 000 iterations (several milliseconds). libgomp reads the
+  variable once, when it is loaded into the process (for numba's OpenMP threading layer,
+  at the first parallel kernel call), so it is set here, before any kernel of the
+  package can run. To keep libgomp's own behaviour, set ``GOMP_SPINCOUNT`` or
+  ``OMP_WAIT_POLICY`` yourself before importing topokit; see the documentation's
+  Performance page for the reasons, the value and its reach.
 * **Compilation.** :func:`jit` is ``numba.njit(cache=True)``, falling back to no on-disk
   cache where numba has nowhere to write one. numba keys a kernel's cache on its own
   source file: after editing a module that a kernel calls into (such as
