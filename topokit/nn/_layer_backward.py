@@ -134,10 +134,9 @@ def backward_inputs(indptr, indices, data, gt, gxt, relu_out=None):  # pragma: n
 
     ``gt`` of shape (n_out, batch), ``gxt`` of shape (n_in, batch). Each input row's
     sum runs over its CSR edges in order (:func:`gather`), work items of
-    :data:`BLOCK` rows. With
-    ``relu_out`` (the ReLU outputs that fed this layer, shape of ``gxt``), each sum is
-    multiplied by ``relu_out > 0`` (as 1 or 0) before it is stored: the ReLU
-    derivative fused into the pass that writes ``gxt``.
+    :data:`BLOCK` rows. With ``relu_out`` (the ReLU outputs that fed this layer, shape
+    of ``gxt``), each sum is multiplied by ``relu_out > 0`` (as 1 or 0) before it is
+    stored: the ReLU derivative fused into the pass that writes ``gxt``.
     """
     n_in = gxt.shape[0]
     for block in prange((n_in + BLOCK - 1) // BLOCK):
@@ -188,31 +187,41 @@ def backward(
     sums_total=None,
     decay=0.0,
 ):  # pragma: no cover - numba
-    """:func:`~topokit.nn._weight_gradient.sddmm` into ``grad`` and :func:`backward_inputs`
-    into ``gxt``, in one pass.
+    """Weight gradient into ``grad`` and input gradient into ``gxt``, in one pass.
 
-    Both read the row ``gt[j]`` of every edge (i, j) of input row i; here each tile
-    of it is loaded once for both: its dot product with ``xt[i]``'s tile (held in
-    registers) goes to ``grad[p, k]``, and ``W[i, j]`` times it to ``gxt[i]``'s
-    running sums (in registers too). With ``relu``, ``xt`` is the ReLU output that
-    fed this layer and ``gxt[i]`` is multiplied by ``xt[i] > 0``, as
-    ``backward_inputs(..., relu_out=xt)`` does. Every value is the one the two
-    separate kernels give, bit for bit (same operations in the same order).
+    For input row i, each tile of ``gt[j]`` of every edge (i, j) is loaded once for
+    both: its dot product with ``xt[i]``'s tile (held in registers) goes to
+    ``grad[p, k]``, and ``W[i, j]`` times it to ``gxt[i]``'s running sums (in registers
+    too). Every value is the one :func:`~topokit.nn._weight_gradient.sddmm` and
+    :func:`backward_inputs` give, bit for bit (the same operations in the same order).
 
-    The arrays are in the panel layout (:func:`topokit.nn._panels.panel_shape`); ``grad`` has shape
-    (P, n_edges) and receives each panel's weight gradient in its row. Work items
-    are (panel, block of input rows), panel first.
+    Parameters
+    ----------
+    indptr, indices, data : ndarray
+        The layer's CSR weights of shape (n_in, n_out).
+    xt : ndarray of shape (P · n_in, width)
+        The layer's input in the panel layout (:func:`topokit.nn._panels.panel_shape`).
+    gt : ndarray of shape (P · n_out, width)
+        The gradient of its output.
+    grad : ndarray of shape (P, n_edges)
+        Receives each panel's weight gradient in its row.
+    gxt : ndarray of shape (P · n_in, width)
+        Receives the input gradient ``W gt``.
+    relu : bool
+        ``xt`` is a ReLU's output: ``gxt`` is multiplied by ``xt > 0`` (as 1 or 0), as
+        ``backward_inputs(..., relu_out=xt)`` does.
+    gxt_sums : ndarray of shape (P, n_in), optional
+        With ``width`` at most :data:`~topokit.nn._panel_sums.ROW_SUM_MAX`: receives the
+        row sums of each panel of ``gxt``, as :func:`~topokit.nn._panel_sums.row_sums`
+        takes them, while each block of rows is in cache (the previous layer's bias
+        gradient).
+    grad_total, sums_total : ndarray of shape (n_edges,) and (n_in,), optional
+        With several panels or a nonzero ``decay``: the rows of ``grad`` (and of
+        ``gxt_sums``) added in panel order, plus ``decay · data`` for the weights
+        (L2 regularisation's gradient), in a second parallel loop of the same call.
+    decay : float, default 0.0
 
-    ``gxt_sums``, if given (shape (P, n_in), panels of at most
-    :data:`~topokit.nn._panel_sums.ROW_SUM_MAX` columns), receives the row sums of each
-    panel of ``gxt`` as :func:`~topokit.nn._panel_sums.row_sums`
-    computes them, while each block of rows is still in cache: the previous
-    layer's bias gradient, without another pass.
-
-    With several panels or a weight ``decay``, ``grad_total`` (and ``sums_total``
-    with ``gxt_sums``) receive the rows of ``grad`` (``gxt_sums``) added in panel
-    order, in a second parallel loop of the same call,
-    plus ``decay · data`` for the weights (L2 regularisation's gradient).
+    Work items are (panel, block of :data:`BLOCK` input rows), panel first.
     """
     n_in = indptr.size - 1
     n_panels = grad.shape[0]
