@@ -20,7 +20,9 @@ The input gradient's sums over each input's edges run in CSR order (ascending ou
 one fused multiply-add per edge, whichever batch tile a column falls in, so every value
 is independent of the tiling, of the work split and of the number of threads. Per-panel
 weight gradients (and bias sums) are added in panel order by
-:func:`topokit.nn._panel_sums.add_panels`.
+:func:`topokit.nn._panel_sums.add_panels`. The NumPy counterparts, which the tests compare
+them with, are :func:`topokit.nn._reference.backward` and
+:func:`~topokit.nn._reference.input_gradient`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ For activations ``xt`` of shape ``(P · n_in, width)`` and ``yt`` of shape
 each output starting at its bias and adding its edges in ascending input order, one
 fused multiply-add each, whichever batch tile (eight, four or one 64-byte vectors, then
 single columns) its column falls in: every value is independent of the tiling, of the
-work split and of the number of threads.
+work split and of the number of threads. Its NumPy counterpart, which the tests compare
+it with, is :func:`topokit.nn._reference.forward`.
 """
 
 from __future__ import annotations

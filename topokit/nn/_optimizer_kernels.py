@@ -1,6 +1,6 @@
 """The optimizers' update steps, in place, on all of a model's arrays in one call.
 
-Each kernel takes tuples of arrays of one dtype and layout (``params``, ``grads`` and
+Each kernel takes tuples of 1-D arrays of one dtype and layout (``params``, ``grads`` and
 the optimizer's state, index by index) and updates every element independently, so the
 result does not depend on the number of threads. The formulas are scikit-learn's
 ``MLPClassifier`` solvers', element by element:
@@ -12,7 +12,9 @@ result does not depend on the number of threads. The formulas are scikit-learn's
   ``step_size = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ)`` by the caller.
 
 The loops over the tuple index each array on a line of its own (no tuple unpacking):
-numba's parallel loop inside such a loop must see each array by name.
+numba's parallel loop inside such a loop must see each array by name. The textbook
+formulas in NumPy, which the tests compare them with, are
+:func:`topokit.nn._reference.sgd_update` and :func:`~topokit.nn._reference.adam_update`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@
 * :func:`add_weight_decay` is that last term alone, in place.
 
 Each output element is computed by one thread in a fixed order, so results do not
-depend on the number of threads (see :mod:`topokit.nn._panels`).
+depend on the number of threads (see :mod:`topokit.nn._panels`). The tests compare
+:func:`row_sums` with ``numpy.sum`` bit for bit (:func:`topokit.nn._reference.row_sums`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ eight vectors, then one of four if it fits (each tile's dot product as
 :func:`topokit.nn._simd.dot_tile` orders it), then the leftover vectors in one running
 vector, then the leftover elements, each part added to ``out[p, k]`` in that order.
 Work items are (panel, column block, range of rows); neither the blocks nor the ranges
-change any value.
+change any value. Its NumPy counterpart, which the tests compare it with, is
+:func:`topokit.nn._reference.weight_gradient`.
 """
 
 from __future__ import annotations
