@@ -65,6 +65,13 @@ def test_disable_jit_switches_kernels_and_intrinsics_to_python():
 def test_compiled_intrinsics_are_not_the_numpy_stand_ins():
     assert _simd.load is not _simd_numpy.load
     assert type(_layer_forward.forward.parallel).__name__ == "CPUDispatcher"
+    # one stand-in for every intrinsic, and nothing else
+    intrinsics = {
+        name
+        for name, value in vars(_simd).items()
+        if type(value).__name__ == "_Intrinsic" and not name.startswith("_")
+    }
+    assert intrinsics == set(_simd_numpy.__all__)
 
 
 # the intrinsics _ops calls: each copy of it made by _with_simd binds its own
