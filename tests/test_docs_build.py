@@ -203,6 +203,7 @@ def test_index_toctree_lists_every_part():
         "guides/index",
         "examples",
         "reference/index",
+        "performance",
     ]
 
 

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from topokit.nn import SparseMLP, _kernels
+from topokit.nn import SparseMLP, _layer_backward, _layer_forward, _panel_sums, _weight_gradient
 from topokit.nn.activations import get_activation
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
@@ -29,8 +29,8 @@ def _case(make_pattern, dtype, batch=33):
 def test_forward_with_relu_is_forward_then_numpy_relu(make_pattern, dtype, variant):
     graph, data, xt, _, bias = _case(make_pattern, dtype)
     csr = graph.biadjacency
-    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
-    kernel = getattr(_kernels.forward, variant)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
+    kernel = getattr(_layer_forward.forward, variant)
     expected = np.empty((30, xt.shape[1]), dtype=dtype)
     kernel(columns, data, bias, xt, expected)
     assert (expected < 0).any()
@@ -46,7 +46,7 @@ def test_forward_with_relu_is_forward_then_numpy_relu(make_pattern, dtype, varia
 def test_backward_with_relu_mask_is_backward_then_numpy_backprop(make_pattern, dtype, variant):
     graph, data, xt, gt, _ = _case(make_pattern, dtype)
     csr = graph.biadjacency
-    kernel = getattr(_kernels.backward_inputs, variant)
+    kernel = getattr(_layer_backward.backward_inputs, variant)
     expected = np.empty_like(xt)
     kernel(csr.indptr, csr.indices, data, gt, expected)
     get_activation("relu").backprop(xt, expected)
@@ -61,8 +61,8 @@ def test_backward_with_relu_mask_is_backward_then_numpy_backprop(make_pattern, d
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_row_sums_equal_numpy_sum_bit_for_bit(dtype, variant):
     rng = np.random.default_rng(3)
-    kernel = getattr(_kernels.row_sums, variant)
-    for batch in range(1, _kernels.ROW_SUM_MAX + 1):
+    kernel = getattr(_panel_sums.row_sums, variant)
+    for batch in range(1, _panel_sums.ROW_SUM_MAX + 1):
         scale = 10.0 ** rng.integers(-4, 5, size=(20, batch))
         gt = (rng.standard_normal((20, batch)) * scale).astype(dtype)
         gt[0] = -0.0  # numpy's sum of negative zeros is +0.0
@@ -76,15 +76,15 @@ def test_row_sums_equal_numpy_sum_bit_for_bit(dtype, variant):
 def test_fused_kernels_do_not_depend_on_thread_count(make_pattern, on_one_and_all_threads):
     graph, data, xt, gt, bias = _case(make_pattern, np.float32, batch=64)
     csr = graph.biadjacency
-    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
 
     def run():
         yt = np.empty((30, 64), dtype=np.float32)
         gxt = np.empty((50, 64), dtype=np.float32)
         sums = np.empty(30, dtype=np.float32)
-        _kernels.forward.parallel(columns, data, bias, xt, yt, True)
-        _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt, xt)
-        _kernels.row_sums.parallel(gt, sums)
+        _layer_forward.forward.parallel(columns, data, bias, xt, yt, True)
+        _layer_backward.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt, xt)
+        _panel_sums.row_sums.parallel(gt, sums)
         return yt, gxt, sums
 
     one, many = on_one_and_all_threads(run)
@@ -119,15 +119,17 @@ def test_backward_is_sddmm_and_backward_inputs_bit_for_bit(
 ):
     graph, data, xt, gt, _ = _case(make_pattern, dtype, batch=batch)
     csr = graph.biadjacency
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, 2)
+    block_ptr = _weight_gradient.column_blocks(csr.indptr, csr.indices, graph.n_out, 2)
     expected_grad = np.empty(graph.n_edges, dtype=dtype)
-    _kernels.sddmm.serial(block_ptr, csr.indices, xt, gt, expected_grad[None], dtype(0))
+    _weight_gradient.sddmm.serial(block_ptr, csr.indices, xt, gt, expected_grad[None], dtype(0))
     expected_gxt = np.empty_like(xt)
     relu_out = (xt,) if relu else ()
-    _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, expected_gxt, *relu_out)
+    _layer_backward.backward_inputs.serial(
+        csr.indptr, csr.indices, data, gt, expected_gxt, *relu_out
+    )
     grad = np.full(graph.n_edges, np.nan, dtype=dtype)
     gxt = np.full_like(xt, np.nan)
-    kernel = getattr(_kernels.backward, variant)
+    kernel = getattr(_layer_backward.backward, variant)
     kernel(csr.indptr, csr.indices, data, xt, gt, grad[None], gxt, relu)
     np.testing.assert_array_equal(grad, expected_grad)
     np.testing.assert_array_equal(gxt, expected_gxt)

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from topokit.nn import _kernels
+from topokit.nn import (
+    _layer_backward,
+    _layer_forward,
+    _optimizer_kernels,
+    _panel_sums,
+    _panels,
+    _weight_gradient,
+)
+from topokit.nn import _reference as reference
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -59,9 +67,9 @@ def test_sddmm_matches_masked_dense_product(
     rows, cols = graph.edges()
     expected = (xt.astype(np.float64) @ gt.astype(np.float64).T)[rows, cols]
     out = np.empty(graph.n_edges, dtype=dtype)
-    kernel = getattr(_kernels.sddmm, variant)
+    kernel = getattr(_weight_gradient.sddmm, variant)
     csr = graph.biadjacency
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, n_out, n_blocks)
+    block_ptr = _weight_gradient.column_blocks(csr.indptr, csr.indices, n_out, n_blocks)
     out[:] = np.nan
     kernel(
         block_ptr,
@@ -86,14 +94,14 @@ def test_forward_and_backward_match_dense(
     )
     csr = graph.biadjacency
     W = _dense_weights(graph, data).astype(np.float64)
-    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
     yt = np.full((n_out, batch), np.nan, dtype=dtype)
-    getattr(_kernels.forward, variant)(columns, data, bias, xt, yt)
+    getattr(_layer_forward.forward, variant)(columns, data, bias, xt, yt)
     expected_y = W.T @ xt + bias[:, None]
     tol = RTOL[dtype] * 10
     np.testing.assert_allclose(yt, expected_y, rtol=tol, atol=tol)
     gxt = np.full((n_in, batch), np.nan, dtype=dtype)
-    getattr(_kernels.backward_inputs, variant)(csr.indptr, csr.indices, data, gt, gxt)
+    getattr(_layer_backward.backward_inputs, variant)(csr.indptr, csr.indices, data, gt, gxt)
     np.testing.assert_allclose(gxt, W @ gt, rtol=tol, atol=tol)
 
 
@@ -101,7 +109,7 @@ def test_forward_and_backward_match_dense(
 def test_column_blocks_split_each_row_at_the_block_edges(make_pattern, n_blocks):
     graph = make_pattern(12, 9, 0.3, 3, empty_rows=(0,), empty_cols=(4,))
     csr = graph.biadjacency
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, 9, n_blocks)
+    block_ptr = _weight_gradient.column_blocks(csr.indptr, csr.indices, 9, n_blocks)
     width = -(-9 // n_blocks)
     assert block_ptr.shape == (12, -(-9 // width) + 1)
     assert width * (block_ptr.shape[1] - 1) >= 9 > width * (block_ptr.shape[1] - 2)
@@ -118,20 +126,20 @@ def test_forward_is_the_same_in_every_batch_tile(make_pattern, dtype):
     # must be what a batch of that column alone gives (the scalar path)
     graph, data, xt, _, bias = _setup(make_pattern, 60, 70, 0.2, 200, (3,), (5,), dtype)
     csr = graph.biadjacency
-    columns = _kernels.column_order(csr.indptr, csr.indices, 70)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, 70)
     yt = np.empty((70, 200), dtype=dtype)
-    _kernels.forward.parallel(columns, data, bias, xt, yt, True)
+    _layer_forward.forward.parallel(columns, data, bias, xt, yt, True)
     for t in range(200):
         alone = np.empty((70, 1), dtype=dtype)
         column = np.ascontiguousarray(xt[:, t : t + 1])
-        _kernels.forward.serial(columns, data, bias, column, alone, True)
+        _layer_forward.forward.serial(columns, data, bias, column, alone, True)
         np.testing.assert_array_equal(yt[:, t : t + 1], alone, err_msg=f"column {t}")
 
 
 def test_column_order_lists_each_column_by_rows(make_pattern):
     graph = make_pattern(30, 20, 0.2, 4, empty_rows=(1,), empty_cols=(0, 19))
     csr = graph.biadjacency
-    col_ptr, rows, positions = _kernels.column_order(csr.indptr, csr.indices, 20)
+    col_ptr, rows, positions = _layer_forward.column_order(csr.indptr, csr.indices, 20)
     csc = csr.tocsc()
     csc.sort_indices()
     np.testing.assert_array_equal(col_ptr, csc.indptr)
@@ -144,25 +152,25 @@ def test_column_order_lists_each_column_by_rows(make_pattern):
 def test_results_do_not_depend_on_thread_count(make_pattern, on_one_and_all_threads):
     graph, data, xt, gt, bias = _setup(make_pattern, 300, 200, 0.3, 64, (), (), np.float32)
     csr = graph.biadjacency
-    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, 3)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
+    block_ptr = _weight_gradient.column_blocks(csr.indptr, csr.indices, graph.n_out, 3)
 
     def run():
         yt = np.empty((200, 64), dtype=np.float32)
         gxt = np.empty((300, 64), dtype=np.float32)
         grad = np.empty(graph.n_edges, dtype=np.float32)
-        _kernels.forward.parallel(columns, data, bias, xt, yt)
-        _kernels.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt)
-        _kernels.sddmm.parallel(block_ptr, csr.indices, xt, gt, grad[None], np.float32(0))
+        _layer_forward.forward.parallel(columns, data, bias, xt, yt)
+        _layer_backward.backward_inputs.parallel(csr.indptr, csr.indices, data, gt, gxt)
+        _weight_gradient.sddmm.parallel(block_ptr, csr.indices, xt, gt, grad[None], np.float32(0))
         return yt, gxt, grad
 
     one, many = on_one_and_all_threads(run)
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
     serial = (np.empty_like(one[0]), np.empty_like(one[1]), np.empty_like(one[2]))
-    _kernels.forward.serial(columns, data, bias, xt, serial[0])
-    _kernels.backward_inputs.serial(csr.indptr, csr.indices, data, gt, serial[1])
-    _kernels.sddmm.serial(block_ptr, csr.indices, xt, gt, serial[2][None], np.float32(0))
+    _layer_forward.forward.serial(columns, data, bias, xt, serial[0])
+    _layer_backward.backward_inputs.serial(csr.indptr, csr.indices, data, gt, serial[1])
+    _weight_gradient.sddmm.serial(block_ptr, csr.indices, xt, gt, serial[2][None], np.float32(0))
     for a, b in zip(one, serial, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -175,7 +183,7 @@ def test_sgd_update_matches_sklearn_formula(nesterov):
     param, grad, velocity = rng.standard_normal((3, 50))
     expected_v = 0.9 * velocity - 0.1 * grad
     expected_p = param + (0.9 * expected_v - 0.1 * grad if nesterov else expected_v)
-    _kernels.sgd_update(0, (param,), (grad,), (velocity,), 0.1, 0.9, nesterov)
+    _optimizer_kernels.sgd_update(0, (param,), (grad,), (velocity,), 0.1, 0.9, nesterov)
     np.testing.assert_allclose(velocity, expected_v, rtol=1e-15)
     np.testing.assert_allclose(param, expected_p, rtol=1e-15)
 
@@ -187,7 +195,7 @@ def test_adam_update_matches_formula():
     expected_m = 0.9 * m + 0.1 * grad
     expected_v = 0.999 * v + 0.001 * grad**2
     expected_p = param - 0.01 * expected_m / (np.sqrt(expected_v) + 1e-8)
-    _kernels.adam_update(0, (param,), (grad,), (m,), (v,), 0.9, 0.999, 0.01, 1e-8)
+    _optimizer_kernels.adam_update(0, (param,), (grad,), (m,), (v,), 0.9, 0.999, 0.01, 1e-8)
     np.testing.assert_allclose(param, expected_p, rtol=1e-14)
     np.testing.assert_allclose(m, expected_m, rtol=1e-14)
     np.testing.assert_allclose(v, expected_v, rtol=1e-14)
@@ -197,18 +205,18 @@ _NO_CACHE_SCRIPT = """
 import numpy as np
 import topokit
 from numba.core.caching import FunctionCache
-from topokit.nn import _kernels
+from topokit.nn import _layer_forward
 
 assert topokit.__file__.startswith({root!r}), topokit.__file__
 try:  # the condition itself: numba finds nowhere to write a cache for these kernels
-    FunctionCache(_kernels.forward.parallel.py_func)
+    FunctionCache(_layer_forward.forward.parallel.py_func)
 except RuntimeError as exc:
     assert "no locator available" in str(exc), exc
 else:
     raise AssertionError("a numba cache locator is available: the test reproduces nothing")
 yt = np.empty((1, 2))
 columns = (np.array([0, 2]), np.array([0, 1]), np.array([0, 1]))  # W = [[1], [2]]
-_kernels.forward.serial(
+_layer_forward.forward.serial(
     columns, np.array([1.0, 2.0]), np.array([0.5]), np.array([[1.0, 2.0], [3.0, 4.0]]), yt
 )
 print(yt.tolist())
@@ -222,14 +230,19 @@ def test_import_without_a_writable_cache_location(tmp_path):
     # cache). numba then has no cache locator, as on a read-only install without a home.
     root = tmp_path / "site"
     shutil.copytree(
-        Path(_kernels.__file__).parents[1],
+        Path(_layer_forward.__file__).parents[1],
         root / "topokit",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     (root / "topokit" / "nn" / "__pycache__").write_text("not a directory")
     blocker = tmp_path / "blocker"
     blocker.write_text("not a directory")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+    # compiled kernels, even when this test runs under NUMBA_DISABLE_JIT=1
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NUMBA_CACHE") and k != "NUMBA_DISABLE_JIT"
+    }
     env.update(
         PYTHONPATH=str(root),
         PYTHONDONTWRITEBYTECODE="1",
@@ -250,12 +263,12 @@ def test_import_without_a_writable_cache_location(tmp_path):
 
 def test_empty_aligned_starts_a_cache_line():
     for shape, dtype in [((3, 5), np.float32), ((7,), np.float64), ((1, 1), np.float32)]:
-        a = _kernels.empty_aligned(shape, dtype)
+        a = _panels.empty_aligned(shape, dtype)
         assert a.shape == shape
         assert a.dtype == dtype
         assert a.flags.c_contiguous
         assert a.ctypes.data % 64 == 0
-    assert _kernels.empty_aligned((0, 4), np.float32).shape == (0, 4)
+    assert _panels.empty_aligned((0, 4), np.float32).shape == (0, 4)
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam"])
@@ -290,8 +303,8 @@ def test_update_kernels_on_a_tuple_equal_one_call_per_array(variant):
 
     params, grads, first = arrays(), arrays(), arrays(0.1)
     second = [np.abs(a) for a in arrays(0.1)]
-    sgd = getattr(_kernels.sgd_update, variant)
-    adam = getattr(_kernels.adam_update, variant)
+    sgd = getattr(_optimizer_kernels.sgd_update, variant)
+    adam = getattr(_optimizer_kernels.adam_update, variant)
     together = [a.copy() for a in params], [a.copy() for a in first]
     sgd(tuple(together[0]), tuple(grads), tuple(together[1]), 0.1, 0.9, True)
     for p, g, v, p_all, v_all in zip(params, grads, first, *together, strict=True):
@@ -319,3 +332,136 @@ def test_update_kernels_on_a_tuple_equal_one_call_per_array(variant):
         np.testing.assert_array_equal(m_all, m)
         np.testing.assert_array_equal(v_all, v)
         assert not np.array_equal(p_all, params[sizes.index(p.size)])
+
+
+# Every layer kernel on the panel layout against the plain NumPy/SciPy reference
+# (topokit.nn._reference): several panels, odd widths, ReLU, weight decay, bias sums.
+PANEL_CASES = [
+    pytest.param(1, 33, id="1-panel-width33"),
+    pytest.param(3, 48, id="3-panels-width48"),
+    pytest.param(2, 64, id="2-panels-width64"),
+]
+
+
+def _panel_setup(make_pattern, n_panels, width, dtype):
+    graph = make_pattern(50, 30, 0.35, 1, empty_rows=(7,), empty_cols=(11,))
+    rng = np.random.default_rng(9)
+    batch = n_panels * width - 5 if n_panels > 1 else width  # padding in the last panel
+    weight = graph.biadjacency.astype(dtype)
+    weight.data[:] = rng.standard_normal(graph.n_edges)
+    x = np.maximum(rng.standard_normal((50, batch)), 0).astype(dtype)  # ReLU outputs
+    g = rng.standard_normal((30, batch)).astype(dtype)
+    bias = rng.standard_normal(30).astype(dtype)
+    xt = reference.to_panels(x, n_panels, width)
+    gt = reference.to_panels(g, n_panels, width)
+    return graph, weight, bias, x, g, xt, gt, batch
+
+
+@pytest.mark.parametrize("relu", [pytest.param(False, id="plain"), pytest.param(True, id="relu")])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), PANEL_CASES)
+def test_forward_matches_the_reference(make_pattern, n_panels, width, dtype, relu):
+    _, weight, bias, x, _, xt, _, batch = _panel_setup(make_pattern, n_panels, width, dtype)
+    columns = _layer_forward.column_order(weight.indptr, weight.indices, 30)
+    yt = np.full((n_panels * 30, width), np.nan, dtype=dtype)
+    _layer_forward.forward.parallel(columns, weight.data, bias, xt, yt, relu)
+    expected = reference.forward(weight, bias, x)
+    if relu:
+        expected = reference.relu(expected)
+    tol = RTOL[dtype] * 10
+    np.testing.assert_allclose(reference.from_panels(yt, 30, batch), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("relu", [pytest.param(False, id="plain"), pytest.param(True, id="relu")])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), PANEL_CASES)
+def test_backward_matches_the_reference(make_pattern, n_panels, width, dtype, relu):
+    graph, weight, _, x, g, xt, gt, batch = _panel_setup(make_pattern, n_panels, width, dtype)
+    decay = dtype(0.25)
+    parts = np.full((n_panels, graph.n_edges), np.nan, dtype=dtype)
+    gxt = np.full((n_panels * 50, width), np.nan, dtype=dtype)
+    sums = np.full((n_panels, 50), np.nan, dtype=dtype)
+    grad = np.full(graph.n_edges, np.nan, dtype=dtype)
+    sums_total = np.full(50, np.nan, dtype=dtype)
+    _layer_backward.backward.parallel(
+        *(weight.indptr, weight.indices, weight.data, xt, gt, parts, gxt, relu),
+        *(sums, grad, sums_total, decay),
+    )
+    expected_grad, expected_in = reference.backward(weight, x, g, relu_input=relu, decay=decay)
+    tol = RTOL[dtype] * 100
+    np.testing.assert_allclose(grad, expected_grad, rtol=tol, atol=tol)
+    np.testing.assert_allclose(
+        reference.from_panels(gxt, 50, batch), expected_in, rtol=tol, atol=tol
+    )
+    total_sums = sums_total if n_panels > 1 else sums[0]
+    np.testing.assert_allclose(total_sums, reference.row_sums(expected_in), rtol=tol, atol=tol)
+    # the weight gradient alone (first layer), and the input gradient alone
+    alone = np.full_like(grad, np.nan)
+    rows = np.stack([weight.indptr[:-1], weight.indptr[1:]], axis=1)
+    _weight_gradient.sddmm.parallel(
+        rows, weight.indices, xt, gt, parts, dtype(0), 1, alone, weight.data, decay
+    )
+    np.testing.assert_allclose(alone, expected_grad, rtol=tol, atol=tol)
+    if n_panels == 1:
+        gxt_alone = np.full((50, width), np.nan, dtype=dtype)
+        relu_out = (xt,) if relu else ()
+        _layer_backward.backward_inputs.parallel(
+            weight.indptr, weight.indices, weight.data, gt, gxt_alone, *relu_out
+        )
+        np.testing.assert_allclose(gxt_alone, expected_in, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), PANEL_CASES)
+def test_row_sums_match_the_reference(n_panels, width, dtype):
+    rng = np.random.default_rng(10)
+    batch = n_panels * width - 3
+    g = rng.standard_normal((20, batch)).astype(dtype)
+    out = np.full(20, np.nan, dtype=dtype)
+    _panel_sums.row_sums.parallel(reference.to_panels(g, n_panels, width), out)
+    np.testing.assert_allclose(out, reference.row_sums(g), rtol=RTOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_weight_decay_matches_the_reference(dtype, variant):
+    rng = np.random.default_rng(11)
+    grad, weights = rng.standard_normal((2, 300)).astype(dtype)
+    expected = grad.astype(np.float64) + 0.125 * weights.astype(np.float64)
+    getattr(_panel_sums.add_weight_decay, variant)(grad, weights, dtype(0.125))
+    np.testing.assert_allclose(grad, expected, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_load_panels_matches_the_reference(dtype):
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((100, 9))
+    rows = rng.permutation(100)[:70]
+    n_panels, width = _panels.panel_shape(70)
+    out = np.zeros((n_panels * 9, width), dtype=dtype)
+    assert _panels.load_panels.serial(X, rows, out) == 0
+    np.testing.assert_array_equal(out, reference.load_panels(X, rows, n_panels, width, dtype))
+
+
+_SPIN_SCRIPT = "import os, topokit.nn; print(os.environ.get('GOMP_SPINCOUNT'))"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({}, "10000", id="nothing-set"),
+        pytest.param({"GOMP_SPINCOUNT": "300000"}, "300000", id="own-spin-count"),
+        pytest.param({"OMP_WAIT_POLICY": "PASSIVE"}, "None", id="own-wait-policy"),
+    ],
+)
+def test_openmp_spin_is_set_at_import_only_when_the_user_set_none(given, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    result = subprocess.run(
+        [sys.executable, "-c", _SPIN_SCRIPT],
+        env={**env, **given},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected

@@ -171,12 +171,12 @@ def test_input_grad_sums_are_numpy_row_sums_bit_for_bit(
     xt = np.ascontiguousarray(rng.standard_normal((40, batch)).astype(dtype))
     gt = np.ascontiguousarray(rng.standard_normal((70, batch)).astype(dtype))
     act = None if activation is None else get_activation(activation)
-    layer.forward_t(xt, keep_input=True)
+    layer._forward_panels(xt, keep_input=True)
     sums = np.full(40, np.nan, dtype=dtype)
-    grad = layer.backward_t(gt, activation=act, input_grad_sums=sums)
+    grad = layer._backward_panels(gt, activation=act, input_grad_sums=sums)
     np.testing.assert_array_equal(sums, np.sum(grad, axis=1))
     np.testing.assert_array_equal(layer.bias_grad, np.sum(gt, axis=1))
     # a layer told its bias gradient is ready leaves it alone
     layer.bias_grad[:] = 7
-    layer.backward_t(gt, activation=act, bias_grad_ready=True)
+    layer._backward_panels(gt, activation=act, bias_grad_ready=True)
     assert np.all(layer.bias_grad == 7)

@@ -9,7 +9,15 @@ it must give the gradients of a single feature-major batch, up to the order of s
 import numpy as np
 import pytest
 
-from topokit.nn import SparseMLP, _kernels
+from topokit.nn import (
+    SparseMLP,
+    _layer_backward,
+    _layer_forward,
+    _panel_sums,
+    _panels,
+    _weight_gradient,
+)
+from topokit.nn import _reference as reference
 from topokit.nn._softmax import softmax_cross_entropy
 
 DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
@@ -18,11 +26,11 @@ VARIANTS = ["parallel", "serial"]
 
 def test_panel_shape_covers_the_batch_in_even_panels():
     for batch in [*range(1, 1200), 4096, 10_000]:
-        n_panels, width = _kernels.panel_shape(batch)
-        assert 1 <= n_panels <= _kernels.MAX_PANELS
-        if batch <= _kernels.PANEL * _kernels.MAX_PANELS:
-            assert n_panels == -(-batch // _kernels.PANEL)
-            assert width <= max(_kernels.PANEL, 16)
+        n_panels, width = _panels.panel_shape(batch)
+        assert 1 <= n_panels <= _panels.MAX_PANELS
+        if batch <= _panels.PANEL * _panels.MAX_PANELS:
+            assert n_panels == -(-batch // _panels.PANEL)
+            assert width <= max(_panels.PANEL, 16)
         assert width % 16 == 0
         assert width - 16 < -(-batch // n_panels)  # as even as whole vectors allow
         # every panel holds samples: padding only at the end of the last one
@@ -52,8 +60,8 @@ def _layer_case(make_pattern, dtype, n_panels=3, width=48):
 def test_forward_treats_each_panel_as_a_batch_alone(make_pattern, dtype, variant, width):
     graph, data, bias, xs, _ = _layer_case(make_pattern, dtype, width=width)
     csr = graph.biadjacency
-    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
-    kernel = getattr(_kernels.forward, variant)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
+    kernel = getattr(_layer_forward.forward, variant)
     yt = np.full((3 * 30, width), np.nan, dtype=dtype)
     kernel(columns, data, bias, _stack(xs), yt, True)
     for p, x in enumerate(xs):
@@ -68,7 +76,7 @@ def test_forward_treats_each_panel_as_a_batch_alone(make_pattern, dtype, variant
 def test_backward_adds_the_panels_gradients_in_order(make_pattern, dtype, variant, width):
     graph, data, _, xs, gs = _layer_case(make_pattern, dtype, width=width)
     csr = graph.biadjacency
-    kernel = getattr(_kernels.backward, variant)
+    kernel = getattr(_layer_backward.backward, variant)
     n_edges = graph.n_edges
     grad = np.full((3, n_edges), np.nan, dtype=dtype)
     gxt = np.full((3 * 50, width), np.nan, dtype=dtype)
@@ -104,14 +112,14 @@ def test_weight_decay_is_added_to_the_total(make_pattern, dtype):
         gxt = np.empty((n_panels * 50, 48), dtype=dtype)
         total = np.empty(graph.n_edges, dtype=dtype)
         x, g = _stack(xs[:n_panels]), _stack(gs[:n_panels])
-        _kernels.backward.parallel(
+        _layer_backward.backward.parallel(
             csr.indptr, csr.indices, data, x, g, grad, gxt, False, None, total, None, decay
         )
         plain = grad.astype(np.float64).sum(axis=0)
         np.testing.assert_allclose(total, plain + decay * data, rtol=1e-5, atol=1e-5)
         sddmm_total = np.empty_like(total)
         rows = np.stack([csr.indptr[:-1], csr.indptr[1:]], axis=1)
-        _kernels.sddmm.parallel(
+        _weight_gradient.sddmm.parallel(
             rows, csr.indices, x, g, grad, dtype(0), 1, sddmm_total, data, decay
         )
         np.testing.assert_array_equal(sddmm_total, total)
@@ -122,11 +130,11 @@ def test_weight_decay_is_added_to_the_total(make_pattern, dtype):
 def test_sddmm_treats_each_panel_as_a_batch_alone(make_pattern, dtype, variant):
     graph, _, _, xs, gs = _layer_case(make_pattern, dtype)
     csr = graph.biadjacency
-    kernel = getattr(_kernels.sddmm, variant)
+    kernel = getattr(_weight_gradient.sddmm, variant)
     zero = dtype(0)
     out = np.full((3, graph.n_edges), np.nan, dtype=dtype)
     total = np.full(graph.n_edges, np.nan, dtype=dtype)
-    block_ptr = _kernels.column_blocks(csr.indptr, csr.indices, graph.n_out, 2)
+    block_ptr = _weight_gradient.column_blocks(csr.indptr, csr.indices, graph.n_out, 2)
     kernel(block_ptr, csr.indices, _stack(xs), _stack(gs), out, zero, 2, total)
     expected = None
     for p, (x, g) in enumerate(zip(xs, gs, strict=True)):
@@ -142,7 +150,7 @@ def test_row_sums_add_the_panels_numpy_sums_in_order(dtype):
     rng = np.random.default_rng(4)
     panels = [rng.standard_normal((20, 48)).astype(dtype) for _ in range(3)]
     out = np.full(20, np.nan, dtype=dtype)
-    _kernels.row_sums.parallel(_stack(panels), out)
+    _panel_sums.row_sums.parallel(_stack(panels), out)
     expected = (np.sum(panels[0], axis=1) + np.sum(panels[1], axis=1)) + np.sum(panels[2], axis=1)
     np.testing.assert_array_equal(out, expected)
 
@@ -150,7 +158,7 @@ def test_row_sums_add_the_panels_numpy_sums_in_order(dtype):
 def test_panel_kernels_do_not_depend_on_thread_count(make_pattern, on_one_and_all_threads):
     graph, data, bias, xs, gs = _layer_case(make_pattern, np.float32, n_panels=2, width=64)
     csr = graph.biadjacency
-    columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
     rows = np.stack([csr.indptr[:-1], csr.indptr[1:]], axis=1)
     x, g = _stack(xs), _stack(gs)
 
@@ -162,11 +170,13 @@ def test_panel_kernels_do_not_depend_on_thread_count(make_pattern, on_one_and_al
         total = np.empty(graph.n_edges, dtype=np.float32)
         sums_total = np.empty(50, dtype=np.float32)
         first = np.empty(graph.n_edges, dtype=np.float32)
-        _kernels.forward.parallel(columns, data, bias, x, yt, True)
-        _kernels.backward.parallel(
+        _layer_forward.forward.parallel(columns, data, bias, x, yt, True)
+        _layer_backward.backward.parallel(
             csr.indptr, csr.indices, data, x, g, parts, gxt, True, sums, total, sums_total
         )
-        _kernels.sddmm.parallel(rows, csr.indices, x, g, parts.copy(), np.float32(0), 1, first)
+        _weight_gradient.sddmm.parallel(
+            rows, csr.indices, x, g, parts.copy(), np.float32(0), 1, first
+        )
         return yt, gxt, total, sums_total, first
 
     one, many = on_one_and_all_threads(run)
@@ -179,9 +189,9 @@ def test_load_panels_transposes_the_rows_and_counts_bad_values(dtype):
     rng = np.random.default_rng(6)
     X = rng.standard_normal((300, 7))
     rows = rng.permutation(300)[:150]
-    n_panels, width = _kernels.panel_shape(150)
+    n_panels, width = _panels.panel_shape(150)
     out = np.full((n_panels * 7, width), -1.0, dtype=dtype)
-    assert _kernels.load_panels.parallel(X, rows, out) == 0
+    assert _panels.load_panels.parallel(X, rows, out) == 0
     samples = np.full((n_panels * width, 7), -1.0)
     samples[:150] = X[rows]
     expected = samples.reshape(n_panels, width, 7).transpose(0, 2, 1).reshape(-1, width)
@@ -189,26 +199,15 @@ def test_load_panels_transposes_the_rows_and_counts_bad_values(dtype):
     X[rows[3], 2] = np.nan
     X[rows[140], 0] = np.inf
     X[rows[77], 6] = 1e300  # finite as float64, infinite as float32
-    n_bad = _kernels.load_panels.serial(X, rows, out)
+    n_bad = _panels.load_panels.serial(X, rows, out)
     assert n_bad == (3 if dtype == np.float32 else 2)
-
-
-def _numpy_softmax_cross_entropy(logits, labels):
-    """Reference on feature-major logits (n_classes, batch)."""
-    shifted = logits - logits.max(axis=0)
-    log_norm = np.log(np.exp(shifted).sum(axis=0))
-    columns = np.arange(labels.size)
-    loss = np.mean(log_norm - shifted[labels, columns], dtype=np.float64)
-    delta = np.exp(shifted - log_norm)
-    delta[labels, columns] -= 1
-    return loss, delta / labels.size, int(np.sum(np.argmax(logits, axis=0) == labels))
 
 
 @pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 1e-5), (np.float64, 1e-13)])
 def test_softmax_cross_entropy_matches_numpy(dtype, rtol):
     rng = np.random.default_rng(7)
     batch, n_classes = 150, 10
-    n_panels, width = _kernels.panel_shape(batch)
+    n_panels, width = _panels.panel_shape(batch)
     logits = (3 * rng.standard_normal((n_classes, batch))).astype(dtype)
     logits[:, 5] = 1.5  # a tie: numpy's argmax takes the first
     labels = rng.integers(0, n_classes, batch)
@@ -218,7 +217,9 @@ def test_softmax_cross_entropy_matches_numpy(dtype, rtol):
     panels = np.ascontiguousarray(panels).reshape(-1, width)
     delta = np.full_like(panels, np.nan)
     loss, n_correct = softmax_cross_entropy(panels, labels, n_classes, delta)
-    expected_loss, expected_delta, expected_correct = _numpy_softmax_cross_entropy(logits, labels)
+    expected_loss, expected_delta, expected_correct = reference.softmax_cross_entropy(
+        logits, labels
+    )
     assert loss == pytest.approx(expected_loss, rel=rtol)
     assert n_correct == expected_correct
     got = delta.reshape(n_panels, n_classes, width).transpose(1, 0, 2).reshape(n_classes, -1)
@@ -241,7 +242,7 @@ def test_panels_give_the_gradients_of_one_feature_major_batch(
     X = rng.standard_normal((batch, 9))
     y = rng.integers(0, 4, batch)
     panels = model._load_batch(X)
-    assert panels.shape == (_kernels.panel_shape(batch)[0] * 9, _kernels.panel_shape(batch)[1])
+    assert panels.shape == (_panels.panel_shape(batch)[0] * 9, _panels.panel_shape(batch)[1])
     loss, n_correct, grad_in = model._loss_and_gradients(panels, y, input_grad=True)
     grads = [(ly.weight_grad.copy(), ly.bias_grad.copy()) for ly in model.layers]
     one_panel = np.ascontiguousarray(X.T)
@@ -251,7 +252,7 @@ def test_panels_give_the_gradients_of_one_feature_major_batch(
     for (w, b), layer in zip(grads, model.layers, strict=True):
         np.testing.assert_allclose(w, layer.weight_grad, rtol=1e-11, atol=1e-14)
         np.testing.assert_allclose(b, layer.bias_grad, rtol=1e-11, atol=1e-14)
-    n_panels, width = _kernels.panel_shape(batch)
+    n_panels, width = _panels.panel_shape(batch)
     by_sample = grad_in.reshape(n_panels, 9, width).transpose(0, 2, 1).reshape(-1, 9)
     np.testing.assert_allclose(by_sample[:batch], grad_in_1.T, rtol=1e-11, atol=1e-14)
     assert (by_sample[batch:] == 0).all()

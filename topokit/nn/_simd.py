@@ -1,4 +1,4 @@
-"""Explicit 64-byte SIMD vectors for the numba kernels in :mod:`topokit.nn._kernels`.
+"""Explicit 64-byte SIMD vectors for the numba layer kernels of :mod:`topokit.nn`.
 
 numba vectorises loops on its own, but it keeps a loop's running sums in memory: a
 gather kernel then loads and stores its accumulator row once per pass over a few
@@ -7,13 +7,21 @@ eight vector registers across every edge of a neuron, and issues exactly the fus
 multiply-adds it writes (so the summation order of each element is the one written).
 
 A vector holds 64 bytes: 16 float32 or 8 float64 (:func:`lanes`). LLVM maps it to
-one AVX-512 register, two AVX ones or four SSE ones, whichever the CPU has.
+one AVX-512 register, two AVX ones or four SSE ones, whichever the CPU has. A tile is a
+tuple of 1, 4 or 8 vectors (``count`` a compile-time literal). Every intrinsic fixes
+its order of operations (:func:`total`, :func:`dot_tile`, :func:`pairwise_total8`
+document theirs), which is what keeps the kernels' results independent of tiling and
+threads.
+
+With ``NUMBA_DISABLE_JIT=1`` the names of this module are NumPy functions of the same
+meaning instead (:mod:`topokit.nn._simd_numpy`), so that the kernels run as plain
+Python for debugging.
 """
 
 from __future__ import annotations
 
 from llvmlite import binding, ir
-from numba import types
+from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
@@ -462,3 +470,10 @@ def pairwise_total8(typingctx, a):
         return builder.fadd(low, high)
 
     return a.dtype(a), codegen
+
+
+# With NUMBA_DISABLE_JIT=1 (numba.config.DISABLE_JIT, the switch njit itself reads when
+# a kernel is decorated) the kernels run as Python, where an intrinsic cannot: every
+# name of _simd_numpy.__all__ then replaces the intrinsic of that name.
+if config.DISABLE_JIT:
+    from topokit.nn._simd_numpy import *  # noqa: F403

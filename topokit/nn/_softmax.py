@@ -1,7 +1,9 @@
 """Softmax cross-entropy of a minibatch's logits, in the kernels' panel layout, in one call.
 
-The dozen NumPy calls it replaces took about 0.1 ms of a 2 ms training step at density
-0.5% of [784, 4000, 4000, 10] (each touching a few kilobytes; the time is in the calls).
+One compiled pass per sample computes the loss, its gradient with respect to the
+logits and the correct predictions, instead of a dozen NumPy calls on arrays of a few
+kilobytes (docs/performance.md). :func:`topokit.nn._reference.softmax_cross_entropy`
+is its NumPy counterpart.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 
 import numpy as np
 
-from topokit.nn._kernels import _jit
+from topokit.nn import _compile
 
 __all__ = ["softmax_cross_entropy"]
 
@@ -22,7 +24,7 @@ def softmax_cross_entropy(logits, labels, n_classes, delta):  # pragma: no cover
     ----------
     logits : ndarray of shape (P · n_classes, width)
         The output layer's activations in the panel layout
-        (:func:`topokit.nn._kernels.panel_shape`): sample ``s`` is column ``s % width``
+        (:func:`topokit.nn._panels.panel_shape`): sample ``s`` is column ``s % width``
         of panel ``s // width``. Samples past ``labels.size`` are padding.
     labels : ndarray of int64, shape (batch,)
     n_classes : int
@@ -73,4 +75,4 @@ def softmax_cross_entropy(logits, labels, n_classes, delta):  # pragma: no cover
     return total / max(batch, 1), n_correct
 
 
-softmax_cross_entropy = _jit(softmax_cross_entropy, error_model="numpy")
+softmax_cross_entropy = _compile.jit(softmax_cross_entropy, error_model="numpy")

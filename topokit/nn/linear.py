@@ -12,16 +12,15 @@ from threadpoolctl import ThreadpoolController
 from topokit._errors import TopokitError
 from topokit._validation import check_real, make_rng
 from topokit.graph import LayerGraph
-from topokit.nn import _kernels
+from topokit.nn import _layer_backward, _layer_forward, _panel_sums, _panels, _weight_gradient
 
 __all__ = ["SparseLinear"]
 
 _INITS = ("he", "glorot", "zeros")
 
 # Dense products below this many multiply-adds run on one BLAS thread: OpenBLAS's
-# worker threads spin for a while after each call and take the cores from the
-# sparse kernels' threads that run next (measured: ~85 ms of CPU per training step
-# on a 2-core machine for a 4000x10 output layer). The values do not change.
+# worker threads spin for a while after each call and would take the cores from the
+# sparse kernels' threads that run next (docs/performance.md). The values do not change.
 _SMALL_PRODUCT = 1 << 26
 _BLAS = ThreadpoolController()
 
@@ -33,23 +32,20 @@ def _blas_threads(work):
 
 
 def _thin(graph) -> bool:
-    """Few outputs and many inputs: a shape BLAS runs far below its peak.
-
-    Measured on a 4000 x 10 layer at batch 128 (benchmarks/bench_training.py's output
-    layer): its three products took about 0.9 ms in OpenBLAS and 0.6 ms in the
-    sparse kernels, which then hold the ten output rows in L1 cache.
-    """
+    """Few outputs (at most 32) and many inputs (at least 1024): a shape BLAS runs far
+    below its peak, and the sparse kernels hold the few output rows in L1 cache
+    (docs/performance.md)."""
     return graph.n_out <= 32 and graph.n_in >= 1024
 
 
 def _row_sums(gt, out) -> None:
-    """``out[j]``: row j of ``gt`` summed over its panels (:func:`_kernels.row_sums`).
+    """``out[j]``: row j of ``gt`` summed over its panels (:func:`_panel_sums.row_sums`).
 
     With one panel ``numpy.sum(gt[j])``, the same sums as numpy's, faster for short rows.
     """
-    if gt.shape[1] <= _kernels.ROW_SUM_MAX:
+    if gt.shape[1] <= _panel_sums.ROW_SUM_MAX:
         # memory-bound: worth both threads from a quarter of the kernels' threshold
-        _kernels.row_sums(4 * gt.size, gt, out)
+        _panel_sums.row_sums(4 * gt.size, gt, out)
         return
     panels = gt.reshape(-1, out.size, gt.shape[1])
     np.sum(panels[0], axis=1, out=out)
@@ -73,8 +69,8 @@ def _feature_major(a, n) -> np.ndarray:
 def _dense_product(matrix, a, out, n_out) -> None:
     """``out = matrix @ a`` for feature-major ``a`` (:func:`_feature_major`), panel-layout ``out``.
 
-    The panels go side by side first: at 100% density of [784, 4000, 4000, 10] a
-    product per 64-sample panel ran at 75% of the rate of one on the batch of 128.
+    One product over the whole batch (the panels side by side), not one per panel:
+    BLAS runs wider products at a higher rate.
     """
     panels = _by_panel(out, n_out)
     if panels.shape[0] == 1:
@@ -107,7 +103,8 @@ class SparseLinear:
     ``graph.biadjacency``: ``weight_data[k]`` is the weight of the k-th stored entry
     in row-major order. The weight gradient is computed only at stored entries (a
     sampled dense-dense product), and optimizers update ``weight_data`` in place.
-    Cost per step grows with the number of edges, not with ``n_in * n_out``.
+    Cost per step grows with the number of edges, not with ``n_in * n_out``. The
+    sparse path gives the same values, bit for bit, whatever the number of threads.
 
     Parameters
     ----------
@@ -130,11 +127,15 @@ class SparseLinear:
     Attributes
     ----------
     graph : LayerGraph
+        The fixed pattern.
     weight_data : ndarray of shape (n_edges,)
+        The weights of the stored entries, in CSR (row-major) order; :attr:`weight`
+        is ``W`` as a scipy CSR array sharing them.
     bias : ndarray of shape (n_out,)
     weight_grad : ndarray of shape (n_edges,)
         Gradient at the stored entries from the last :meth:`backward`.
     bias_grad : ndarray of shape (n_out,)
+        Gradient of the bias from the last :meth:`backward`.
     uses_dense : bool
         Whether this layer runs on the dense BLAS path.
 
@@ -178,12 +179,12 @@ class SparseLinear:
             if not self._complete:
                 self._dense = np.zeros((graph.n_in, graph.n_out), dtype=self.dtype)
         else:
-            self._columns = _kernels.column_order(csr.indptr, csr.indices, graph.n_out)
+            self._columns = _layer_forward.column_order(csr.indptr, csr.indices, graph.n_out)
             # the weight gradient alone (first layer) of a single panel: a column block
             # per thread, whose rows of gt stay in its cache (more blocks cost more in
-            # passes over xt than they save, measured), or the rows in halves
+            # passes over xt than they save), or the rows in halves
             n_blocks = 2 if graph.n_out >= 32 else 1
-            self._sddmm_block_ptr = _kernels.column_blocks(
+            self._sddmm_block_ptr = _weight_gradient.column_blocks(
                 csr.indptr, csr.indices, graph.n_out, n_blocks
             )
             self._sddmm_chunks = 1 if n_blocks > 1 else numba_config.NUMBA_NUM_THREADS
@@ -269,6 +270,7 @@ class SparseLinear:
         Returns
         -------
         ndarray of shape (batch, n_out)
+            ``X·W + b`` in this layer's dtype.
 
         Raises
         ------
@@ -290,7 +292,7 @@ class SparseLinear:
             raise TopokitError(
                 f"X must have shape (batch, {self.n_in}) for this layer, got {X.shape}"
             )
-        return self.forward_t(np.ascontiguousarray(X.T)).T
+        return self._forward_panels(np.ascontiguousarray(X.T)).T
 
     def backward(self, grad_Y, *, input_grad=True):
         """Gradients of a loss given ``grad_Y = dL/dY`` for the last :meth:`forward`.
@@ -307,6 +309,7 @@ class SparseLinear:
         Returns
         -------
         ndarray of shape (batch, n_in) or None
+            ``dL/dX = grad_Y·Wᵀ`` when ``input_grad``, else None.
 
         Raises
         ------
@@ -332,33 +335,46 @@ class SparseLinear:
         expected = (self._input_t.shape[1], self.n_out)
         if grad_Y.shape != expected:
             raise TopokitError(f"grad_Y must have shape {expected}, got {grad_Y.shape}")
-        grad_xt = self.backward_t(np.ascontiguousarray(grad_Y.T), input_grad=input_grad)
+        grad_xt = self._backward_panels(np.ascontiguousarray(grad_Y.T), input_grad=input_grad)
         return None if grad_xt is None else grad_xt.T
 
-    # ------------------------------------------------ feature-major kernels
+    # ------------------------- panel-layout plumbing of SparseMLP (internal)
     def _sync_dense(self) -> np.ndarray:
         if self._complete:
             return self.weight_data.reshape(self.graph.shape)
         self._dense.ravel()[self._flat] = self.weight_data
         return self._dense
 
-    def forward_t(
+    def _forward_panels(
         self, xt: np.ndarray, *, keep_input=True, activation=None, out=None
     ) -> np.ndarray:
-        """Forward on feature-major activations: ``(Wᵀ xt) + b`` of shape (n_out, batch).
+        """``Wᵀ xt + b`` on activations in the panel layout: the model's forward step.
 
-        ``xt`` must be a C-contiguous array of this layer's dtype, of shape (n_in, batch),
-        or of shape (P · n_in, width) in the panel layout of
-        :func:`~topokit.nn._kernels.panel_shape` (P panels of ``width`` samples); the
-        result is then in the same layout, (P · n_out, width). With an ``activation``
-        (an :class:`~topokit.nn.activations.Activation`), returns its output instead;
-        ReLU on the sparse path is fused into the kernel. ``out`` (C-contiguous, this
-        shape and dtype) receives the result if given.
+        Internal plumbing of :class:`~topokit.nn.SparseMLP`; :meth:`forward` is the
+        batch-major public form.
+
+        Parameters
+        ----------
+        xt : ndarray of shape (P · n_in, width)
+            C-contiguous, of this layer's dtype, in the panel layout of
+            :func:`~topokit.nn._panels.panel_shape` (P panels of ``width`` samples; one
+            panel is the feature-major (n_in, batch) layout).
+        keep_input : bool, default True
+            Remember ``xt`` for :meth:`_backward_panels`.
+        activation : Activation, optional
+            Return its output instead; ReLU on the sparse path is fused into the kernel.
+        out : ndarray of shape (P · n_out, width), optional
+            C-contiguous, this dtype: receives the result.
+
+        Returns
+        -------
+        ndarray of shape (P · n_out, width)
+            In the layout of ``xt``; ``out`` if given, else a cache-line-aligned array.
         """
         self._input_t = xt if keep_input else None
         n_panels = xt.shape[0] // self.n_in if self.n_in else 1
         if out is None:
-            out = _kernels.empty_aligned((n_panels * self.n_out, xt.shape[1]), self.dtype)
+            out = _panels.empty_aligned((n_panels * self.n_out, xt.shape[1]), self.dtype)
         yt = out
         if self.uses_dense:
             with _blas_threads(self.n_in * self.n_out * xt.shape[1] * n_panels):
@@ -369,7 +385,7 @@ class SparseLinear:
                 activation.apply(yt)
             return yt
         relu = activation is not None and activation.name == "relu"
-        _kernels.forward(
+        _layer_forward.forward(
             self.n_edges * xt.shape[1] * n_panels,
             self._columns,
             self.weight_data,
@@ -382,7 +398,7 @@ class SparseLinear:
             activation.apply(yt)
         return yt
 
-    def backward_t(
+    def _backward_panels(
         self,
         gt: np.ndarray,
         *,
@@ -393,28 +409,43 @@ class SparseLinear:
         bias_grad_ready=False,
         weight_decay=0.0,
     ):
-        """Backward on feature-major gradients ``gt`` of shape (n_out, batch).
+        """Gradients for the last :meth:`_forward_panels`: the model's backward step.
 
-        Or of shape (P · n_out, width) in the panel layout of the last
-        :meth:`forward_t`: on the sparse path each panel's weight gradient is computed
-        as for a batch alone, and :attr:`weight_grad` and :attr:`bias_grad` are the
-        panels' ones added in panel order (the dense path takes one product over the
-        panels side by side). Fills them; returns ``W gt`` in the layout of the input
-        (shape (n_in, batch) or (P · n_in, width)) when ``input_grad``, else None. With
-        an ``activation`` whose output was this layer's input, returns ``W gt`` times
-        its derivative there (:meth:`Activation.backprop`); ReLU on the sparse path is
-        fused into the kernel. ``out`` (C-contiguous, that shape, this dtype) receives
-        it if given.
+        Internal plumbing of :class:`~topokit.nn.SparseMLP`; :meth:`backward` is the
+        batch-major public form. Fills :attr:`weight_grad` (``X Gᵀ`` at the stored
+        entries, plus ``weight_decay · W``) and :attr:`bias_grad` (the row sums of
+        ``gt``). On the sparse path each panel's weight gradient is computed as for a
+        batch alone and the panels' gradients are added in panel order; the dense path
+        takes one BLAS product over the panels side by side.
 
-        ``input_grad_sums`` (shape (n_in,), this dtype), if given, receives the row
-        sums of the returned gradient, ``numpy.sum(grad, axis=1)`` bit for bit with one
-        panel (with several, each panel's sums so taken, added in panel order): the
-        previous layer's bias gradient, computed while the rows are in cache. That
-        layer is then called with ``bias_grad_ready=True``: :attr:`bias_grad` already
-        holds the row sums of ``gt``.
+        Parameters
+        ----------
+        gt : ndarray of shape (P · n_out, width)
+            ``dL/dY`` in the panel layout of the last :meth:`_forward_panels`.
+        input_grad : bool, default True
+            Whether to compute and return ``W gt``.
+        activation : Activation, optional
+            The activation whose output was this layer's input: the returned gradient
+            is ``W gt`` times its derivative there (:meth:`Activation.backprop`); ReLU
+            on the sparse path is fused into the kernel.
+        out : ndarray of shape (P · n_in, width), optional
+            C-contiguous, this dtype: receives the input gradient.
+        input_grad_sums : ndarray of shape (n_in,), optional
+            Receives the row sums of the returned gradient, ``numpy.sum(grad, axis=1)``
+            bit for bit with one panel (with several, each panel's sums so taken, added
+            in panel order): the previous layer's bias gradient, computed while the
+            rows are in cache.
+        bias_grad_ready : bool, default False
+            :attr:`bias_grad` already holds the row sums of ``gt`` (the next layer's
+            ``input_grad_sums``): leave it alone.
+        weight_decay : float, default 0.0
+            Adds ``weight_decay · W`` to :attr:`weight_grad` (the gradient of
+            ``weight_decay / 2 · Σ W²``), in the pass that adds up the panels.
 
-        ``weight_decay`` adds ``weight_decay · W`` to :attr:`weight_grad` (the gradient
-        of ``weight_decay / 2 · Σ W²``), in the same pass that adds up the panels.
+        Returns
+        -------
+        ndarray of shape (P · n_in, width) or None
+            The input gradient in the layout of the input, when ``input_grad``.
         """
         xt = self._input_t
         decay = self.dtype.type(weight_decay)
@@ -423,14 +454,14 @@ class SparseLinear:
         if not bias_grad_ready:
             _row_sums(gt, self.bias_grad)
         if input_grad and out is None:
-            out = _kernels.empty_aligned((n_panels * self.n_in, width), self.dtype)
+            out = _panels.empty_aligned((n_panels * self.n_in, width), self.dtype)
         if self.uses_dense:
             grad_xt = self._dense_backward(
                 xt, gt, out if input_grad else None, activation, input_grad_sums
             )
             if decay:
                 grad, weights = self.weight_grad, self.weight_data
-                _kernels.add_weight_decay(64 * grad.size, grad, weights, decay)
+                _panel_sums.add_weight_decay(64 * grad.size, grad, weights, decay)
             return grad_xt
         work = self.n_edges * width * n_panels
         grad = self._panel_rows("grad", self.weight_grad, n_panels)
@@ -440,7 +471,7 @@ class SparseLinear:
             if n_panels > 1:
                 block_ptr = self._sddmm_rows
                 chunks = max(1, numba_config.NUMBA_NUM_THREADS // n_panels)
-            _kernels.sddmm(
+            _weight_gradient.sddmm(
                 work,
                 *(block_ptr, self._indices, xt, gt, grad, zero, chunks),
                 *(self.weight_grad, self.weight_data, decay),
@@ -453,14 +484,14 @@ class SparseLinear:
         sums_in_kernel = (
             input_grad_sums is not None
             and (activation is None or relu)
-            and width <= _kernels.ROW_SUM_MAX
+            and width <= _panel_sums.ROW_SUM_MAX
         )
         kernel_sums = sums_total = None
         if sums_in_kernel:
             kernel_sums = self._panel_rows("sums", input_grad_sums, n_panels)
             sums_total = input_grad_sums
         # with several panels the same call adds them up into the totals
-        _kernels.backward(
+        _layer_backward.backward(
             2 * work,
             *(indptr, indices, data, xt, gt, grad, out, relu),
             *(kernel_sums, self.weight_grad, sums_total, decay),
@@ -482,8 +513,8 @@ class SparseLinear:
         return scratch
 
     def _dense_backward(self, xt, gt, grad_xt, activation, input_grad_sums):
-        """:meth:`backward_t` on the dense BLAS path."""
-        # the dense copy is still the one forward_t synchronised: no update since
+        """:meth:`_backward_panels` on the dense BLAS path."""
+        # the dense copy is still the one _forward_panels synchronised: no update since
         dense = self.weight_data.reshape(self.graph.shape) if self._complete else self._dense
         n_panels = gt.shape[0] // self.n_out
         with _blas_threads(self.n_in * self.n_out * gt.shape[1] * n_panels):

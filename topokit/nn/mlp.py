@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from topokit._errors import TopokitError
 from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
-from topokit.nn import _kernels
+from topokit.nn import _panels
 from topokit.nn._checks import check_features, check_labels, non_finite_error
 from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
@@ -201,7 +201,7 @@ class SparseMLP:
         ``inputs`` (P · n_features, width) receives the minibatch (see
         :meth:`_load_batch`); ``outputs[k]`` (P · n_out, width) layer k's activations,
         ``input_grads[k]`` (P · n_in, width) the gradient for its input (k >= 1); P
-        panels of ``width`` samples, :func:`~topokit.nn._kernels.panel_shape`. Fresh
+        panels of ``width`` samples, :func:`~topokit.nn._panels.panel_shape`. Fresh
         arrays every step cost more than the sparse kernels at low density: glibc gives
         freed multi-megabyte blocks back to the system, and each new one page-faults
         in. The last two batch sizes are kept (the full one and an epoch's remainder).
@@ -210,10 +210,10 @@ class SparseMLP:
         if buffers is None:
             if len(self._buffers) >= 2:
                 self._buffers.pop(next(iter(self._buffers)))
-            n_panels, width = _kernels.panel_shape(batch)
+            n_panels, width = _panels.panel_shape(batch)
 
             def panels(n):
-                return _kernels.empty_aligned((n_panels * n, width), self.dtype)
+                return _panels.empty_aligned((n_panels * n, width), self.dtype)
 
             outputs = [panels(layer.n_out) for layer in self.layers]
             input_grads = [None] + [panels(layer.n_in) for layer in self.layers[1:]]
@@ -233,7 +233,7 @@ class SparseMLP:
         if rows is None:
             rows = np.arange(X.shape[0])
         inputs = self._training_buffers(rows.size)[0]
-        n_bad = _kernels.load_panels(64 * inputs.size, X, rows, inputs)
+        n_bad = _panels.load_panels(64 * inputs.size, X, rows, inputs)
         if n_bad:
             raise non_finite_error(n_bad)
         return inputs
@@ -253,7 +253,7 @@ class SparseMLP:
         for k, layer in enumerate(self.layers):
             activation = self.activation if k < last else None
             out = None if outputs is None else outputs[k]
-            z = layer.forward_t(
+            z = layer._forward_panels(
                 activations[-1], keep_input=keep_inputs, activation=activation, out=out
             )
             activations.append(z)
@@ -270,7 +270,7 @@ class SparseMLP:
         batch = labels.size
         n_panels, width = xt.shape[0] // self.n_features, xt.shape[1]
         outputs, input_grads = None, [None] * len(self.layers)
-        if (n_panels, width) == _kernels.panel_shape(batch):
+        if (n_panels, width) == _panels.panel_shape(batch):
             _, outputs, input_grads = self._training_buffers(batch)
         activations = self._logits_t(xt, keep_inputs=True, outputs=outputs)
         logits = activations[-1]
@@ -279,13 +279,13 @@ class SparseMLP:
         # L2 penalty alpha / (2 batch) Σ W²: its gradient is added by each layer's backward
         decay = self.dtype.type(self.alpha / batch)
         for k in range(len(self.layers) - 1, -1, -1):
-            # the input of layer k > 0 is the activation's output: backward_t applies
+            # the input of layer k > 0 is the activation's output: _backward_panels applies
             # its derivative to the input gradient
             activation = self.activation if k > 0 else None
             # the input gradient of layer 0 is returned to the caller: a fresh array
             # layer k's input gradient sums to layer k - 1's bias gradient: the
             # kernel that writes it sums it too (bias_grad_ready below)
-            grad_in = self.layers[k].backward_t(
+            grad_in = self.layers[k]._backward_panels(
                 delta,
                 input_grad=k > 0 or input_grad,
                 activation=activation,
@@ -550,11 +550,11 @@ class SparseMLP:
         out = np.empty((X.shape[0], self.n_classes), dtype=self.dtype)
         for first in range(0, X.shape[0], _PREDICT_CHUNK):
             rows = np.arange(first, min(first + _PREDICT_CHUNK, X.shape[0]))
-            n_panels, width = _kernels.panel_shape(rows.size)
-            xt = _kernels.empty_aligned((n_panels * self.n_features, width), self.dtype)
+            n_panels, width = _panels.panel_shape(rows.size)
+            xt = _panels.empty_aligned((n_panels * self.n_features, width), self.dtype)
             # padding (the last panel's columns past the samples) set, not left to chance
             xt.reshape(n_panels, self.n_features, width)[-1, :, rows.size % width or width :] = 0
-            _kernels.load_panels(64 * xt.size, X, rows, xt)
+            _panels.load_panels(64 * xt.size, X, rows, xt)
             logits = self._logits_t(xt, keep_inputs=False)[-1]
             # (P · n_classes, width) -> (n_classes, samples)
             logits = logits.reshape(n_panels, self.n_classes, width).transpose(1, 0, 2)

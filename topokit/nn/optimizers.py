@@ -12,7 +12,7 @@ import numpy as np
 
 from topokit._errors import TopokitError
 from topokit._validation import check_real
-from topokit.nn import _kernels
+from topokit.nn import _optimizer_kernels
 
 __all__ = ["OPTIMIZERS", "SGD", "Adam", "make_optimizer"]
 
@@ -70,7 +70,9 @@ class SGD:
             # memory-bound: both threads from a 64th of the kernels' threshold
             work = 64 * sum(p.size for p in param)
             rate = float(learning_rate)
-            _kernels.sgd_update(work, param, grad, velocity, rate, self.momentum, self.nesterov)
+            _optimizer_kernels.sgd_update(
+                work, param, grad, velocity, rate, self.momentum, self.nesterov
+            )
 
     def __repr__(self):
         return f"SGD(momentum={self.momentum}, nesterov={self.nesterov})"
@@ -117,7 +119,7 @@ class Adam:
         step_size = learning_rate * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         for param, grad, m, v in _groups(params, grads, *self._moments):
             work = 64 * sum(p.size for p in param)
-            _kernels.adam_update(
+            _optimizer_kernels.adam_update(
                 work, param, grad, m, v, self.beta_1, self.beta_2, float(step_size), self.epsilon
             )
 

@@ -1,0 +1,95 @@
+"""How the numba kernels of :mod:`topokit.nn` are compiled, threaded and split into work.
+
+Every kernel module imports this one, so it runs before any kernel can start numba's
+thread pool. It does three things:
+
+* **The OpenMP spin (a process-wide side effect).** Unless ``OMP_WAIT_POLICY`` or
+  ``GOMP_SPINCOUNT`` is already in the environment, importing it sets
+  ``os.environ["GOMP_SPINCOUNT"] = "10000"``: after a parallel region libgomp's threads
+  spin about 10 000 iterations (a fraction of a millisecond), enough to cover the gaps
+  between the kernels of one training step, then sleep instead of holding a core for
+  libgomp's default of 300 000 iterations (several milliseconds). libgomp reads the
+  variable once, when it is loaded into the process (for numba's OpenMP threading layer,
+  at the first parallel kernel call), so it is set here, before any kernel of the
+  package can run. To keep libgomp's own behaviour, set ``GOMP_SPINCOUNT`` or
+  ``OMP_WAIT_POLICY`` yourself before importing topokit; see the documentation's
+  Performance page for the reasons, the value and its reach.
+* **Compilation.** :func:`jit` is ``numba.njit(cache=True)``, falling back to no on-disk
+  cache where numba has nowhere to write one. numba keys a kernel's cache on its own
+  source file: after editing a module that a kernel calls into (such as
+  :mod:`topokit.nn._simd`), delete ``topokit/nn/__pycache__/*.nbi`` and ``*.nbc``.
+* **Serial or parallel.** :func:`parallel_and_serial` compiles a kernel twice and calls
+  the serial copy below :data:`PARALLEL_WORK` multiply-adds. Both run the same
+  operations in the same order, so the choice never changes a result.
+
+The constants :data:`BLOCK` and :data:`PREFETCH` set how the layer kernels split their
+work and how far ahead they prefetch; neither changes a result either.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+from numba import njit
+
+__all__ = ["BLOCK", "CONTRACT", "PARALLEL_WORK", "PREFETCH", "jit", "parallel_and_serial"]
+
+# Below this many multiply-adds a kernel runs on the calling thread, where waking the
+# thread pool would cost more than the work.
+PARALLEL_WORK = 1 << 20
+
+# Output (or input) neurons per parallel work item of the gather kernels.
+BLOCK = 16
+
+# How many edges ahead the gather kernels prefetch the activation row they will need.
+PREFETCH = 16
+
+# numba fastmath flag "contract": one fused multiply-add per scalar ``s + a * b``, in
+# the order written (the vector code issues its fused multiply-adds explicitly).
+CONTRACT = {"contract"}
+
+
+def jit(kernel, **options):
+    """``njit(cache=True)``, or without the on-disk cache where numba has nowhere to write.
+
+    numba raises ``RuntimeError: cannot cache function ...: no locator available``
+    at decoration when neither ``NUMBA_CACHE_DIR``, the package's ``__pycache__`` nor
+    the user's cache directory is writable (a read-only install with no home). The
+    kernels then compile on first use in each process instead.
+    """
+    try:
+        return njit(cache=True, **options)(kernel)
+    except RuntimeError as exc:
+        if "no locator available" not in str(exc):
+            raise
+        return njit(cache=False, **options)(kernel)
+
+
+def parallel_and_serial(kernel, fastmath=False):
+    """A kernel compiled twice, multithreaded and serial, called by amount of work.
+
+    Returns ``run(work, *args)``, which calls the parallel version when ``work`` (the
+    number of multiply-adds, or a comparable count) is at least :data:`PARALLEL_WORK`
+    and the serial one otherwise; ``run.parallel`` and ``run.serial`` are the two
+    versions, to call directly.
+    """
+    options = {"fastmath": fastmath, "error_model": "numpy"}
+    parallel = jit(kernel, parallel=True, **options)
+    # A distinct function object and name, so the two versions have separate cache files.
+    serial_kernel = types.FunctionType(
+        kernel.__code__, kernel.__globals__, kernel.__name__ + "_serial", kernel.__defaults__
+    )
+    serial_kernel.__qualname__ = kernel.__qualname__ + "_serial"
+    serial = jit(serial_kernel, parallel=False, **options)
+
+    def run(work, *args):
+        return (parallel if work >= PARALLEL_WORK else serial)(*args)
+
+    run.__name__ = kernel.__name__
+    run.__doc__ = kernel.__doc__
+    run.parallel, run.serial = parallel, serial
+    return run

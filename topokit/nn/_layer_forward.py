@@ -1,0 +1,149 @@
+"""The forward pass of a sparse layer: ``Y = Wᵀ X + b`` as a gather over each output's edges.
+
+A layer's weights are the CSR ``(indptr, indices, data)`` of its ``(n_in, n_out)``
+pattern (row i = input neuron i, ``data`` in row-major order). :func:`column_order`
+lists each output's edges by column once per layer, with their positions in ``data``,
+so that :func:`forward` reads the weights in place: there is no second copy for the
+optimizer to keep in step.
+
+For activations ``xt`` of shape ``(P · n_in, width)`` and ``yt`` of shape
+``(P · n_out, width)`` in the panel layout (:mod:`topokit.nn._panels`)::
+
+    yt[p·n_out + j, t] = bias[j] + Σ_{k in column j, rows ascending} data[positions[k]]
+                                                              · xt[p·n_in + rows[k], t]
+
+each output starting at its bias and adding its edges in ascending input order, one
+fused multiply-add each, whichever batch tile (eight, four or one 64-byte vectors, then
+single columns) its column falls in: every value is independent of the tiling, of the
+work split and of the number of threads. Its NumPy counterpart, which the tests compare
+it with, is :func:`topokit.nn._reference.forward`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import literally, prange
+
+from topokit.nn import _compile, _simd
+from topokit.nn._compile import BLOCK, PREFETCH
+
+__all__ = ["column_order", "forward"]
+
+
+def column_order(indptr, indices, n_out):
+    """The pattern by columns, for :func:`forward`: ``(indptr, rows, positions)``.
+
+    Column j's edges are ``positions[indptr[j]:indptr[j + 1]]`` (their index in CSR
+    order), from input rows ``rows[...]``, in ascending row order: the CSC structure
+    of the pattern, with the CSR position of each entry.
+
+    Parameters
+    ----------
+    indptr, indices : ndarray
+        The CSR pattern of shape (n_in, n_out), indices sorted within each row.
+    n_out : int
+
+    Returns
+    -------
+    col_ptr : ndarray of shape (n_out + 1,)
+    rows, positions : ndarray of shape (n_edges,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ptr, rows, pos = column_order(np.array([0, 2, 3]), np.array([0, 1, 1]), 2)
+    >>> ptr.tolist(), rows.tolist(), pos.tolist()
+    ([0, 1, 3], [0, 0, 1], [0, 1, 2])
+    """
+    positions = np.argsort(indices, kind="stable").astype(indices.dtype)
+    edge_rows = np.repeat(np.arange(indptr.size - 1, dtype=indices.dtype), np.diff(indptr))
+    col_ptr = np.zeros(n_out + 1, dtype=indptr.dtype)
+    np.cumsum(np.bincount(indices, minlength=n_out), out=col_ptr[1:])
+    return col_ptr, edge_rows[positions], positions
+
+
+def _gather_by_column(  # pragma: no cover - numba
+    k0, k1, rows, positions, data, xt, start, t0, relu, count
+):
+    """``start + Σ_k data[positions[k]] · xt[rows[k], tile]`` for k in [k0, k1), one tile.
+
+    The tile is ``count`` vectors from column ``t0`` (``count`` literal), its running
+    sums in registers, one fused multiply-add per edge and vector, in order of k; the
+    input row needed :data:`PREFETCH` edges ahead is prefetched. With ``relu``, returns
+    ``numpy.maximum(sums, 0)``.
+    """
+    literally(count)
+    sums = _simd.splat_tile(xt, start, count)
+    for k in range(k0, k1):
+        if k + PREFETCH < k1:
+            _simd.prefetch_tile(xt, _simd.at(rows, k + PREFETCH), t0, count)
+        w = _simd.splat(xt, _simd.at(data, _simd.at(positions, k)))
+        sums = _simd.fma_tile(w, _simd.load_tile(xt, _simd.at(rows, k), t0, count), sums)
+    if relu:
+        sums = _simd.relu_tile(sums)
+    return sums
+
+
+def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numba
+    """``yt[j, :] = bias[j] + Σ_i W[i, j] · xt[i, :]`` on each panel: the layer's output.
+
+    Parameters
+    ----------
+    columns : tuple of ndarray
+        :func:`column_order` of the layer's pattern.
+    data : ndarray of shape (n_edges,)
+        The weights in CSR order.
+    bias : ndarray of shape (n_out,)
+    xt : ndarray of shape (P · n_in, width)
+        The input in the panel layout, C-contiguous, of ``yt``'s dtype.
+    yt : ndarray of shape (P · n_out, width)
+        Receives the output in the same layout.
+    relu : bool, default False
+        Store ``numpy.maximum(y, 0)`` instead (a hidden layer's activation fused into
+        the pass that writes ``yt``; NaN and -0.0 are kept as numpy keeps them).
+
+    Work items are (panel, block of :data:`BLOCK` outputs), panel first; each output
+    element is computed whole by one thread, in the order of the module docstring.
+    """
+    col_ptr, rows, positions = columns
+    n_out = bias.size
+    n_panels = yt.shape[0] // max(n_out, 1)
+    n_in = xt.shape[0] // max(n_panels, 1)
+    batch = yt.shape[1]
+    typed = np.zeros(1, dtype=yt.dtype)
+    zero = typed[0]
+    step = _simd.lanes(yt)
+    n_blocks = (n_out + BLOCK - 1) // BLOCK
+    for item in prange(n_panels * n_blocks):
+        p = item // n_blocks
+        first = (item % n_blocks) * BLOCK
+        x = xt[p * n_in : (p + 1) * n_in]
+        y = yt[p * n_out : (p + 1) * n_out]
+        for j in range(first, min(first + BLOCK, n_out)):
+            k0 = col_ptr[j]
+            k1 = col_ptr[j + 1]
+            start = bias[j]
+            t0 = 0
+            while t0 + 8 * step <= batch:
+                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 8)
+                _simd.store_tile(y, j, t0, tile)
+                t0 += 8 * step
+            if t0 + 4 * step <= batch:
+                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 4)
+                _simd.store_tile(y, j, t0, tile)
+                t0 += 4 * step
+            while t0 + step <= batch:
+                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 1)
+                _simd.store_tile(y, j, t0, tile)
+                t0 += step
+            for t in range(t0, batch):
+                s = start
+                for k in range(k0, k1):
+                    s = s + data[positions[k]] * x[rows[k], t]  # contracted: one fused multiply-add
+                if relu:
+                    s = s if (s >= 0 or s != s) else zero
+                y[j, t] = s
+
+
+_gather_by_column = _compile.jit(_gather_by_column, error_model="numpy", fastmath=_compile.CONTRACT)
+forward = _compile.parallel_and_serial(forward, fastmath=_compile.CONTRACT)
