@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from topokit import Topology
 from topokit.cli import main
 from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
 from topokit.nn.datasets import load_dataset
@@ -146,11 +147,10 @@ def test_early_stopping_follows_the_patience_rule(capsys):
 
 
 def test_early_stopping_restores_the_best_weights(digits):
-    from topokit.nn._network_topology import build_network_topology
     from topokit.nn._train_loop import train_model
 
     def trained(epochs):
-        model = SparseMLP(build_network_topology([64, 16, 10], density=0.5, rng=0), rng=0)
+        model = SparseMLP(Topology.build([64, 16, 10], "erdos_renyi", density=0.5, rng=0), rng=0)
         model.learning_rate = 0.01
         outcome = train_model(
             model,
@@ -225,7 +225,6 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
 
 
 def test_progress_gets_loss_and_accuracy_each_epoch():
-    from topokit.nn._network_topology import build_network_topology
     from topokit.nn._train_loop import train_model
 
     class Recorder:
@@ -242,7 +241,7 @@ def test_progress_gets_loss_and_accuracy_each_epoch():
             self.closed = True
 
     data = load_dataset("digits")
-    model = SparseMLP(build_network_topology([64, 16, 10], density=0.5, rng=0), rng=0)
+    model = SparseMLP(Topology.build([64, 16, 10], "erdos_renyi", density=0.5, rng=0), rng=0)
     recorder = Recorder()
     train_model(
         model, data.X_train, data.y_train, epochs=3, validation_fraction=0.1, progress=recorder

@@ -54,7 +54,6 @@ from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis._study_checks import TRAINING_DEFAULTS, FamilySpec, check_study
 from topokit.generators import get_family
-from topokit.generators._registry import layer_graph
 from topokit.topology import Topology
 
 __all__ = [
@@ -251,21 +250,15 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
     Topology(sizes=[64, 10], n_edges=640)
     """
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
-    layers = []
-    record = get_family(run.family)
-    for k, name in enumerate(run.layer_families()):
-        n_in, n_out = run.sizes[k], run.sizes[k + 1]
-        if name == "dense":
-            kwargs = {}
-        else:
-            kwargs = {"density": run.density, "degree": run.degree, **run.params}
-            if any(p.name == "layer" for p in record.params) and "layer" not in run.params:
-                kwargs["layer"] = k
-        try:
-            layers.append(layer_graph(name, n_in, n_out, rng=generator, **kwargs))
-        except TopokitError as exc:
-            raise TopokitError(f"layer {k} ({n_in} -> {n_out}): {exc}") from exc
-    return Topology(layers)
+    sparse = [name != "dense" for name in run.layer_families()]
+    return Topology.build(
+        run.sizes,
+        run.layer_families(),
+        density=[run.density if k else None for k in sparse],
+        degree=[run.degree if k else None for k in sparse],
+        rng=generator,
+        **run.params,
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -267,19 +267,20 @@ def _family_params(families, pairs) -> dict:
 
 
 def _build_model(args, sizes, rng):
-    from topokit.nn._network_topology import build_network_topology
-    from topokit.nn.mlp import SparseMLP
+    from topokit.nn import DEFAULT_DENSITY, SparseMLP
+    from topokit.topology import Topology
 
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
-    topology = build_network_topology(
+    topology = Topology.build(
         sizes,
         family,
         density=_split_list(args.density, float, "--density"),
         degree=_split_list(args.degree, int, "--degree"),
-        family_params=_family_params(families, args.param),
         dense_output=args.dense_output,
+        default_density=DEFAULT_DENSITY,
         rng=rng,
+        **_family_params(families, args.param),
     )
     return SparseMLP(
         topology,

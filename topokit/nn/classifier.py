@@ -14,9 +14,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from topokit._errors import TopokitError
 from topokit._validation import make_rng
 from topokit.nn._classifier_params import PARAMETER_CHECKS, validate_parameters
-from topokit.nn._network_topology import build_network_topology
+from topokit.nn.defaults import DEFAULT_DENSITY
 from topokit.nn.mlp import SparseMLP
 from topokit.nn.schedules import make_schedule
+from topokit.topology import Topology
 
 __all__ = ["SparseMLPClassifier"]
 
@@ -314,14 +315,15 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _initialize(self, params, n_features):
         rng = _generator(params.random_state)
         sizes = [n_features, *params.hidden_layer_sizes, len(self.classes_)]
-        self.topology_ = build_network_topology(
+        self.topology_ = Topology.build(
             sizes,
             params.family,
             density=params.density,
             degree=params.degree,
-            family_params=params.family_params,
             dense_output=params.dense_output,
+            default_density=DEFAULT_DENSITY,
             rng=rng,
+            **(params.family_params or {}),
         )
         self.model_ = SparseMLP(
             self.topology_,
