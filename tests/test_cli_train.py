@@ -147,35 +147,32 @@ def test_early_stopping_follows_the_patience_rule(capsys):
 
 
 def test_early_stopping_restores_the_best_weights(digits):
-    from topokit.nn._train_loop import train_model
+    X, y = digits.X_train, digits.y_train
+    n_val = round(0.2 * len(X))
+    order = np.random.default_rng(5).permutation(len(X))
+    validation, train = order[:n_val], order[n_val:]
 
     def trained(epochs):
         model = SparseMLP(Topology.build([64, 16, 10], "erdos_renyi", density=0.5, rng=0), rng=0)
         model.learning_rate = 0.01
-        outcome = train_model(
-            model,
-            X,
-            y,
+        return model.fit(
+            X[train],
+            y[train],
             epochs=epochs,
-            validation_fraction=0.2,
+            validation_data=(X[validation], y[validation]),
             early_stopping=True,
             patience=3,
-            rng=5,
         )
-        return model, outcome
 
-    X, y = digits.X_train, digits.y_train
-    model, outcome = trained(60)
-    assert outcome == {"stopped_early": True}
+    model = trained(60)
     scores = model.history.val_accuracy
-    n_val = round(0.2 * len(X))
-    validation = np.random.default_rng(5).permutation(len(X))[:n_val]
+    assert len(scores) < 60  # stopped early
     assert model.score(X[validation], y[validation]) == max(scores)
     best_epoch = 1 + max(
         k for k, score in enumerate(scores) if all(score > s + 1e-4 for s in scores[:k])
     )
     assert best_epoch < len(scores)
-    at_best, _ = trained(best_epoch)  # the same run, ended at the best epoch
+    at_best = trained(best_epoch)  # the same run, ended at the best epoch
     for kept, reference in zip(model.layers, at_best.layers, strict=True):
         np.testing.assert_array_equal(kept.weight_data, reference.weight_data)
         np.testing.assert_array_equal(kept.bias, reference.bias)
@@ -224,9 +221,7 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     assert quiet.getvalue() == ""
 
 
-def test_progress_gets_loss_and_accuracy_each_epoch():
-    from topokit.nn._train_loop import train_model
-
+def test_progress_gets_loss_and_accuracy_each_epoch(capsys, monkeypatch):
     class Recorder:
         def __init__(self):
             self.postfixes, self.updates, self.closed = [], 0, False
@@ -240,16 +235,17 @@ def test_progress_gets_loss_and_accuracy_each_epoch():
         def close(self):
             self.closed = True
 
-    data = load_dataset("digits")
-    model = SparseMLP(Topology.build([64, 16, 10], "erdos_renyi", density=0.5, rng=0), rng=0)
     recorder = Recorder()
-    train_model(
-        model, data.X_train, data.y_train, epochs=3, validation_fraction=0.1, progress=recorder
-    )
+    monkeypatch.setattr("topokit.cli._train.progress", lambda **kwargs: recorder)
+    result = run_json(
+        capsys,
+        "train", "--hidden", "16", "--density", "0.5", "--epochs", "3",
+        "--validation-fraction", "0.1", "--seed", "0", "--no-metrics",
+    )  # fmt: skip
     assert recorder.updates == 3
     assert recorder.closed
     assert [set(p) for p in recorder.postfixes] == [{"loss", "acc", "val_acc"}] * 3
-    assert [p["acc"] for p in recorder.postfixes] == model.history.train_accuracy
+    assert [p["acc"] for p in recorder.postfixes] == result["history"]["train_accuracy"]
 
 
 # ------------------------------------------------------------------ errors

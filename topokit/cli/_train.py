@@ -151,34 +151,35 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Load the data, build the network, train it, print the outcome."""
     from topokit._errors import TopokitError
-    from topokit._validation import make_rng
-    from topokit.nn._train_loop import train_model
+    from topokit._validation import check_int, make_rng
     from topokit.nn.datasets import load_dataset
 
     if args.save is not None and not str(args.save).endswith(".npz"):
         raise TopokitError(f"--save must end in .npz, got {args.save!r}")
+    check_int("epochs", args.epochs, minimum=1)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     sizes = _network_sizes(args, data)
     rng = make_rng(args.seed)
     model = _build_model(args, sizes, rng)
-    outcome = train_model(
-        model,
-        data.X_train,
-        data.y_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        schedule=args.schedule,
-        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
-        validation_fraction=_validation_fraction(args),
-        early_stopping=args.early_stopping,
-        patience=args.patience,
-        target_accuracy=args.target_accuracy,
-        rng=rng,
-        progress=progress(total=args.epochs, desc="training", quiet=args.quiet),
-    )
+    bar = progress(total=args.epochs, desc="training", quiet=args.quiet)
+    try:
+        model.fit(
+            data.X_train,
+            data.y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_fraction=_validation_fraction(args),
+            early_stopping=args.early_stopping,
+            patience=args.patience,
+            target_accuracy=args.target_accuracy,
+            on_epoch=_show_epoch(bar),
+        )
+    finally:
+        bar.close()
+    stopped_early = model.history.n_epochs < args.epochs
     if args.save is not None:
         model.save(args.save)
-    result = _result(args, data, model, outcome)
+    result = _result(args, data, model, stopped_early)
     if args.json:
         result["metrics"] = None if args.no_metrics else _metrics(model.topology)
         print_json(result)
@@ -288,8 +289,24 @@ def _build_model(args, sizes, rng):
         optimizer=args.optimizer,
         learning_rate=args.lr,
         alpha=args.alpha,
+        schedule=args.schedule,
+        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
         rng=rng,
     )
+
+
+def _show_epoch(bar):
+    """An ``on_epoch`` hook that puts the epoch's loss and accuracies on the progress bar."""
+
+    def show(model):
+        history = model.history
+        postfix = {"loss": f"{history.loss[-1]:.4f}", "acc": history.train_accuracy[-1]}
+        if history.val_accuracy[-1] is not None:
+            postfix["val_acc"] = history.val_accuracy[-1]
+        bar.set_postfix(postfix, refresh=False)
+        bar.update()
+
+    return show
 
 
 def _validation_fraction(args) -> float:
@@ -298,7 +315,7 @@ def _validation_fraction(args) -> float:
     return 0.1 if args.early_stopping else 0.0
 
 
-def _result(args, data, model, outcome) -> dict:
+def _result(args, data, model, stopped_early) -> dict:
     history = model.history
     topology = model.topology
     return {
@@ -311,7 +328,7 @@ def _result(args, data, model, outcome) -> dict:
         "seconds_per_epoch": statistics.median(history.seconds) if history.seconds else None,
         "seconds_total": sum(history.seconds),
         "epochs": history.n_epochs,
-        "stopped_early": outcome["stopped_early"],
+        "stopped_early": stopped_early,
         "target_accuracy": args.target_accuracy,
         "epochs_to_target": model.epochs_to_target,
         "history": history.as_dict(),

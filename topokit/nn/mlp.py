@@ -15,6 +15,7 @@ from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
 from topokit.nn import _kernels
 from topokit.nn._checks import check_features, check_labels, non_finite_error
+from topokit.nn._holdout import split_validation
 from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
 from topokit.nn.history import History
@@ -369,6 +370,7 @@ class SparseMLP:
         target_accuracy=None,
         shuffle=True,
         progress=False,
+        on_epoch=None,
     ):
         """Train for ``epochs`` passes over ``(X, y)``, continuing from the current weights.
 
@@ -398,6 +400,9 @@ class SparseMLP:
             Shuffle the samples every epoch with the model's Generator.
         progress : bool, default False
             Show a tqdm progress bar over epochs.
+        on_epoch : callable, optional
+            Called as ``on_epoch(model)`` after each epoch, once the epoch is in
+            :attr:`history` (``topokit train`` shows its progress this way).
 
         Returns
         -------
@@ -411,6 +416,21 @@ class SparseMLP:
             feature count other than the topology's input size, an empty dataset,
             bad parameters, or a loss that diverges (the message gives the epoch and
             the learning rate; :attr:`history` keeps the epochs trained).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((200, 4))
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> model = SparseMLP(Topology.build([4, 8, 2], "dense"), learning_rate=0.01, rng=0)
+        >>> losses = []
+        >>> model = model.fit(X, y, epochs=3, batch_size=50,
+        ...                   on_epoch=lambda m: losses.append(m.history.loss[-1]))
+        >>> model.history.n_epochs, losses == model.history.loss
+        (3, True)
         """
         X = check_features(X, self.n_features, self.dtype)
         labels = check_labels(y, X.shape[0], self.n_classes)
@@ -421,7 +441,7 @@ class SparseMLP:
         if target_accuracy is not None:
             target_accuracy = check_real("target_accuracy", target_accuracy, low=0.0, high=1.0)
         self.target_accuracy = target_accuracy
-        X, labels, X_val, y_val = self._split_validation(
+        X, labels, X_val, y_val = self._validation_set(
             X, labels, validation_fraction, validation_data
         )
         rate = make_schedule(self.schedule, self.learning_rate, epochs, **self.schedule_params)
@@ -439,6 +459,8 @@ class SparseMLP:
             val_accuracy = self.score(X_val, y_val) if has_val else None
             self.history._append(loss, accuracy, val_accuracy, seconds, self._current_rate)
             self._check_divergence(loss, self.history.n_epochs)
+            if on_epoch is not None:
+                on_epoch(self)
             if not early_stopping:
                 continue
             score = val_accuracy if has_val else -loss
@@ -456,7 +478,7 @@ class SparseMLP:
                 layer.bias[:] = bias
         return self
 
-    def _split_validation(self, X, labels, fraction, validation_data):
+    def _validation_set(self, X, labels, fraction, validation_data):
         if validation_data is not None:
             if fraction:
                 raise TopokitError(
@@ -470,18 +492,7 @@ class SparseMLP:
             X_val = check_features(X_val, self.n_features, self.dtype, name="X_val")
             y_val = check_labels(y_val, X_val.shape[0], self.n_classes, name="y_val")
             return X, labels, X_val, y_val
-        fraction = check_real("validation_fraction", fraction, low=0.0, high=1.0, high_open=True)
-        if fraction == 0:
-            return X, labels, None, None
-        n_val = math.floor(fraction * X.shape[0] + 0.5)
-        if n_val < 1 or n_val >= X.shape[0]:
-            raise TopokitError(
-                f"validation_fraction={fraction} of {X.shape[0]} samples leaves "
-                f"{n_val} for validation and {X.shape[0] - n_val} for training; both must be >= 1"
-            )
-        order = self._rng.permutation(X.shape[0])
-        val, train = order[:n_val], order[n_val:]
-        return X[train], labels[train], X[val], labels[val]
+        return split_validation(X, labels, fraction, self._rng)
 
     def _run_epoch(self, X, labels, batch_size, shuffle):
         n_samples = X.shape[0]
