@@ -13,7 +13,17 @@ from topokit.nn.datasets import load_dataset
 from topokit.nn.mlp import SparseMLP
 
 # tiny and quick: digits, one hidden layer of 32, a few epochs
-TINY = ["train", "--dataset", "digits", "--hidden", "32", "--density", "0.5", "--lr", "0.01"]
+TINY = [
+    "train",
+    "--dataset",
+    "digits",
+    "--hidden",
+    "32",
+    "--density",
+    "0.5",
+    "--learning-rate",
+    "0.01",
+]
 TINY += ["--seed", "0"]
 
 
@@ -128,7 +138,16 @@ def test_schedule_sgd_and_validation(capsys):
 def test_early_stopping_follows_the_patience_rule(capsys):
     result = run_json(
         capsys,
-        *["train", "--hidden", "16", "--lr", "0.01", "--early-stopping", "--patience", 2],
+        *[
+            "train",
+            "--hidden",
+            "16",
+            "--learning-rate",
+            "0.01",
+            "--early-stopping",
+            "--patience",
+            2,
+        ],
         *["--epochs", 60, "--seed", 0, "--no-metrics"],
     )
     scores = result["history"]["val_accuracy"]
@@ -275,7 +294,9 @@ def test_progress_gets_loss_and_accuracy_each_epoch(capsys, monkeypatch):
         (["--validation-fraction", "1.5"], "validation_fraction must be in [0.0, 1.0)"),
         (["--target-accuracy", "2"], "target_accuracy must be in [0.0, 1.0], got 2.0"),
         (["--save", "model.txt"], "--save must end in .npz, got 'model.txt'"),
-        (["--optimizer", "sgd", "--lr", "1e6"], "training diverged in epoch 1"),
+        (["--optimizer", "sgd", "--learning-rate", "1e6"], "training diverged in epoch 1"),
+        (["--lr", "0.1"], "--lr is called --learning-rate now: give --learning-rate 0.1"),
+        (["--alpha", "0.1"], "--alpha is called --weight-decay now: give --weight-decay 0.1"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )

@@ -119,7 +119,7 @@ def _model(topology, training: dict, rng):
         learning_rate=training["learning_rate"],
         momentum=training["momentum"],
         nesterov=training["nesterov"],
-        alpha=training["weight_decay"],
+        weight_decay=training["weight_decay"],
         schedule=training["learning_rate_schedule"],
         rng=rng,
     )

@@ -335,7 +335,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             beta_1=params.beta_1,
             beta_2=params.beta_2,
             epsilon=params.epsilon,
-            alpha=params.alpha,
+            weight_decay=params.alpha,
             dtype=params.dtype,
             rng=rng,
         )

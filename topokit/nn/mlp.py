@@ -14,7 +14,7 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
 from topokit.nn import _kernels
-from topokit.nn._checks import check_features, check_labels, non_finite_error
+from topokit.nn._checks import check_features, check_labels, non_finite_error, renamed
 from topokit.nn._holdout import split_validation
 from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
@@ -39,7 +39,7 @@ class SparseMLP:
     Weights start scaled by each output neuron's actual fan-in (He for ``relu``,
     Glorot from both end degrees otherwise; the softmax layer uses Glorot), biases
     at zero. Training follows scikit-learn's ``MLPClassifier``: the gradient of
-    ``mean cross-entropy + alpha / (2 * batch) * Σ W²`` (biases not penalised),
+    ``mean cross-entropy + weight_decay / (2 * batch) * Σ W²`` (biases not penalised),
     the same SGD and Adam updates, applied only to the stored weights.
 
     Parameters
@@ -57,8 +57,8 @@ class SparseMLP:
         Nesterov momentum for SGD.
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         Adam parameters.
-    alpha : float, default 1e-4
-        L2 penalty (non-negative), as in scikit-learn.
+    weight_decay : float, default 1e-4
+        L2 penalty (non-negative); scikit-learn's ``alpha``.
     schedule : {"constant", "step", "cosine"}, default "constant"
         Learning-rate schedule over the epochs of each :meth:`fit`.
     schedule_params : dict, optional
@@ -96,6 +96,7 @@ class SparseMLP:
     True
     """
 
+    @renamed(alpha="weight_decay")
     def __init__(
         self,
         topology,
@@ -108,7 +109,7 @@ class SparseMLP:
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        alpha=1e-4,
+        weight_decay=1e-4,
         schedule="constant",
         schedule_params=None,
         dense_threshold=0.3,
@@ -126,7 +127,7 @@ class SparseMLP:
         self.activation = get_activation(activation)
         self.dtype = _check_dtype(dtype)
         self.learning_rate = check_real("learning_rate", learning_rate, low=0.0, low_open=True)
-        self.alpha = check_real("alpha", alpha, low=0.0)
+        self.weight_decay = check_real("weight_decay", weight_decay, low=0.0)
         optimizer_params = (
             {"momentum": momentum, "nesterov": nesterov}
             if optimizer == "sgd"
@@ -145,7 +146,7 @@ class SparseMLP:
             "beta_1": float(beta_1),
             "beta_2": float(beta_2),
             "epsilon": float(epsilon),
-            "alpha": self.alpha,
+            "weight_decay": self.weight_decay,
             "schedule": schedule,
             "schedule_params": self.schedule_params,
             "dense_threshold": dense_threshold,
@@ -277,8 +278,8 @@ class SparseMLP:
         logits = activations[-1]
         delta = np.empty_like(logits)
         loss, n_correct = softmax_cross_entropy(logits, labels, self.n_classes, delta)
-        # L2 penalty alpha / (2 batch) Σ W²: its gradient is added by each layer's backward
-        decay = self.dtype.type(self.alpha / batch)
+        # L2 penalty weight_decay / (2 batch) Σ W²: its gradient is added by each layer's backward
+        decay = self.dtype.type(self.weight_decay / batch)
         for k in range(len(self.layers) - 1, -1, -1):
             # the input of layer k > 0 is the activation's output: backward_t applies
             # its derivative to the input gradient
@@ -296,9 +297,9 @@ class SparseMLP:
                 weight_decay=decay,
             )
             delta = grad_in
-        if self.alpha > 0:
+        if self.weight_decay > 0:
             penalty = sum(float(np.dot(ly.weight_data, ly.weight_data)) for ly in self.layers)
-            loss += 0.5 * (self.alpha / batch) * penalty
+            loss += 0.5 * (self.weight_decay / batch) * penalty
         for layer in self.layers:
             layer._input_t = None
         if input_grad:
@@ -702,6 +703,8 @@ class SparseMLP:
             if isinstance(exc, TopokitError):
                 raise
             raise TopokitError(f"cannot read a SparseMLP from {path!r}: {exc}") from exc
+        if "alpha" in config:  # files written before weight decay had one name
+            config["weight_decay"] = config.pop("alpha")
         model = cls(Topology(layers), **config)
         for layer, (data, bias) in zip(model.layers, weights, strict=True):
             if data.shape != layer.weight_data.shape or bias.shape != layer.bias.shape:
