@@ -120,7 +120,7 @@ def _model(topology, training: dict, rng):
         momentum=training["momentum"],
         nesterov=training["nesterov"],
         weight_decay=training["weight_decay"],
-        schedule=training["learning_rate_schedule"],
+        schedule=training["schedule"],
         rng=rng,
     )
 
