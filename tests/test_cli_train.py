@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -314,3 +315,17 @@ def test_help(capsys):
     assert status == 0
     assert out.startswith("usage: topokit train")
     assert "--dense-output" in out
+
+
+def test_defaults_are_the_shared_recipe(capsys):
+    from topokit.cli import build_parser
+    from topokit.nn import DEFAULT_RECIPE
+
+    args = build_parser().parse_args(["train"])
+    assert {key: getattr(args, key) for key in DEFAULT_RECIPE.as_dict()} == (
+        DEFAULT_RECIPE.as_dict()
+    )
+    status, out, _ = run_cli(capsys, "train", "-h")
+    assert status == 0
+    for option, value in [("--epochs N", 30), ("--batch-size B", 128), ("--patience N", 10)]:
+        assert re.search(rf"{option}\s+default {value}\n", out)

@@ -340,3 +340,17 @@ def test_validation_fraction_holds_out_a_permutation_of_the_models_generator(top
     model.fit(X, y, epochs=2, validation_fraction=0.2)
     assert model.history.loss == reference.history.loss
     assert model.history.val_accuracy == reference.history.val_accuracy
+
+
+def test_fit_defaults_are_the_shared_recipe(topology, data):
+    import inspect
+
+    from topokit.nn import DEFAULT_RECIPE
+
+    defaults = {
+        name: param.default
+        for name, param in inspect.signature(SparseMLP.fit).parameters.items()
+        if name in ("epochs", "batch_size", "patience")
+    }
+    assert defaults == DEFAULT_RECIPE.as_dict() == {"epochs": 30, "batch_size": 128, "patience": 10}
+    assert SparseMLP(topology, rng=0).fit(*data).history.n_epochs == 30

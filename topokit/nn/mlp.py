@@ -18,6 +18,7 @@ from topokit.nn._checks import check_features, check_labels, non_finite_error, r
 from topokit.nn._holdout import split_validation
 from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
+from topokit.nn.defaults import DEFAULT_RECIPE
 from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear, _check_dtype
 from topokit.nn.optimizers import make_optimizer
@@ -361,12 +362,12 @@ class SparseMLP:
         X,
         y,
         *,
-        epochs=10,
-        batch_size=128,
+        epochs=DEFAULT_RECIPE.epochs,
+        batch_size=DEFAULT_RECIPE.batch_size,
         validation_fraction=0.0,
         validation_data=None,
         early_stopping=False,
-        patience=10,
+        patience=DEFAULT_RECIPE.patience,
         tol=1e-4,
         target_accuracy=None,
         shuffle=True,
@@ -381,7 +382,9 @@ class SparseMLP:
             Finite numbers.
         y : array_like of int, of shape (n_samples,)
             Class indices in [0, n_classes).
-        epochs : int, default 10
+        epochs : int, default 30
+            The defaults of ``epochs``, ``batch_size`` and ``patience`` are
+            :data:`topokit.nn.DEFAULT_RECIPE`'s, shared with ``topokit train`` and studies.
         batch_size : int, default 128
             Clipped to the number of training samples.
         validation_fraction : float, default 0.0
