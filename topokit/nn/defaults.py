@@ -3,8 +3,9 @@
 One recipe, read by all three: :meth:`topokit.nn.SparseMLP.fit` takes its parameter
 defaults from :data:`DEFAULT_RECIPE`, ``topokit train`` its option defaults, and a
 study's ``[training]`` table (:data:`topokit.analysis.study.TRAINING_DEFAULTS`) its
-defaults for the same keys. :class:`~topokit.nn.SparseMLPClassifier` keeps scikit-learn's own defaults
-(``max_iter=200``, ``batch_size="auto"``, ``n_iter_no_change=10``).
+defaults for the same keys. :class:`~topokit.nn.SparseMLPClassifier` keeps
+scikit-learn's own defaults (``max_iter=200``, ``batch_size="auto"``,
+``n_iter_no_change=10``).
 """
 
 from __future__ import annotations
