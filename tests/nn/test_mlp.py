@@ -1,11 +1,14 @@
 """SparseMLP behaviour: determinism, save/load, history, early stopping, bad input."""
 
+import inspect
+import json
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
-from topokit.nn import History, SparseMLP
+from topokit.nn import DEFAULT_RECIPE, History, SparseMLP
 from topokit.topology import Topology
 
 
@@ -84,8 +87,6 @@ def test_save_load_round_trip(topology, data, tmp_path):
 
 
 def test_load_reads_a_file_that_names_weight_decay_alpha(topology, data, tmp_path):
-    import json
-
     model = SparseMLP(topology, weight_decay=0.25, rng=0)
     path = tmp_path / "model.npz"
     model.save(path)
@@ -343,10 +344,6 @@ def test_validation_fraction_holds_out_a_permutation_of_the_models_generator(top
 
 
 def test_fit_defaults_are_the_shared_recipe(topology, data):
-    import inspect
-
-    from topokit.nn import DEFAULT_RECIPE
-
     defaults = {
         name: param.default
         for name, param in inspect.signature(SparseMLP.fit).parameters.items()
