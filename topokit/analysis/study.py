@@ -266,12 +266,12 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
     Topology(sizes=[64, 10], n_edges=640)
     """
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
-    sparse = [name != "dense" for name in run.layer_families()]
+    families = run.layer_families()
     return Topology.build(
         run.sizes,
-        run.layer_families(),
-        density=[run.density if k else None for k in sparse],
-        degree=[run.degree if k else None for k in sparse],
+        families,
+        density=[None if name == "dense" else run.density for name in families],
+        degree=[None if name == "dense" else run.degree for name in families],
         rng=generator,
         **run.params,
     )
