@@ -2,17 +2,29 @@
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
 
+from topokit import Topology
 from topokit.cli import main
 from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
 from topokit.nn.datasets import load_dataset
 from topokit.nn.mlp import SparseMLP
 
 # tiny and quick: digits, one hidden layer of 32, a few epochs
-TINY = ["train", "--dataset", "digits", "--hidden", "32", "--density", "0.5", "--lr", "0.01"]
+TINY = [
+    "train",
+    "--dataset",
+    "digits",
+    "--hidden",
+    "32",
+    "--density",
+    "0.5",
+    "--learning-rate",
+    "0.01",
+]
 TINY += ["--seed", "0"]
 
 
@@ -127,7 +139,16 @@ def test_schedule_sgd_and_validation(capsys):
 def test_early_stopping_follows_the_patience_rule(capsys):
     result = run_json(
         capsys,
-        *["train", "--hidden", "16", "--lr", "0.01", "--early-stopping", "--patience", 2],
+        *[
+            "train",
+            "--hidden",
+            "16",
+            "--learning-rate",
+            "0.01",
+            "--early-stopping",
+            "--patience",
+            2,
+        ],
         *["--epochs", 60, "--seed", 0, "--no-metrics"],
     )
     scores = result["history"]["val_accuracy"]
@@ -146,36 +167,32 @@ def test_early_stopping_follows_the_patience_rule(capsys):
 
 
 def test_early_stopping_restores_the_best_weights(digits):
-    from topokit.nn._network_topology import build_network_topology
-    from topokit.nn._train_loop import train_model
+    X, y = digits.X_train, digits.y_train
+    n_val = round(0.2 * len(X))
+    order = np.random.default_rng(5).permutation(len(X))
+    validation, train = order[:n_val], order[n_val:]
 
     def trained(epochs):
-        model = SparseMLP(build_network_topology([64, 16, 10], density=0.5, rng=0), rng=0)
+        model = SparseMLP(Topology.build([64, 16, 10], "erdos_renyi", density=0.5, rng=0), rng=0)
         model.learning_rate = 0.01
-        outcome = train_model(
-            model,
-            X,
-            y,
+        return model.fit(
+            X[train],
+            y[train],
             epochs=epochs,
-            validation_fraction=0.2,
+            validation_data=(X[validation], y[validation]),
             early_stopping=True,
             patience=3,
-            rng=5,
         )
-        return model, outcome
 
-    X, y = digits.X_train, digits.y_train
-    model, outcome = trained(60)
-    assert outcome == {"stopped_early": True}
+    model = trained(60)
     scores = model.history.val_accuracy
-    n_val = round(0.2 * len(X))
-    validation = np.random.default_rng(5).permutation(len(X))[:n_val]
+    assert len(scores) < 60  # stopped early
     assert model.score(X[validation], y[validation]) == max(scores)
     best_epoch = 1 + max(
         k for k, score in enumerate(scores) if all(score > s + 1e-4 for s in scores[:k])
     )
     assert best_epoch < len(scores)
-    at_best, _ = trained(best_epoch)  # the same run, ended at the best epoch
+    at_best = trained(best_epoch)  # the same run, ended at the best epoch
     for kept, reference in zip(model.layers, at_best.layers, strict=True):
         np.testing.assert_array_equal(kept.weight_data, reference.weight_data)
         np.testing.assert_array_equal(kept.bias, reference.bias)
@@ -224,10 +241,7 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     assert quiet.getvalue() == ""
 
 
-def test_progress_gets_loss_and_accuracy_each_epoch():
-    from topokit.nn._network_topology import build_network_topology
-    from topokit.nn._train_loop import train_model
-
+def test_progress_gets_loss_and_accuracy_each_epoch(capsys, monkeypatch):
     class Recorder:
         def __init__(self):
             self.postfixes, self.updates, self.closed = [], 0, False
@@ -241,16 +255,17 @@ def test_progress_gets_loss_and_accuracy_each_epoch():
         def close(self):
             self.closed = True
 
-    data = load_dataset("digits")
-    model = SparseMLP(build_network_topology([64, 16, 10], density=0.5, rng=0), rng=0)
     recorder = Recorder()
-    train_model(
-        model, data.X_train, data.y_train, epochs=3, validation_fraction=0.1, progress=recorder
-    )
+    monkeypatch.setattr("topokit.cli._train.progress", lambda **kwargs: recorder)
+    result = run_json(
+        capsys,
+        "train", "--hidden", "16", "--density", "0.5", "--epochs", "3",
+        "--validation-fraction", "0.1", "--seed", "0", "--no-metrics",
+    )  # fmt: skip
     assert recorder.updates == 3
     assert recorder.closed
     assert [set(p) for p in recorder.postfixes] == [{"loss", "acc", "val_acc"}] * 3
-    assert [p["acc"] for p in recorder.postfixes] == model.history.train_accuracy
+    assert [p["acc"] for p in recorder.postfixes] == result["history"]["train_accuracy"]
 
 
 # ------------------------------------------------------------------ errors
@@ -280,7 +295,9 @@ def test_progress_gets_loss_and_accuracy_each_epoch():
         (["--validation-fraction", "1.5"], "validation_fraction must be in [0.0, 1.0)"),
         (["--target-accuracy", "2"], "target_accuracy must be in [0.0, 1.0], got 2.0"),
         (["--save", "model.txt"], "--save must end in .npz, got 'model.txt'"),
-        (["--optimizer", "sgd", "--lr", "1e6"], "training diverged in epoch 1"),
+        (["--optimizer", "sgd", "--learning-rate", "1e6"], "training diverged in epoch 1"),
+        (["--lr", "0.1"], "--lr is called --learning-rate now: give --learning-rate 0.1"),
+        (["--alpha", "0.1"], "--alpha is called --weight-decay now: give --weight-decay 0.1"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
@@ -298,3 +315,17 @@ def test_help(capsys):
     assert status == 0
     assert out.startswith("usage: topokit train")
     assert "--dense-output" in out
+
+
+def test_defaults_are_the_shared_recipe(capsys):
+    from topokit.cli import build_parser
+    from topokit.nn import DEFAULT_RECIPE
+
+    args = build_parser().parse_args(["train"])
+    assert {key: getattr(args, key) for key in DEFAULT_RECIPE.as_dict()} == (
+        DEFAULT_RECIPE.as_dict()
+    )
+    status, out, _ = run_cli(capsys, "train", "-h")
+    assert status == 0
+    for option, value in [("--epochs N", 30), ("--batch-size B", 128), ("--patience N", 10)]:
+        assert re.search(rf"{option}\s+default {value}\n", out)

@@ -13,14 +13,22 @@ from topokit.graph import LayerGraph
 __all__ = ["Topology"]
 
 
-def _per_layer(name: str, value, n_layers: int) -> list:
-    """Broadcast a scalar (or None) to every layer, or check a per-layer list's length."""
+def _per_layer(name: str, value, n_layers: int, *, dense_output: bool = False) -> list:
+    """Broadcast a scalar (or None) to ``n_layers`` layers, or check a per-layer list's length.
+
+    With ``dense_output`` the layers counted are the sparse ones, before the dense output
+    layer, and the message says so.
+    """
     if isinstance(value, str) or not isinstance(value, Sequence):
         return [value] * n_layers
     if len(value) != n_layers:
+        which = (
+            f"one per sparse layer ({n_layers}: dense_output=True makes the output layer dense)"
+            if dense_output
+            else f"one per layer ({n_layers})"
+        )
         raise TopokitError(
-            f"{name} must be one value or one per layer ({n_layers} layers), "
-            f"got {len(value)} values: {list(value)!r}"
+            f"{name} must be one value or {which}, got {len(value)} values: {list(value)!r}"
         )
     return list(value)
 
@@ -68,7 +76,18 @@ class Topology:
         self.layers = layers
 
     @classmethod
-    def build(cls, sizes, family, *, density=None, degree=None, rng=None, **params) -> Topology:
+    def build(
+        cls,
+        sizes,
+        family,
+        *,
+        density=None,
+        degree=None,
+        dense_output=False,
+        default_density=None,
+        rng=None,
+        **params,
+    ) -> Topology:
         """Build every layer of a network from a family (or one family per layer).
 
         Parameters
@@ -79,6 +98,14 @@ class Topology:
             One family for all layers, or one per layer.
         density, degree : scalar or sequence, optional
             Edge count for all layers, or one value (or None) per layer.
+        dense_output : bool, default False
+            Make the last layer (into the outputs) complete; ``family``, ``density`` and
+            ``degree`` then describe the layers before it (one value, or one per sparse
+            layer).
+        default_density : float, optional
+            The density of a layer whose family needs an edge count and that is given
+            neither a density nor a degree (without it, such a layer raises).
+            :class:`~topokit.nn.SparseMLPClassifier` and ``topokit train`` use 0.1.
         rng : None, int or numpy.random.Generator, optional
             Made into one Generator that builds the layers in order.
         **params
@@ -104,15 +131,28 @@ class Topology:
         ...                      density=[0.5, 0.5, None], rng=1)
         >>> top.n_edges
         170
+        >>> top = Topology.build([64, 32, 10], "erdos_renyi", dense_output=True,
+        ...                      default_density=0.1, rng=0)
+        >>> [(layer.family, layer.n_edges) for layer in top]
+        [('erdos_renyi', 205), ('dense', 320)]
         """
         if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
             raise TopokitError(f"sizes must list at least two layer sizes, got {sizes!r}")
         sizes = [check_int(f"sizes[{k}]", n, minimum=1) for k, n in enumerate(sizes)]
-        n_layers = len(sizes) - 1
-        family_names = _per_layer("family", family, n_layers)
-        densities = _per_layer("density", density, n_layers)
-        degrees = _per_layer("degree", degree, n_layers)
+        n_sparse = len(sizes) - 1 - bool(dense_output)
+        family_names = _per_layer("family", family, n_sparse, dense_output=dense_output)
+        densities = _per_layer("density", density, n_sparse, dense_output=dense_output)
+        degrees = _per_layer("degree", degree, n_sparse, dense_output=dense_output)
         records = [get_family(name) for name in family_names]
+        if default_density is not None:
+            for k, record in enumerate(records):
+                if record.edge_count == "given" and densities[k] is None and degrees[k] is None:
+                    densities[k] = default_density
+        if dense_output:
+            family_names.append("dense")
+            densities.append(None)
+            degrees.append(None)
+            records.append(get_family("dense"))
         accepted = {param.name for record in records for param in record.params}
         unknown = sorted(set(params) - accepted)
         if unknown:

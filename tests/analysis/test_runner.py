@@ -104,7 +104,7 @@ def test_outcomes_match_a_direct_training(study, finished):
     topology_rng, training_rng = run.rngs()
     topology = build_topology(run, rng=topology_rng)
     data = load_dataset("digits")
-    model = SparseMLP(topology, "relu", learning_rate=0.01, alpha=1e-4, rng=training_rng)
+    model = SparseMLP(topology, "relu", learning_rate=0.01, weight_decay=1e-4, rng=training_rng)
     model.fit(
         data.X_train,
         data.y_train,

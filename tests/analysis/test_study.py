@@ -84,14 +84,20 @@ def test_dense_layers_are_normalized(study):
 
 def test_run_key_is_sha256_of_canonical_json(study):
     run = study.runs()[0]
-    canonical = json.dumps(run.to_dict(), sort_keys=True, separators=(",", ":"))
+    config = run.to_dict()
+    # keys hash the training schedule under the name it had when keys were first written
+    config["training"]["learning_rate_schedule"] = config["training"].pop("schedule")
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
     assert run.key == hashlib.sha256(canonical.encode()).hexdigest()
     assert run.to_dict()["format"] == FORMAT_VERSION
 
 
 def test_run_key_is_stable_across_sessions():
     # A literal: if this changes, every existing store would rerun its runs.
-    run = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.25, None, seed=0)
+    # The recipe is the study default at the time the literal was recorded (epochs 20,
+    # batch size 32, patience 5; today's defaults are topokit.nn.DEFAULT_RECIPE).
+    training = {**TRAINING_DEFAULTS, "epochs": 20, "batch_size": 32, "patience": 5}
+    run = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.25, None, 0, training=training)
     assert run.key == "4f48a0c955450ad827f53ca05a715296a720661b6fe4af9e1a7a1bff82794030"
 
 
@@ -446,6 +452,71 @@ def test_default_preset_builds_every_topology():
         if (run.label, run.density) not in seen:
             seen.add((run.label, run.density))
             build_topology(run)
+
+
+# Recorded before the training keys got one name each and the defaults moved to
+# topokit.nn.DEFAULT_RECIPE: existing study folders resume by these keys.
+PRESET_KEYS = {
+    "default": (
+        176,
+        "4055f5bbf211a1f8220f8cef60ab475f0264c42c67a0172abd180d25196ac1c5",
+        "3e0d1ac90086332b599e80cf7b4714333591936eb53f692efc48243ef922063d",
+    ),
+    "mnist": (
+        185,
+        "dd5e81d2b999780f4c0835ca48335e0c7cedf66fece41e5ab7e075c10ad22ed4",
+        "aa77b59d74c2dcd21e4de77189b884462667e5c8e9f96ba4afd612becf9c7b2c",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_KEYS))
+def test_preset_keeps_its_study_and_run_keys(name):
+    n_runs, study_key, run_keys = PRESET_KEYS[name]
+    study = load_preset(name)
+    runs = study.runs()
+    assert len(runs) == n_runs
+    assert study.key == study_key
+    assert hashlib.sha256("".join(run.key for run in runs).encode()).hexdigest() == run_keys
+
+
+@pytest.mark.parametrize(
+    ("name", "recipe"),
+    [
+        pytest.param("default", {"epochs": 30, "batch_size": 32, "patience": 5}, id="default"),
+        pytest.param("mnist", {"epochs": 30, "batch_size": 128, "patience": 5}, id="mnist"),
+    ],
+)
+def test_preset_keeps_its_recipe(name, recipe):
+    training = load_preset(name).training
+    assert {key: training[key] for key in recipe} == recipe
+
+
+def test_training_defaults_are_the_shared_recipe():
+    from topokit.nn import DEFAULT_RECIPE
+
+    assert {key: TRAINING_DEFAULTS[key] for key in DEFAULT_RECIPE.as_dict()} == (
+        DEFAULT_RECIPE.as_dict()
+    )
+
+
+def test_old_training_key_raises_naming_the_new_one():
+    text = 'sizes = [64, 10]\n[training]\nlearning_rate_schedule = "cosine"\n'
+    text += '[[families]]\nname = "dense"\n'
+    with pytest.raises(
+        TopokitError,
+        match=r"training\.learning_rate_schedule is called schedule now: write schedule = 'cosine'",
+    ):
+        load_study(text)
+
+
+def test_a_stored_run_under_the_old_training_key_reads_back_with_its_key():
+    run = load_preset("default").runs()[0]
+    stored = run.to_dict()
+    stored["training"]["learning_rate_schedule"] = stored["training"].pop("schedule")
+    again = RunConfig.from_dict(stored)
+    assert again.training == run.training
+    assert again.key == run.key
 
 
 def test_mnist_preset():

@@ -103,7 +103,7 @@ def test_matches_dense_reference_step_for_step(
         activation,
         optimizer=optimizer,
         learning_rate=lr,
-        alpha=alpha,
+        weight_decay=alpha,
         dense_threshold=dense_threshold,
         dtype=np.float64,
         rng=0,

@@ -24,7 +24,7 @@ def _model(make_topology, activation, dense_threshold, batch=5):
     model = SparseMLP(
         topology,
         activation,
-        alpha=0.3,
+        weight_decay=0.3,
         dense_threshold=dense_threshold,
         dtype=np.float64,
         rng=11,

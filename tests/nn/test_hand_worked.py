@@ -37,7 +37,7 @@ def model():
         learning_rate=0.1,
         momentum=0.9,
         nesterov=False,
-        alpha=0.0,
+        weight_decay=0.0,
         dtype=np.float64,
         rng=0,
     )

@@ -1,11 +1,14 @@
 """SparseMLP behaviour: determinism, save/load, history, early stopping, bad input."""
 
+import inspect
+import json
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
-from topokit.nn import History, SparseMLP
+from topokit.nn import DEFAULT_RECIPE, History, SparseMLP
 from topokit.topology import Topology
 
 
@@ -81,6 +84,26 @@ def test_save_load_round_trip(topology, data, tmp_path):
     assert loaded.topology == model.topology
     assert loaded.history == model.history
     assert repr(loaded) == repr(model)
+
+
+def test_load_reads_a_file_that_names_weight_decay_alpha(topology, data, tmp_path):
+    model = SparseMLP(topology, weight_decay=0.25, rng=0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    config = json.loads(str(arrays["config"]))
+    config["alpha"] = config.pop("weight_decay")  # as files were written before the rename
+    arrays["config"] = np.array(json.dumps(config))
+    np.savez(path, **arrays)
+    assert SparseMLP.load(path).weight_decay == 0.25
+
+
+def test_old_keyword_alpha_raises_naming_weight_decay(topology):
+    with pytest.raises(
+        TopokitError, match=r"alpha is called weight_decay now: give weight_decay=0\.1"
+    ):
+        SparseMLP(topology, alpha=0.1)
 
 
 def test_load_rejects_other_files(tmp_path):
@@ -233,7 +256,7 @@ def test_bad_data_in_predict(topology):
             id="schedule-param",
         ),
         pytest.param({"learning_rate": 0}, r"learning_rate must be in \(0", id="lr"),
-        pytest.param({"alpha": -1}, r"alpha must be in \[0", id="alpha"),
+        pytest.param({"weight_decay": -1}, r"weight_decay must be in \[0", id="weight_decay"),
         pytest.param({"momentum": 1.5, "optimizer": "sgd"}, "momentum must be in", id="momentum"),
         pytest.param({"beta_1": 1.0}, r"beta_1 must be in \[0.0, 1.0\)", id="beta_1"),
     ],
@@ -281,3 +304,50 @@ def test_training_does_not_depend_on_thread_count(make_topology, on_one_and_all_
 
     for a, b in zip(*on_one_and_all_threads(run), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------- hooks, split
+def test_on_epoch_sees_each_epoch_in_the_history(topology, data):
+    seen = []
+    model = SparseMLP(topology, learning_rate=0.01, rng=0)
+    model.fit(*data, epochs=4, batch_size=32, on_epoch=lambda m: seen.append(m.history.n_epochs))
+    assert seen == [1, 2, 3, 4]
+    plain = SparseMLP(topology, learning_rate=0.01, rng=0).fit(*data, epochs=4, batch_size=32)
+    assert plain.history.loss == model.history.loss  # the hook changes nothing
+
+
+def test_on_epoch_runs_before_early_stopping_ends_training(topology, data):
+    seen = []
+    model = SparseMLP(topology, learning_rate=0.01, rng=0)
+    model.fit(
+        *data,
+        epochs=50,
+        validation_fraction=0.2,
+        early_stopping=True,
+        patience=1,
+        on_epoch=lambda m: seen.append(m.history.n_epochs),
+    )
+    assert seen == list(range(1, model.history.n_epochs + 1))
+
+
+def test_validation_fraction_holds_out_a_permutation_of_the_models_generator(topology, data):
+    X, y = data
+    model = SparseMLP(topology, learning_rate=0.01, rng=0)
+    reference = SparseMLP(topology, learning_rate=0.01, rng=0)
+    order = reference._rng.permutation(len(X))  # the draw after the initial weights
+    n_val = round(0.2 * len(X))
+    validation, train = order[:n_val], order[n_val:]
+    reference.fit(X[train], y[train], epochs=2, validation_data=(X[validation], y[validation]))
+    model.fit(X, y, epochs=2, validation_fraction=0.2)
+    assert model.history.loss == reference.history.loss
+    assert model.history.val_accuracy == reference.history.val_accuracy
+
+
+def test_fit_defaults_are_the_shared_recipe(topology, data):
+    defaults = {
+        name: param.default
+        for name, param in inspect.signature(SparseMLP.fit).parameters.items()
+        if name in ("epochs", "batch_size", "patience")
+    }
+    assert defaults == DEFAULT_RECIPE.as_dict() == {"epochs": 30, "batch_size": 128, "patience": 10}
+    assert SparseMLP(topology, rng=0).fit(*data).history.n_epochs == 30

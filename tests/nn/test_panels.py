@@ -237,7 +237,9 @@ def test_panels_give_the_gradients_of_one_feature_major_batch(
     make_topology, dense_threshold, batch
 ):
     topology = make_topology([9, 40, 30, 4], 0.5, seed=2)
-    model = SparseMLP(topology, alpha=0.2, dense_threshold=dense_threshold, dtype=np.float64, rng=3)
+    model = SparseMLP(
+        topology, weight_decay=0.2, dense_threshold=dense_threshold, dtype=np.float64, rng=3
+    )
     rng = np.random.default_rng(5)
     X = rng.standard_normal((batch, 9))
     y = rng.integers(0, 4, batch)

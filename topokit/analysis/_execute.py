@@ -119,8 +119,8 @@ def _model(topology, training: dict, rng):
         learning_rate=training["learning_rate"],
         momentum=training["momentum"],
         nesterov=training["nesterov"],
-        alpha=training["weight_decay"],
-        schedule=training["learning_rate_schedule"],
+        weight_decay=training["weight_decay"],
+        schedule=training["schedule"],
         rng=rng,
     )
 

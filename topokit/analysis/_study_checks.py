@@ -10,25 +10,30 @@ from pathlib import Path
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.generators import get_family
+from topokit.nn.defaults import DEFAULT_RECIPE
 
-__all__ = ["TRAINING_DEFAULTS", "FamilySpec", "check_study"]
+__all__ = ["RENAMED_TRAINING_KEYS", "TRAINING_DEFAULTS", "FamilySpec", "check_study"]
 
-#: The training recipe's keys and their defaults (``[training]`` in a study file).
+#: The training recipe's keys and their defaults (``[training]`` in a study file); epochs,
+#: batch size and patience are :data:`topokit.nn.DEFAULT_RECIPE`'s.
 TRAINING_DEFAULTS = {
-    "epochs": 20,
-    "batch_size": 32,
+    "epochs": DEFAULT_RECIPE.epochs,
+    "batch_size": DEFAULT_RECIPE.batch_size,
     "optimizer": "adam",
     "learning_rate": 1e-3,
-    "learning_rate_schedule": "constant",
+    "schedule": "constant",
     "momentum": 0.9,
     "nesterov": True,
     "activation": "relu",
     "weight_decay": 1e-4,
     "early_stopping": False,
-    "patience": 5,
+    "patience": DEFAULT_RECIPE.patience,
     "validation_fraction": 0.1,
     "target_accuracy": None,
 }
+
+#: Training keys by an old name, and the name they have now.
+RENAMED_TRAINING_KEYS = {"learning_rate_schedule": "schedule"}
 
 _TOP_LEVEL_KEYS = (
     "name",
@@ -235,6 +240,10 @@ def _check_training(value, problems: _Problems) -> dict:
         return dict(TRAINING_DEFAULTS)
     recipe = dict(TRAINING_DEFAULTS)
     for key, given in value.items():
+        if key in RENAMED_TRAINING_KEYS:
+            new = RENAMED_TRAINING_KEYS[key]
+            problems.add(f"training.{key} is called {new} now: write {new} = {given!r}")
+            continue
         if key not in TRAINING_DEFAULTS:
             problems.add(
                 f"training: unknown key {key!r}; valid keys: {', '.join(TRAINING_DEFAULTS)}"
@@ -256,7 +265,7 @@ def _check_training(value, problems: _Problems) -> dict:
     check("patience", _is_int(recipe["patience"]) and recipe["patience"] >= 1, "an integer >= 1")
     check_name("optimizer", _registries.optimizer_names())
     check_name("activation", _registries.activation_names())
-    check_name("learning_rate_schedule", _registries.schedule_names())
+    check_name("schedule", _registries.schedule_names())
     lr = recipe["learning_rate"]
     check("learning_rate", _is_real(lr) and lr > 0, "a positive number")
     momentum = recipe["momentum"]

@@ -31,10 +31,10 @@ A study file::
     [[families]]
     name = "dense"                    # fixes its own edge count: one run per sizes and seed
 
-The training keys map onto :class:`topokit.nn.SparseMLP` under the same names, except
-``weight_decay`` (its ``alpha``, the L2 penalty) and ``learning_rate_schedule`` (its
-``schedule``); ``epochs``, ``batch_size``, ``validation_fraction``, ``early_stopping``,
-``patience`` and ``target_accuracy`` go to :meth:`~topokit.nn.SparseMLP.fit`.
+The training keys are the parameter names of :class:`topokit.nn.SparseMLP` (``optimizer``,
+``learning_rate``, ``schedule``, ``momentum``, ``nesterov``, ``activation``,
+``weight_decay``) and of :meth:`~topokit.nn.SparseMLP.fit` (``epochs``, ``batch_size``,
+``validation_fraction``, ``early_stopping``, ``patience``, ``target_accuracy``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ import numpy as np
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis._study_checks import TRAINING_DEFAULTS, FamilySpec, check_study
-from topokit.generators import get_family, layer_graph
+from topokit.generators import get_family
 from topokit.topology import Topology
 
 __all__ = [
@@ -69,6 +69,18 @@ __all__ = [
 
 #: Version of the run-configuration format; part of every run key and study key.
 FORMAT_VERSION = 1
+
+
+#: Training keys renamed after run keys of format 1 were first written: current name ->
+#: the name the keys hash. Run and study keys stay those of the stores written before.
+_KEYED_NAMES = {"schedule": "learning_rate_schedule"}
+_CURRENT_NAMES = {old: new for new, old in _KEYED_NAMES.items()}
+
+
+def _keyed(config: dict) -> dict:
+    """``config`` with its training keys under the names that run and study keys hash."""
+    training = {_KEYED_NAMES.get(key, key): value for key, value in config["training"].items()}
+    return {**config, "training": training}
 
 
 def _canonical_json(value) -> str:
@@ -142,7 +154,11 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, config: dict) -> RunConfig:
-        """Rebuild a run from :meth:`to_dict`'s output."""
+        """Rebuild a run from :meth:`to_dict`'s output.
+
+        A training key stored under its old name (stores written before it was renamed)
+        comes back under its current one.
+        """
         if config.get("format") != FORMAT_VERSION:
             raise TopokitError(
                 f"run configuration format must be {FORMAT_VERSION}, got {config.get('format')!r}"
@@ -157,14 +173,14 @@ class RunConfig:
             degree=config["degree"],
             seed=config["seed"],
             dense_layers=tuple(config["dense_layers"]),
-            training=dict(config["training"]),
+            training={_CURRENT_NAMES.get(k, k): v for k, v in config["training"].items()},
             metrics=None if metrics is None else tuple(metrics),
         )
 
     @cached_property
     def key(self) -> str:
         """sha256 (hex) of the canonical JSON of :meth:`to_dict`: stable across sessions."""
-        return _sha256(self.to_dict())
+        return _sha256(_keyed(self.to_dict()))
 
     @property
     def label(self) -> str:
@@ -250,21 +266,15 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
     Topology(sizes=[64, 10], n_edges=640)
     """
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
-    layers = []
-    record = get_family(run.family)
-    for k, name in enumerate(run.layer_families()):
-        n_in, n_out = run.sizes[k], run.sizes[k + 1]
-        if name == "dense":
-            kwargs = {}
-        else:
-            kwargs = {"density": run.density, "degree": run.degree, **run.params}
-            if any(p.name == "layer" for p in record.params) and "layer" not in run.params:
-                kwargs["layer"] = k
-        try:
-            layers.append(layer_graph(name, n_in, n_out, rng=generator, **kwargs))
-        except TopokitError as exc:
-            raise TopokitError(f"layer {k} ({n_in} -> {n_out}): {exc}") from exc
-    return Topology(layers)
+    families = run.layer_families()
+    return Topology.build(
+        run.sizes,
+        families,
+        density=[None if name == "dense" else run.density for name in families],
+        degree=[None if name == "dense" else run.degree for name in families],
+        rng=generator,
+        **run.params,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -362,7 +372,7 @@ class Study:
     @cached_property
     def key(self) -> str:
         """sha256 (hex) of the normalized configuration (the description excluded)."""
-        return _sha256(self.to_dict())
+        return _sha256(_keyed(self.to_dict()))
 
     @property
     def layer_metric_keys(self) -> tuple[str, ...] | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
 
+from topokit._errors import TopokitError
 from topokit.cli._common import FORMATTER, describe_sizes, parse_sizes, print_json, progress
 
 __all__ = ["add_parser", "run"]
@@ -32,7 +34,7 @@ output:
 examples:
   topokit train --dataset digits --sizes 64,256,10 --family ramanujan --density 0.1 --seed 0
   topokit train --hidden 300,100 --dataset mnist --density 0.05 --epochs 20
-  topokit train --hidden 256 --optimizer sgd --lr 0.05 --schedule cosine --json
+  topokit train --hidden 256 --optimizer sgd --learning-rate 0.05 --schedule cosine --json
   topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
 """
 
@@ -40,6 +42,7 @@ examples:
 def add_parser(subparsers) -> None:
     """Add the ``train`` command."""
     from topokit.nn.activations import ACTIVATIONS
+    from topokit.nn.defaults import DEFAULT_RECIPE
     from topokit.nn.optimizers import OPTIMIZERS
     from topokit.nn.schedules import SCHEDULES
 
@@ -100,16 +103,29 @@ def add_parser(subparsers) -> None:
     )
 
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=30, metavar="N", help="default 30")
-    training.add_argument("--batch-size", type=int, default=128, metavar="B", help="default 128")
+    recipe = DEFAULT_RECIPE
+    training.add_argument(
+        "--epochs", type=int, default=recipe.epochs, metavar="N", help=f"default {recipe.epochs}"
+    )
+    training.add_argument(
+        "--batch-size",
+        type=int,
+        default=recipe.batch_size,
+        metavar="B",
+        help=f"default {recipe.batch_size}",
+    )
     training.add_argument(
         "--seed", type=int, metavar="S", help="random seed (default: a fresh run each time)"
     )
     training.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
-    training.add_argument("--lr", type=float, default=1e-3, metavar="RATE", help="default 1e-3")
     training.add_argument(
-        "--alpha", type=float, default=1e-4, metavar="A", help="L2 penalty (default 1e-4)"
+        "--learning-rate", type=float, default=1e-3, metavar="RATE", help="default 1e-3"
     )
+    training.add_argument(
+        "--weight-decay", type=float, default=1e-4, metavar="A", help="L2 penalty (default 1e-4)"
+    )
+    training.add_argument("--lr", action=_Renamed, new="--learning-rate")
+    training.add_argument("--alpha", action=_Renamed, new="--weight-decay")
     training.add_argument("--schedule", default="constant", choices=list(SCHEDULES))
     training.add_argument(
         "--schedule-param",
@@ -130,7 +146,13 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="stop when the validation accuracy stalls for --patience epochs",
     )
-    training.add_argument("--patience", type=int, default=10, metavar="N", help="default 10")
+    training.add_argument(
+        "--patience",
+        type=int,
+        default=recipe.patience,
+        metavar="N",
+        help=f"default {recipe.patience}",
+    )
     training.add_argument(
         "--target-accuracy",
         type=float,
@@ -148,37 +170,48 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+class _Renamed(argparse.Action):
+    """A hidden option under its old name: giving it raises an error naming the new one."""
+
+    def __init__(self, option_strings, dest, *, new, **kwargs):
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise TopokitError(f"{option_string} is called {self.new} now: give {self.new} {values}")
+
+
 def run(args) -> int:
     """Load the data, build the network, train it, print the outcome."""
-    from topokit._errors import TopokitError
-    from topokit._validation import make_rng
-    from topokit.nn._train_loop import train_model
+    from topokit._validation import check_int, make_rng
     from topokit.nn.datasets import load_dataset
 
     if args.save is not None and not str(args.save).endswith(".npz"):
         raise TopokitError(f"--save must end in .npz, got {args.save!r}")
+    check_int("epochs", args.epochs, minimum=1)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     sizes = _network_sizes(args, data)
     rng = make_rng(args.seed)
     model = _build_model(args, sizes, rng)
-    outcome = train_model(
-        model,
-        data.X_train,
-        data.y_train,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        schedule=args.schedule,
-        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
-        validation_fraction=_validation_fraction(args),
-        early_stopping=args.early_stopping,
-        patience=args.patience,
-        target_accuracy=args.target_accuracy,
-        rng=rng,
-        progress=progress(total=args.epochs, desc="training", quiet=args.quiet),
-    )
+    bar = progress(total=args.epochs, desc="training", quiet=args.quiet)
+    try:
+        model.fit(
+            data.X_train,
+            data.y_train,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_fraction=_validation_fraction(args),
+            early_stopping=args.early_stopping,
+            patience=args.patience,
+            target_accuracy=args.target_accuracy,
+            on_epoch=_show_epoch(bar),
+        )
+    finally:
+        bar.close()
+    stopped_early = model.history.n_epochs < args.epochs
     if args.save is not None:
         model.save(args.save)
-    result = _result(args, data, model, outcome)
+    result = _result(args, data, model, stopped_early)
     if args.json:
         result["metrics"] = None if args.no_metrics else _metrics(model.topology)
         print_json(result)
@@ -190,8 +223,6 @@ def run(args) -> int:
 # ------------------------------------------------------------------ helpers
 def _network_sizes(args, data) -> list[int]:
     """The layer sizes from --sizes (checked against the data) or --hidden."""
-    from topokit._errors import TopokitError
-
     if args.sizes is not None:
         if "," not in args.sizes:
             raise TopokitError(
@@ -227,8 +258,6 @@ def _network_sizes(args, data) -> list[int]:
 
 def _split_list(text, convert, option):
     """``"0.1"`` -> 0.1 and ``"0.1,0.2"`` -> [0.1, 0.2]; None stays None."""
-    from topokit._errors import TopokitError
-
     if text is None:
         return None
     try:
@@ -243,8 +272,6 @@ def _split_list(text, convert, option):
 
 def _parse_numbers(option, pairs) -> dict:
     """``["step_size=5", "gamma=0.5"]`` -> ``{"step_size": 5, "gamma": 0.5}``."""
-    from topokit._errors import TopokitError
-
     params = {}
     for pair in pairs:
         key, sep, value = (part.strip() for part in pair.partition("="))
@@ -267,28 +294,45 @@ def _family_params(families, pairs) -> dict:
 
 
 def _build_model(args, sizes, rng):
-    from topokit.nn._network_topology import build_network_topology
-    from topokit.nn.mlp import SparseMLP
+    from topokit.nn import DEFAULT_DENSITY, SparseMLP
+    from topokit.topology import Topology
 
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
-    topology = build_network_topology(
+    topology = Topology.build(
         sizes,
         family,
         density=_split_list(args.density, float, "--density"),
         degree=_split_list(args.degree, int, "--degree"),
-        family_params=_family_params(families, args.param),
         dense_output=args.dense_output,
+        default_density=DEFAULT_DENSITY,
         rng=rng,
+        **_family_params(families, args.param),
     )
     return SparseMLP(
         topology,
         args.activation,
         optimizer=args.optimizer,
-        learning_rate=args.lr,
-        alpha=args.alpha,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
         rng=rng,
     )
+
+
+def _show_epoch(bar):
+    """An ``on_epoch`` hook that puts the epoch's loss and accuracies on the progress bar."""
+
+    def show(model):
+        history = model.history
+        postfix = {"loss": f"{history.loss[-1]:.4f}", "acc": history.train_accuracy[-1]}
+        if history.val_accuracy[-1] is not None:
+            postfix["val_acc"] = history.val_accuracy[-1]
+        bar.set_postfix(postfix, refresh=False)
+        bar.update()
+
+    return show
 
 
 def _validation_fraction(args) -> float:
@@ -297,7 +341,7 @@ def _validation_fraction(args) -> float:
     return 0.1 if args.early_stopping else 0.0
 
 
-def _result(args, data, model, outcome) -> dict:
+def _result(args, data, model, stopped_early) -> dict:
     history = model.history
     topology = model.topology
     return {
@@ -310,7 +354,7 @@ def _result(args, data, model, outcome) -> dict:
         "seconds_per_epoch": statistics.median(history.seconds) if history.seconds else None,
         "seconds_total": sum(history.seconds),
         "epochs": history.n_epochs,
-        "stopped_early": outcome["stopped_early"],
+        "stopped_early": stopped_early,
         "target_accuracy": args.target_accuracy,
         "epochs_to_target": model.epochs_to_target,
         "history": history.as_dict(),
@@ -324,11 +368,11 @@ def _result(args, data, model, outcome) -> dict:
         "config": {
             "activation": args.activation,
             "optimizer": args.optimizer,
-            "learning_rate": args.lr,
-            "alpha": args.alpha,
+            "learning_rate": args.learning_rate,
+            "weight_decay": args.weight_decay,
             "schedule": args.schedule,
             "batch_size": args.batch_size,
-            "max_epochs": args.epochs,
+            "epochs": args.epochs,
             "validation_fraction": _validation_fraction(args),
             "early_stopping": args.early_stopping,
             "seed": args.seed,

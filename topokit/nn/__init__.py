@@ -5,12 +5,16 @@
 """
 
 from topokit.nn.classifier import SparseMLPClassifier
+from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear
 from topokit.nn.mlp import SparseMLP
 
 __all__ = [
+    "DEFAULT_DENSITY",
+    "DEFAULT_RECIPE",
     "History",
+    "Recipe",
     "SparseLinear",
     "SparseMLP",
     "SparseMLPClassifier",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
 
-__all__ = ["check_features", "check_labels", "non_finite_error"]
+__all__ = ["check_features", "check_labels", "non_finite_error", "renamed"]
 
 
 def check_features(X, n_features: int, dtype, name: str = "X", finite: bool = True) -> np.ndarray:
@@ -76,3 +78,23 @@ def check_labels(y, n_samples: int, n_classes: int, name: str = "y") -> np.ndarr
             f"{n_classes} outputs), got values from {labels.min()} to {labels.max()}"
         )
     return labels
+
+
+def renamed(**new_names):
+    """Decorator: a keyword given under an old name raises a TopokitError naming the new one.
+
+    ``@renamed(alpha="weight_decay")`` turns ``f(alpha=0.1)`` into "alpha is called
+    weight_decay now: give weight_decay=0.1". No silent alias: the old name never works.
+    """
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            for old, new in new_names.items():
+                if old in kwargs:
+                    raise TopokitError(f"{old} is called {new} now: give {new}={kwargs[old]!r}")
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -20,10 +20,7 @@ from topokit.generators import get_family
 from topokit.nn.activations import ACTIVATIONS
 from topokit.nn.schedules import SCHEDULES
 
-__all__ = ["DEFAULT_DENSITY", "LEARNING_RATES", "PARAMETER_CHECKS", "validate_parameters"]
-
-DEFAULT_DENSITY = 0.1
-"""Density of a sparse layer when neither ``density`` nor ``degree`` is given."""
+__all__ = ["LEARNING_RATES", "PARAMETER_CHECKS", "validate_parameters"]
 
 LEARNING_RATES = ("constant", "adaptive", *(name for name in SCHEDULES if name != "constant"))
 

@@ -7,16 +7,17 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from topokit._errors import TopokitError
 from topokit._validation import make_rng
 from topokit.nn._classifier_params import PARAMETER_CHECKS, validate_parameters
-from topokit.nn._network_topology import build_network_topology
+from topokit.nn._holdout import split_validation
+from topokit.nn.defaults import DEFAULT_DENSITY
 from topokit.nn.mlp import SparseMLP
 from topokit.nn.schedules import make_schedule
+from topokit.topology import Topology
 
 __all__ = ["SparseMLPClassifier"]
 
@@ -314,14 +315,15 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _initialize(self, params, n_features):
         rng = _generator(params.random_state)
         sizes = [n_features, *params.hidden_layer_sizes, len(self.classes_)]
-        self.topology_ = build_network_topology(
+        self.topology_ = Topology.build(
             sizes,
             params.family,
             density=params.density,
             degree=params.degree,
-            family_params=params.family_params,
             dense_output=params.dense_output,
+            default_density=DEFAULT_DENSITY,
             rng=rng,
+            **(params.family_params or {}),
         )
         self.model_ = SparseMLP(
             self.topology_,
@@ -333,7 +335,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             beta_1=params.beta_1,
             beta_2=params.beta_2,
             epsilon=params.epsilon,
-            alpha=params.alpha,
+            weight_decay=params.alpha,
             dtype=params.dtype,
             rng=rng,
         )
@@ -361,7 +363,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         model = self.model_
         validation = best = None
         if params.early_stopping:
-            X, X_val, codes, codes_val = self._validation_split(X, codes, params)
+            X, codes, X_val, codes_val = split_validation(
+                X, codes, params.validation_fraction, self._rng, stratify=True
+            )
             validation, best = (X_val, codes_val), _weights(model)
         n_samples = X.shape[0]
         batch_size = _batch_size(params.batch_size, n_samples)
@@ -419,24 +423,6 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             **params.schedule_params,
         )
         return rate(min(self.n_iter_, params.max_iter - 1))
-
-    def _validation_split(self, X, codes, params):
-        seed = int(self._rng.integers(np.iinfo(np.int32).max))
-        try:
-            X_train, X_val, y_train, y_val = train_test_split(
-                X, codes, test_size=params.validation_fraction, random_state=seed, stratify=codes
-            )
-        except ValueError as exc:
-            raise TopokitError(
-                f"early_stopping needs a stratified validation split of "
-                f"validation_fraction={params.validation_fraction}: {exc}"
-            ) from exc
-        if X_val.shape[0] < 2:
-            raise TopokitError(
-                f"the validation set is too small ({X_val.shape[0]} samples); increase "
-                f"validation_fraction (got {params.validation_fraction}) or the data"
-            )
-        return X_train, X_val, y_train, y_val
 
     def _check_data(self, X, y=_NO_Y, *, reset, dtype):
         """Validate ``X`` (and ``y``) as scikit-learn does; its ValueErrors become TopokitError."""

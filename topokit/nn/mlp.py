@@ -14,9 +14,11 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
 from topokit.nn import _panels
-from topokit.nn._checks import check_features, check_labels, non_finite_error
+from topokit.nn._checks import check_features, check_labels, non_finite_error, renamed
+from topokit.nn._holdout import split_validation
 from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
+from topokit.nn.defaults import DEFAULT_RECIPE
 from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear, _check_dtype
 from topokit.nn.optimizers import make_optimizer
@@ -38,7 +40,7 @@ class SparseMLP:
     Weights start scaled by each output neuron's actual fan-in (He for ``relu``,
     Glorot from both end degrees otherwise; the softmax layer uses Glorot), biases
     at zero. Training follows scikit-learn's ``MLPClassifier``: the gradient of
-    ``mean cross-entropy + alpha / (2 * batch) * Σ W²`` (biases not penalised),
+    ``mean cross-entropy + weight_decay / (2 * batch) * Σ W²`` (biases not penalised),
     the same SGD and Adam updates, applied only to the stored weights.
 
     Parameters
@@ -56,8 +58,8 @@ class SparseMLP:
         Nesterov momentum for SGD.
     beta_1, beta_2, epsilon : float, default 0.9, 0.999, 1e-8
         Adam parameters.
-    alpha : float, default 1e-4
-        L2 penalty (non-negative), as in scikit-learn.
+    weight_decay : float, default 1e-4
+        L2 penalty (non-negative); scikit-learn's ``alpha``.
     schedule : {"constant", "step", "cosine"}, default "constant"
         Learning-rate schedule over the epochs of each :meth:`fit`.
     schedule_params : dict, optional
@@ -95,6 +97,7 @@ class SparseMLP:
     True
     """
 
+    @renamed(alpha="weight_decay")
     def __init__(
         self,
         topology,
@@ -107,7 +110,7 @@ class SparseMLP:
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        alpha=1e-4,
+        weight_decay=1e-4,
         schedule="constant",
         schedule_params=None,
         dense_threshold=0.3,
@@ -125,7 +128,7 @@ class SparseMLP:
         self.activation = get_activation(activation)
         self.dtype = _check_dtype(dtype)
         self.learning_rate = check_real("learning_rate", learning_rate, low=0.0, low_open=True)
-        self.alpha = check_real("alpha", alpha, low=0.0)
+        self.weight_decay = check_real("weight_decay", weight_decay, low=0.0)
         optimizer_params = (
             {"momentum": momentum, "nesterov": nesterov}
             if optimizer == "sgd"
@@ -144,7 +147,7 @@ class SparseMLP:
             "beta_1": float(beta_1),
             "beta_2": float(beta_2),
             "epsilon": float(epsilon),
-            "alpha": self.alpha,
+            "weight_decay": self.weight_decay,
             "schedule": schedule,
             "schedule_params": self.schedule_params,
             "dense_threshold": dense_threshold,
@@ -276,8 +279,8 @@ class SparseMLP:
         logits = activations[-1]
         delta = np.empty_like(logits)
         loss, n_correct = softmax_cross_entropy(logits, labels, self.n_classes, delta)
-        # L2 penalty alpha / (2 batch) Σ W²: its gradient is added by each layer's backward
-        decay = self.dtype.type(self.alpha / batch)
+        # L2 penalty weight_decay / (2 batch) Σ W²: its gradient is added by each layer's backward
+        decay = self.dtype.type(self.weight_decay / batch)
         for k in range(len(self.layers) - 1, -1, -1):
             # the input of layer k > 0 is the activation's output: _backward_panels applies
             # its derivative to the input gradient
@@ -295,9 +298,9 @@ class SparseMLP:
                 weight_decay=decay,
             )
             delta = grad_in
-        if self.alpha > 0:
+        if self.weight_decay > 0:
             penalty = sum(float(np.dot(ly.weight_data, ly.weight_data)) for ly in self.layers)
-            loss += 0.5 * (self.alpha / batch) * penalty
+            loss += 0.5 * (self.weight_decay / batch) * penalty
         for layer in self.layers:
             layer._input_t = None
         if input_grad:
@@ -359,16 +362,17 @@ class SparseMLP:
         X,
         y,
         *,
-        epochs=10,
-        batch_size=128,
+        epochs=DEFAULT_RECIPE.epochs,
+        batch_size=DEFAULT_RECIPE.batch_size,
         validation_fraction=0.0,
         validation_data=None,
         early_stopping=False,
-        patience=10,
+        patience=DEFAULT_RECIPE.patience,
         tol=1e-4,
         target_accuracy=None,
         shuffle=True,
         progress=False,
+        on_epoch=None,
     ):
         """Train for ``epochs`` passes over ``(X, y)``, continuing from the current weights.
 
@@ -378,7 +382,9 @@ class SparseMLP:
             Finite numbers.
         y : array_like of int, of shape (n_samples,)
             Class indices in [0, n_classes).
-        epochs : int, default 10
+        epochs : int, default 30
+            The defaults of ``epochs``, ``batch_size`` and ``patience`` are
+            :data:`topokit.nn.DEFAULT_RECIPE`'s, shared with ``topokit train`` and studies.
         batch_size : int, default 128
             Clipped to the number of training samples.
         validation_fraction : float, default 0.0
@@ -398,6 +404,9 @@ class SparseMLP:
             Shuffle the samples every epoch with the model's Generator.
         progress : bool, default False
             Show a tqdm progress bar over epochs.
+        on_epoch : callable, optional
+            Called as ``on_epoch(model)`` after each epoch, once the epoch is in
+            :attr:`history` (``topokit train`` shows its progress this way).
 
         Returns
         -------
@@ -411,6 +420,21 @@ class SparseMLP:
             feature count other than the topology's input size, an empty dataset,
             bad parameters, or a loss that diverges (the message gives the epoch and
             the learning rate; :attr:`history` keeps the epochs trained).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import Topology
+        >>> from topokit.nn import SparseMLP
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((200, 4))
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> model = SparseMLP(Topology.build([4, 8, 2], "dense"), learning_rate=0.01, rng=0)
+        >>> losses = []
+        >>> model = model.fit(X, y, epochs=3, batch_size=50,
+        ...                   on_epoch=lambda m: losses.append(m.history.loss[-1]))
+        >>> model.history.n_epochs, losses == model.history.loss
+        (3, True)
         """
         X = check_features(X, self.n_features, self.dtype)
         labels = check_labels(y, X.shape[0], self.n_classes)
@@ -421,7 +445,7 @@ class SparseMLP:
         if target_accuracy is not None:
             target_accuracy = check_real("target_accuracy", target_accuracy, low=0.0, high=1.0)
         self.target_accuracy = target_accuracy
-        X, labels, X_val, y_val = self._split_validation(
+        X, labels, X_val, y_val = self._validation_set(
             X, labels, validation_fraction, validation_data
         )
         rate = make_schedule(self.schedule, self.learning_rate, epochs, **self.schedule_params)
@@ -439,6 +463,8 @@ class SparseMLP:
             val_accuracy = self.score(X_val, y_val) if has_val else None
             self.history._append(loss, accuracy, val_accuracy, seconds, self._current_rate)
             self._check_divergence(loss, self.history.n_epochs)
+            if on_epoch is not None:
+                on_epoch(self)
             if not early_stopping:
                 continue
             score = val_accuracy if has_val else -loss
@@ -456,7 +482,7 @@ class SparseMLP:
                 layer.bias[:] = bias
         return self
 
-    def _split_validation(self, X, labels, fraction, validation_data):
+    def _validation_set(self, X, labels, fraction, validation_data):
         if validation_data is not None:
             if fraction:
                 raise TopokitError(
@@ -470,18 +496,7 @@ class SparseMLP:
             X_val = check_features(X_val, self.n_features, self.dtype, name="X_val")
             y_val = check_labels(y_val, X_val.shape[0], self.n_classes, name="y_val")
             return X, labels, X_val, y_val
-        fraction = check_real("validation_fraction", fraction, low=0.0, high=1.0, high_open=True)
-        if fraction == 0:
-            return X, labels, None, None
-        n_val = math.floor(fraction * X.shape[0] + 0.5)
-        if n_val < 1 or n_val >= X.shape[0]:
-            raise TopokitError(
-                f"validation_fraction={fraction} of {X.shape[0]} samples leaves "
-                f"{n_val} for validation and {X.shape[0] - n_val} for training; both must be >= 1"
-            )
-        order = self._rng.permutation(X.shape[0])
-        val, train = order[:n_val], order[n_val:]
-        return X[train], labels[train], X[val], labels[val]
+        return split_validation(X, labels, fraction, self._rng)
 
     def _run_epoch(self, X, labels, batch_size, shuffle):
         n_samples = X.shape[0]
@@ -691,6 +706,8 @@ class SparseMLP:
             if isinstance(exc, TopokitError):
                 raise
             raise TopokitError(f"cannot read a SparseMLP from {path!r}: {exc}") from exc
+        if "alpha" in config:  # files written before weight decay had one name
+            config["weight_decay"] = config.pop("alpha")
         model = cls(Topology(layers), **config)
         for layer, (data, bias) in zip(model.layers, weights, strict=True):
             if data.shape != layer.weight_data.shape or bias.shape != layer.bias.shape:
