@@ -206,6 +206,7 @@ def test_index_toctree_lists_every_part():
         "examples",
         "reference/index",
         "performance",
+        "development",
     ]
 
 
