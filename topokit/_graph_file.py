@@ -60,16 +60,24 @@ def _check_suffix(path) -> str:
     return path
 
 
-def _open(path):
+def open_npz(
+    path, *, what="graph file", single_array="is not an .npz archive (it holds a single array)"
+):
+    """Open an ``.npz`` archive, or raise a TopokitError that says what is wrong with the file.
+
+    ``what`` names the file in the message for a missing file ("graph file", "weights
+    file"); ``single_array`` ends the message for a ``.npy``-style file of one array.
+    Returns the open :class:`numpy.lib.npyio.NpzFile` (a context manager).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise TopokitError(f"graph file {path!r} does not exist")
+        raise TopokitError(f"{what} {path!r} does not exist")
     try:
         arrays = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise TopokitError(f"cannot read {path!r} as an .npz file: {exc}") from exc
     if not isinstance(arrays, np.lib.npyio.NpzFile):
-        raise TopokitError(f"{path!r} is not an .npz archive (it holds a single array)")
+        raise TopokitError(f"{path!r} {single_array}")
     return arrays
 
 
@@ -117,7 +125,7 @@ def read_layer(path) -> tuple[sp.csr_array, dict]:
     TopokitError if the file is missing, not an ``.npz``, a topology file, or not a
     valid sparse matrix (whether it is binary is for :class:`~topokit.LayerGraph` to say).
     """
-    with _open(path) as arrays:
+    with open_npz(path) as arrays:
         if "topokit_sizes" in arrays:
             raise TopokitError(
                 f"{os.fspath(path)!r} holds a whole topology; use load_topology (or load)"
@@ -147,7 +155,7 @@ def read_topology(path) -> list[tuple[sp.csr_array, dict]]:
 
     A layer file gives one layer (see :func:`read_layer`).
     """
-    with _open(path) as arrays:
+    with open_npz(path) as arrays:
         if "topokit_sizes" not in arrays:
             return [read_layer(path)]
         sizes = [int(n) for n in arrays["topokit_sizes"]]
@@ -169,5 +177,5 @@ def read_topology(path) -> list[tuple[sp.csr_array, dict]]:
 
 def is_topology_file(path) -> bool:
     """Whether the graph file ``path`` holds a whole topology (else one layer)."""
-    with _open(path) as arrays:
+    with open_npz(path) as arrays:
         return "topokit_sizes" in arrays

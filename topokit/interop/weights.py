@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
+from topokit._graph_file import open_npz
 from topokit.interop._patterns import LAYOUTS, as_matrix, build_topology, check_layout
 from topokit.interop._state_dict import load_state_dict, topology_from_state_dict
 
@@ -103,21 +104,6 @@ def topology_from_weights(matrices, *, layout="auto"):
 
 
 # ------------------------------------------------------------------ files
-def _open_npz(path: str):
-    if not os.path.exists(path):
-        raise TopokitError(f"weights file {path!r} does not exist")
-    try:
-        arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise TopokitError(f"cannot read {path!r} as an .npz file: {exc}") from exc
-    if not isinstance(arrays, np.lib.npyio.NpzFile):
-        raise TopokitError(
-            f"{path!r} holds a single array; an .npz of weight matrices holds one per layer "
-            f"(np.savez(path, W1, W2, ...))"
-        )
-    return arrays
-
-
 def _holds_graph(keys) -> bool:
     """Whether an archive with these keys is a topokit graph file (see topokit.io)."""
     keys = set(keys)
@@ -282,7 +268,12 @@ def read_weights(path, *, layout="auto"):
         return topology_from_state_dict(load_state_dict(path))
     if suffix != ".npz":
         raise TopokitError(f"weights files must end in .npz, .pt or .pth, got {path!r}")
-    with _open_npz(path) as arrays:
+    with open_npz(
+        path,
+        what="weights file",
+        single_array="holds a single array; an .npz of weight matrices holds one per layer "
+        "(np.savez(path, W1, W2, ...))",
+    ) as arrays:
         if _holds_graph(arrays.files):
             raise TopokitError(
                 f"{path!r} is a topokit graph file, not weight matrices; read it with topokit.load"
