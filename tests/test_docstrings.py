@@ -68,95 +68,6 @@ _NOT_FOR_CLASSES = {"RT01", "YD01", RAISES_CODE}
 # A property reads as an attribute: a summary that says what it holds is enough.
 _NOT_FOR_PROPERTIES = {"EX01"}
 
-# TEMPORARY: known failures in modules that other engineers are rewriting for issue #10
-# (their docstrings are theirs to fix). One entry per name, with the codes it fails
-# today; a code not listed still fails the test, and an entry that no longer fails is
-# reported, so the list only shrinks. Empty it once those modules are done.
-KNOWN_FAILURES: dict[str, set[str]] = {
-    # topokit/analysis/_coefficients.py (analysis)
-    "topokit.analysis.statistics.Correlation": {"EX01", "PR01"},
-    "topokit.analysis.statistics.Correlation.missing": {"EX01", "PR01"},
-    # topokit/analysis/plots.py (analysis)
-    "topokit.analysis.accuracy_vs_density_figure": {"PR03"},
-    "topokit.analysis.plots.FitLine": {"EX01", "PR01"},
-    "topokit.analysis.scatter_figure": {"PR01"},
-    "topokit.analysis.variant_colors": {"PR01", "RT01"},
-    # topokit/analysis/report.py (analysis)
-    "topokit.analysis.StudyAnalysis": {"EX01", "PR01"},
-    "topokit.analysis.StudyAnalysis.to_dict": {"EX01", "RT01"},
-    "topokit.analysis.analyze_study": {"EX01"},
-    # topokit/analysis/results.py (analysis)
-    "topokit.analysis.load_curves": {"PR01", "RT01"},
-    "topokit.analysis.load_layer_metrics": {"PR01", "RT01"},
-    # topokit/analysis/runner.py (vocab)
-    "topokit.analysis.StudySummary": {"EX01", "PR01"},
-    "topokit.analysis.StudySummary.to_dict": {"EX01", "RT01"},
-    # topokit/analysis/statistics.py (analysis)
-    "topokit.analysis.cross_validation_table": {"PR01"},
-    "topokit.analysis.ols_table": {"PR01"},
-    "topokit.analysis.rank_metrics": {"PR01", "RX01"},
-    "topokit.analysis.statistics.default_controls": {"PR01", "RT01"},
-    "topokit.analysis.statistics.metric_columns": {"PR01", "RT01"},
-    # topokit/analysis/store.py (no owner in #10; core has its JSON converter)
-    "topokit.analysis.ResultStore.close": {"EX01"},
-    "topokit.analysis.ResultStore.counts": {"EX01", "RT01"},
-    "topokit.analysis.ResultStore.curve_rows": {"EX01", "RT01"},
-    "topokit.analysis.ResultStore.layer_metric_rows": {"EX01", "RT01"},
-    "topokit.analysis.ResultStore.network_metric_rows": {"EX01", "RT01"},
-    "topokit.analysis.ResultStore.pending": {"EX01"},
-    "topokit.analysis.ResultStore.record": {"EX01"},
-    "topokit.analysis.ResultStore.run_rows": {"EX01", "RT01"},
-    "topokit.analysis.ResultStore.statuses": {"EX01", "RT01"},
-    "topokit.analysis.ResultStore.study_info": {"EX01", "RT01"},
-    "topokit.analysis.RunResult": {"PR01"},
-    "topokit.analysis.RunResult.failed": {"EX01", "PR01"},
-    "topokit.analysis.library_versions": {"RT01"},
-    # topokit/analysis/study.py (vocab)
-    "topokit.analysis.RunConfig": {"PR01"},
-    "topokit.analysis.RunConfig.from_dict": {"EX01", "PR01", "RX01"},
-    "topokit.analysis.RunConfig.layer_families": {"EX01", "RT01"},
-    "topokit.analysis.RunConfig.rngs": {"EX01", "RT01"},
-    "topokit.analysis.RunConfig.to_dict": {"EX01", "RT01"},
-    "topokit.analysis.Study": {"PR01"},
-    "topokit.analysis.Study.from_dict": {"EX01"},
-    "topokit.analysis.Study.runs": {"EX01"},
-    "topokit.analysis.Study.to_dict": {"EX01", "RT01"},
-    "topokit.analysis.list_presets": {"RT01"},
-    "topokit.analysis.load_preset": {"PR01", "RT01"},
-    # topokit/graph.py (core)
-    "topokit.LayerGraph.edges": {"EX01", "RT01"},
-    "topokit.LayerGraph.from_igraph": {"PR01", "RX01"},
-    "topokit.LayerGraph.load": {"EX01", "PR01"},
-    "topokit.LayerGraph.save": {"EX01", "PR01"},
-    "topokit.LayerGraph.to_igraph": {"RT01"},
-    "topokit.LayerGraph.to_networkx": {"RT01"},
-    "topokit.LayerGraph.to_scipy": {"EX01", "RT01"},
-    # topokit/io.py (core)
-    "topokit.load": {"EX01", "PR01", "RT01"},
-    "topokit.load_layer": {"EX01", "PR01", "RT01"},
-    "topokit.load_topology": {"EX01", "PR01", "RT01", "RX01"},
-    "topokit.save_topology": {"PR01"},
-    # topokit/nn/classifier.py (vocab)
-    "topokit.nn.SparseMLPClassifier.fit": {"EX01"},
-    "topokit.nn.SparseMLPClassifier.partial_fit": {"EX01"},
-    "topokit.nn.SparseMLPClassifier.predict": {"EX01", "PR01", "RT01"},
-    "topokit.nn.SparseMLPClassifier.predict_log_proba": {"EX01", "PR01", "RT01"},
-    "topokit.nn.SparseMLPClassifier.predict_proba": {"EX01"},
-    # topokit/nn/linear.py (kernels)
-    "topokit.nn.SparseLinear.backward_t": {"EX01", "PR01", "RT01"},
-    "topokit.nn.SparseLinear.forward_t": {"EX01", "PR01", "RT01"},
-    # topokit/nn/mlp.py (vocab)
-    "topokit.nn.SparseMLP.fit": {"EX01"},
-    "topokit.nn.SparseMLP.predict": {"PR01", "RT01"},
-    "topokit.nn.SparseMLP.score": {"PR01", "RT01"},
-    # topokit/nn/optimizers.py (kernels)
-    "topokit.nn.optimizers.Adam.step": {"EX01", "PR01"},
-    "topokit.nn.optimizers.SGD.step": {"EX01", "PR01"},
-    # topokit/topology.py (core, vocab)
-    "topokit.Topology.load": {"EX01", "PR01"},
-    "topokit.Topology.save": {"EX01", "PR01"},
-}
-
 
 def _public_modules():
     names = ["topokit"]
@@ -307,18 +218,10 @@ def test_raises_check_sees_only_the_functions_own_raise(function, expected):
     assert _raises_in_own_body(function) is expected
 
 
-def test_known_failures_are_public_names():
-    assert set(KNOWN_FAILURES) <= set(PUBLIC_API)
-
-
 @pytest.mark.parametrize("name", PUBLIC_API)
 def test_docstring(name):
     codes = failing_codes(name)
-    known = KNOWN_FAILURES.get(name, set())
-    new = {code: message for code, message in codes.items() if code not in known}
-    assert not new, "\n".join(f"{name}: {code} {message}" for code, message in new.items())
-    fixed = known - set(codes)
-    assert not fixed, f"{name} no longer fails {sorted(fixed)}: remove them from KNOWN_FAILURES"
+    assert not codes, "\n".join(f"{name}: {code} {message}" for code, message in codes.items())
 
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

@@ -178,13 +178,43 @@ class LayerGraph:
         return np.diff(self.biadjacency.indptr).astype(np.int64)
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
-        """Edge endpoints ``(inputs, outputs)``, in row-major order, each of shape (n_edges,)."""
+        """Edge endpoints ``(inputs, outputs)``, in row-major order.
+
+        Returns
+        -------
+        inputs : numpy.ndarray of int64, of shape (n_edges,)
+            Input neuron of each edge, ascending.
+        outputs : numpy.ndarray of int64, of shape (n_edges,)
+            Output neuron of each edge, ascending within each input.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import LayerGraph
+        >>> inputs, outputs = LayerGraph(np.array([[1, 0, 1], [0, 1, 1]])).edges()
+        >>> inputs.tolist(), outputs.tolist()
+        ([0, 0, 1, 1], [0, 2, 1, 2])
+        """
         rows = np.repeat(np.arange(self.n_in, dtype=np.int64), self.fan_out)
         return rows, self.biadjacency.indices.astype(np.int64)
 
     # ----------------------------------------------------------- conversions
     def to_scipy(self) -> sp.csr_array:
-        """A copy of the biadjacency as a scipy CSR array of shape (n_in, n_out)."""
+        """A copy of the biadjacency as a scipy CSR array.
+
+        Returns
+        -------
+        scipy.sparse.csr_array of shape (n_in, n_out)
+            Float64 ones at the edges, sorted indices; changing it leaves the graph as it is.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit import LayerGraph
+        >>> LayerGraph(np.array([[1, 0, 1], [0, 1, 1]])).to_scipy().toarray()
+        array([[1., 0., 1.],
+               [0., 1., 1.]])
+        """
         return self.biadjacency.copy()
 
     def to_networkx(self):
@@ -193,6 +223,11 @@ class LayerGraph:
         Inputs are nodes ``0 .. n_in-1`` with ``bipartite=0``, outputs are nodes
         ``n_in .. n_in+n_out-1`` with ``bipartite=1`` (the convention of
         ``networkx.bipartite.from_biadjacency_matrix``).
+
+        Returns
+        -------
+        networkx.Graph
+            With ``n_in + n_out`` nodes and one edge per edge of the layer.
 
         Examples
         --------
@@ -275,6 +310,11 @@ class LayerGraph:
 
         Vertices ``0 .. n_in-1`` are the inputs (``type=False``), the rest the outputs.
 
+        Returns
+        -------
+        igraph.Graph
+            Undirected, with ``n_in + n_out`` vertices and one edge per edge of the layer.
+
         Examples
         --------
         >>> import numpy as np
@@ -294,6 +334,23 @@ class LayerGraph:
     @classmethod
     def from_igraph(cls, graph) -> LayerGraph:
         """Build from a bipartite ``igraph.Graph`` whose ``type`` attribute marks outputs.
+
+        Parameters
+        ----------
+        graph : igraph.Graph
+            A bipartite graph with a boolean vertex attribute ``type``: the vertices with
+            ``type`` False are the inputs, those with True the outputs, each side in
+            vertex order (the layout :meth:`to_igraph` writes).
+
+        Returns
+        -------
+        LayerGraph
+
+        Raises
+        ------
+        TopokitError
+            If the graph has no ``type`` vertex attribute, an edge joins two vertices of
+            the same side, or a side is empty.
 
         Examples
         --------
@@ -323,7 +380,28 @@ class LayerGraph:
     def save(self, path) -> None:
         """Write the graph to a ``.npz`` that ``scipy.sparse.load_npz`` reads.
 
-        See :func:`topokit.save_layer`.
+        The file also records the provenance (family, parameters, seed). Same as
+        :func:`topokit.save_layer`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; must end in ``.npz``.
+
+        Raises
+        ------
+        TopokitError
+            If ``path`` does not end in ``.npz``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np
+        >>> from topokit import LayerGraph
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "layer.npz"
+        >>> g = LayerGraph(np.eye(3), family="identity")
+        >>> g.save(path)
+        >>> LayerGraph.load(path)
+        LayerGraph(n_in=3, n_out=3, n_edges=3, family='identity')
         """
         write_layer(self, path)
 
@@ -331,7 +409,32 @@ class LayerGraph:
     def load(cls, path) -> LayerGraph:
         """Read a graph written by :meth:`save` (or any ``scipy.sparse.save_npz`` file).
 
-        See :func:`topokit.load_layer`.
+        Same as :func:`topokit.load_layer`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A layer file.
+
+        Returns
+        -------
+        LayerGraph
+            With the family, parameters and seed the file records.
+
+        Raises
+        ------
+        TopokitError
+            If the file is missing, not an ``.npz``, holds a whole topology, or is not a
+            valid binary biadjacency.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, numpy as np, scipy.sparse as sp
+        >>> from topokit import LayerGraph
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "eye.npz"
+        >>> sp.save_npz(path, sp.csr_array(np.eye(3)))
+        >>> LayerGraph.load(path)
+        LayerGraph(n_in=3, n_out=3, n_edges=3)
         """
         matrix, provenance = read_layer(path)
         return cls(matrix, **provenance)

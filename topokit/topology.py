@@ -202,12 +202,65 @@ class Topology:
         return self.n_edges / sum(a.n_in * a.n_out for a in self.layers)
 
     def save(self, path) -> None:
-        """Write to ``.npz``; see :func:`topokit.save_topology`."""
+        """Write the network to a ``.npz`` file, with each layer's provenance.
+
+        Same as :func:`topokit.save_topology`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; must end in ``.npz``.
+
+        Raises
+        ------
+        TopokitError
+            If ``path`` does not end in ``.npz``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from topokit import Topology
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.npz"
+        >>> top = Topology.build([4, 3, 2], "dense")
+        >>> top.save(path)
+        >>> Topology.load(path) == top
+        True
+        """
         write_topology(self, path)
 
     @classmethod
     def load(cls, path) -> Topology:
-        """Read a file written by :meth:`save`; see :func:`topokit.load_topology`."""
+        """Read a network written by :meth:`save`.
+
+        A layer file (:meth:`LayerGraph.save <topokit.LayerGraph.save>`) is read as a
+        one-layer topology. Same as :func:`topokit.load_topology`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A topology file, or a layer file.
+
+        Returns
+        -------
+        Topology
+            With the family, parameters and seed each layer's entry records.
+
+        Raises
+        ------
+        TopokitError
+            If the file is missing, not an ``.npz``, lacks a layer, or a layer is not a
+            valid binary biadjacency.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from topokit import Topology
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "net.npz"
+        >>> Topology.build([6, 4, 2], "erdos_renyi", density=0.5, rng=0).save(path)
+        >>> top = Topology.load(path)
+        >>> top.sizes, [layer.family for layer in top]
+        ([6, 4, 2], ['erdos_renyi', 'erdos_renyi'])
+        """
         return cls([LayerGraph(matrix, **provenance) for matrix, provenance in read_topology(path)])
 
     def __len__(self):

@@ -29,7 +29,10 @@ _RELATIVE_TOLERANCE = 1e-10
 class Correlation:
     """A correlation coefficient with its confidence interval.
 
-    Attributes
+    What :func:`pearson`, :func:`spearman` and :func:`partial_correlation` return; each
+    parameter is an attribute of the same name (the instance is frozen).
+
+    Parameters
     ----------
     r : float
         The coefficient (NaN when it cannot be computed; see ``note``).
@@ -39,8 +42,17 @@ class Correlation:
         Two-sided, for the null hypothesis r = 0.
     n : int
         Number of observations used.
-    note : str
+    note : str, default ""
         Why the value is NaN, or ``""``.
+
+    Examples
+    --------
+    >>> from topokit.analysis.statistics import Correlation, pearson
+    >>> result = pearson([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])
+    >>> isinstance(result, Correlation), result.n, bool(result.ci_low < result.r < result.ci_high)
+    (True, 5, True)
+    >>> pearson([1, 2, 3], [1, 2, 4]).note
+    'too few runs for a correlation with a confidence interval (n=3, need at least 4)'
     """
 
     r: float
@@ -52,7 +64,25 @@ class Correlation:
 
     @classmethod
     def missing(cls, n: int, note: str) -> Correlation:
-        """A NaN result with the reason."""
+        """A result whose coefficient, interval and p-value are NaN, with the reason.
+
+        Parameters
+        ----------
+        n : int
+            Number of observations there were.
+        note : str
+            Why there is no coefficient.
+
+        Returns
+        -------
+        Correlation
+
+        Examples
+        --------
+        >>> from topokit.analysis.statistics import Correlation
+        >>> Correlation.missing(10, "metric is constant")
+        Correlation(r=nan, ci_low=nan, ci_high=nan, p_value=nan, n=10, note='metric is constant')
+        """
         return cls(math.nan, math.nan, math.nan, math.nan, n, note)
 
 
@@ -314,15 +344,28 @@ def cross_validated_r2(X, y, *, n_splits: int = 5, seed: int = 0) -> tuple[float
 class FitLine:
     """An OLS line ``y = intercept + slope·x`` with the confidence band of its mean.
 
-    Attributes
+    What :func:`fit_line` returns; each parameter is an attribute of the same name (the
+    instance is frozen).
+
+    Parameters
     ----------
     x : numpy.ndarray of shape (n_points,)
         Where the line is evaluated (evenly spaced over the data's range).
     y, ci_low, ci_high : numpy.ndarray of shape (n_points,)
         Fitted mean and its confidence band.
     slope, intercept : float
+        Coefficients of the fitted line.
     n : int
         Number of points fitted.
+
+    Examples
+    --------
+    >>> from topokit.analysis.statistics import fit_line
+    >>> line = fit_line([0, 1, 2, 3], [1, 3, 5, 7.5], n_points=3)
+    >>> line.x.tolist(), line.y.round(3).tolist()
+    ([0.0, 1.5, 3.0], [0.9, 4.125, 7.35])
+    >>> bool((line.ci_low < line.y).all() and (line.y < line.ci_high).all())
+    True
     """
 
     x: np.ndarray

@@ -35,9 +35,12 @@ __all__ = ["StudyAnalysis", "analyze_study", "write_report"]
 class StudyAnalysis:
     """Everything :func:`analyze_study` computed and wrote.
 
-    Attributes
+    :func:`analyze_study` makes it; each parameter is an attribute of the same name.
+
+    Parameters
     ----------
     directory : pathlib.Path
+        The study's output folder.
     study : dict or None
         The store's study row (name, config, TOML, created, versions).
     counts : dict
@@ -49,12 +52,27 @@ class StudyAnalysis:
     ranking : pandas.DataFrame
         :func:`~topokit.analysis.statistics.rank_metrics` for test accuracy, with
         ``p_holm`` and ``verdict``.
-    summary : list of str
+    summary : list of str, default []
         The plain-language findings.
-    figures : dict
-        Figure name → [PNG path, SVG path].
-    report : pathlib.Path
-        ``DIR/report.md``.
+    figures : dict, default {}
+        Figure name → [PNG path, SVG path]; empty when no figures were drawn.
+    report : pathlib.Path or None, default None
+        ``DIR/report.md`` once written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, analyze_study, load_study
+    >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2]\\n[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         for run in study.runs():
+    ...             _ = store.record(run, RunResult("ok", test_accuracy=0.9 + run.seed / 100))
+    ...     analysis = analyze_study(folder, figures=False)
+    >>> analysis.counts, analysis.report.name, analysis.figures
+    ({'ok': 3, 'failed': 0, 'planned': 3}, 'report.md', {})
+    >>> analysis.summary[0]
+    '3 runs are stored: 3 succeeded and 0 failed.'
     """
 
     directory: Path
@@ -70,7 +88,31 @@ class StudyAnalysis:
     report: Path | None = None
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict: tables as lists of records, paths as strings."""
+        """A JSON-ready dict: tables as lists of records, paths as strings.
+
+        Returns
+        -------
+        dict
+            Keys ``directory``, ``study`` (the study's name, or None), ``report``,
+            ``counts``, ``failures``, ``summary``, ``ranking``, ``correlations``, ``ols``,
+            ``cross_validation`` and ``figures``; NaN table cells become None.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, analyze_study, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2]\\n'
+        ...                    '[[families]]\\nname = "dense"')
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         for run in study.runs():
+        ...             _ = store.record(run, RunResult("ok", test_accuracy=0.9 + run.seed / 100))
+        ...     analysis = analyze_study(folder, figures=False)
+        >>> import json
+        >>> record = json.loads(json.dumps(analysis.to_dict()))
+        >>> record["study"], record["counts"], record["failures"]
+        ('study', {'ok': 3, 'failed': 0, 'planned': 3}, [])
+        """
 
         def records(frame):
             frame = frame.astype(object).where(frame.notna(), None)

@@ -62,6 +62,17 @@ def variant_colors(variants) -> dict:
     Pass every variant of a study (in a fixed order) once and reuse the mapping, so a
     variant has the same colour in all figures.
 
+    Parameters
+    ----------
+    variants : iterable of str
+        Variant names; repeats are ignored (the first occurrence sets the order).
+
+    Returns
+    -------
+    dict
+        Maps each variant to a hex colour: ``dense`` to ``"#333333"``, the others to the
+        colours of an 18-colour palette in turn (from the start again after 18).
+
     Examples
     --------
     >>> from topokit.analysis.plots import variant_colors
@@ -142,6 +153,9 @@ def scatter_figure(
     reference : pandas.DataFrame, optional
         Runs shown as a horizontal band of their mean ± sd of ``y`` (e.g. dense runs,
         whose metric values lie far off the sparse runs'), labelled by their variant.
+    log_x : bool, default False
+        A logarithmic x axis; the line is then fitted to ``log10(x)`` (a straight line
+        on the plot), and with at most 8 distinct x values each gets a tick.
     title : str
 
     Returns
@@ -398,8 +412,12 @@ def accuracy_vs_density_figure(
         :func:`variant_colors`.
     level : str
         ``"density"`` or ``"degree"`` (x axis, logarithmic).
-    x_label, y_label : str
+    x_label : str
+        Label of the x axis.
     y : str, default "test_accuracy"
+        The outcome column, a fraction: it is plotted times 100.
+    y_label : str, default "test accuracy (%)"
+        Label of the y axis.
 
     Returns
     -------

@@ -233,9 +233,23 @@ def load_results(directory) -> pd.DataFrame:
 def load_layer_metrics(directory) -> pd.DataFrame:
     """Per-layer metrics in long-per-layer form: one row per (run, layer).
 
-    Columns: ``run_key``, ``family``, ``variant``, ``density``, ``degree``, ``seed``,
-    ``sizes``, ``layer`` (index from 0), ``layer_family`` (``"dense"`` for the study's
-    dense layers), then one column per metric key.
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder (holding ``results.sqlite``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (run, layer) with a stored layer metric, ordered by run key and
+        layer. Columns: ``run_key``, ``family``, ``variant``, ``density``, ``degree``,
+        ``seed``, ``sizes``, ``layer`` (index from 0), ``layer_family`` (``"dense"`` for
+        the study's dense layers), then one float column per metric key.
+
+    Raises
+    ------
+    TopokitError
+        If the folder or its store does not exist or cannot be read.
 
     Examples
     --------
@@ -273,9 +287,23 @@ def load_layer_metrics(directory) -> pd.DataFrame:
 def load_curves(directory) -> pd.DataFrame:
     """Learning curves: one row per (run, epoch).
 
-    Columns: ``run_key``, ``family``, ``variant``, ``density``, ``degree``, ``seed``,
-    ``sizes``, ``epoch`` (from 1), ``loss``, ``train_accuracy``, ``val_accuracy``,
-    ``seconds``.
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder (holding ``results.sqlite``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stored epoch, ordered by run key and epoch. Columns: ``run_key``,
+        ``family``, ``variant``, ``density``, ``degree``, ``seed``, ``sizes``, ``epoch``
+        (from 1), then the floats ``loss``, ``train_accuracy``, ``val_accuracy`` and
+        ``seconds`` (NaN where not recorded).
+
+    Raises
+    ------
+    TopokitError
+        If the folder or its store does not exist or cannot be read.
 
     Examples
     --------

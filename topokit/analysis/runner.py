@@ -37,7 +37,10 @@ _PRELOAD = ["topokit.analysis._execute", "topokit.nn", "topokit.metrics"]
 class StudySummary:
     """What :func:`run_study` did.
 
-    Attributes
+    :func:`run_study` returns one; each parameter is an attribute of the same name (the
+    instance is frozen).
+
+    Parameters
     ----------
     directory : pathlib.Path
         The study folder (``results.sqlite`` inside).
@@ -51,6 +54,8 @@ class StudySummary:
         Runs run now that succeeded / failed.
     n_lost : int
         Runs whose worker died before returning (not stored: the next call runs them).
+        :func:`run_study` raises instead of returning when a run is lost, so in the
+        summaries it returns this is 0.
     stored : dict
         Counts in the store at the end: ``{"ok": ..., "failed": ...}``.
     seconds : float
@@ -61,6 +66,16 @@ class StudySummary:
         Number of worker processes used.
     backend : str
         ``"local"`` or the Dask address.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from topokit.analysis import StudySummary
+    >>> summary = StudySummary(directory=Path("out"), study="tiny", n_runs=4, n_skipped=1,
+    ...                        n_ok=2, n_failed=1, n_lost=0, stored={"ok": 3, "failed": 1},
+    ...                        seconds=12.5, run_seconds=40.0, workers=4, backend="local")
+    >>> summary.n_ok + summary.n_failed + summary.n_skipped == summary.n_runs
+    True
     """
 
     directory: Path
@@ -77,7 +92,24 @@ class StudySummary:
     backend: str
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict of the fields."""
+        """A JSON-ready dict of the fields.
+
+        Returns
+        -------
+        dict
+            Each field by name, ``directory`` as a string.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> from topokit.analysis import StudySummary
+        >>> summary = StudySummary(directory=Path("out"), study="tiny", n_runs=4, n_skipped=1,
+        ...                        n_ok=2, n_failed=1, n_lost=0, stored={"ok": 3, "failed": 1},
+        ...                        seconds=12.5, run_seconds=40.0, workers=4, backend="local")
+        >>> record = summary.to_dict()
+        >>> record["directory"], record["stored"], record["backend"]
+        ('out', {'ok': 3, 'failed': 1}, 'local')
+        """
         return {
             "directory": str(self.directory),
             "study": self.study,

@@ -108,6 +108,19 @@ def metric_columns(frame: pd.DataFrame, *, layers: bool = False) -> list[str]:
     Whole-network (``net_...``) and aggregated (``min_...``, ``mean_...``) metrics, and
     with ``layers=True`` also the per-layer ``layer{k}_...`` columns.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame (:func:`~topokit.analysis.load_results`).
+    layers : bool, default False
+        Include the per-layer columns ``layer{k}_...``.
+
+    Returns
+    -------
+    list of str
+        The names of the columns with those prefixes whose dtype is numeric, in the
+        frame's column order.
+
     Examples
     --------
     >>> import pandas as pd
@@ -127,6 +140,19 @@ def metric_columns(frame: pd.DataFrame, *, layers: bool = False) -> list[str]:
 def default_controls(frame: pd.DataFrame) -> list[str]:
     """The controls used when none are given: ``net_density`` (or ``density`` if the
     measured one is absent) when it varies, and ``sizes`` when it varies.
+
+    Only successful runs (``status`` ``"ok"``, where there is a ``status`` column) count
+    when deciding whether a column varies.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A results frame (:func:`~topokit.analysis.load_results`).
+
+    Returns
+    -------
+    list of str
+        Zero, one or two column names, the density first.
 
     Examples
     --------
@@ -339,8 +365,23 @@ def ols_table(
 
     The outcome, the metric and the linear controls are z-scored (controls by level enter
     as indicators), so a coefficient is the change in outcome standard deviations per
-    standard deviation of the predictor, the others held fixed. Arguments as
-    :func:`correlation_table`.
+    standard deviation of the predictor, the others held fixed.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run (:func:`~topokit.analysis.load_results`); failed runs are ignored.
+    metrics : list of str, optional
+        Default :func:`metric_columns`. Metrics that are also controls or outcomes are
+        left out.
+    outcomes : list of str, optional
+        Default: those of :data:`DEFAULT_OUTCOMES` in the frame.
+    controls : list of str, optional
+        Default :func:`default_controls`.
+    encoding : {"auto", "linear", "levels"}, default "auto"
+        How numeric controls enter (see the module docstring).
+    confidence : float, default 0.95
+        Level of the coefficients' confidence intervals.
 
     Returns
     -------
@@ -349,6 +390,12 @@ def ols_table(
         ``beta_metric_ci_low``, ``beta_metric_ci_high``, ``p_metric``, ``beta_density``,
         ``beta_density_ci_low``, ``beta_density_ci_high``, ``p_density`` (the first
         numeric control; NaN without one), ``r2``, ``r2_adj``, ``controls``, ``note``.
+
+    Raises
+    ------
+    TopokitError
+        If ``frame`` is not a DataFrame, a named column is not in it, or ``encoding``
+        is not one of the three, or ``confidence`` is not in (0, 1).
 
     Examples
     --------
@@ -420,7 +467,24 @@ def cross_validation_table(
     """Cross-validated R² (:func:`cross_validated_r2`) of each outcome from each metric
     alone, from the controls alone, and from both, on the same runs.
 
-    Arguments as :func:`correlation_table`, plus ``n_splits`` and ``seed`` of the folds.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run (:func:`~topokit.analysis.load_results`); failed runs are ignored.
+    metrics : list of str, optional
+        Default :func:`metric_columns`. Metrics that are also controls or outcomes are
+        left out.
+    outcomes : list of str, optional
+        Default: those of :data:`DEFAULT_OUTCOMES` in the frame.
+    controls : list of str, optional
+        Default :func:`default_controls`.
+    encoding : {"auto", "linear", "levels"}, default "auto"
+        How numeric controls enter (see the module docstring).
+    n_splits : int, default 5
+        Number of folds (fewer when there are too few runs).
+    seed : int, default 0
+        Seed of the shuffled folds; the same seed gives the same folds for all three
+        models.
 
     Returns
     -------
@@ -428,6 +492,12 @@ def cross_validation_table(
         Columns ``metric``, ``outcome``, ``n``, ``n_dropped``, ``r2_metric``,
         ``r2_density`` (the controls alone), ``r2_metric_density`` (metric and controls),
         ``delta_r2`` (``r2_metric_density − r2_density``), ``controls``, ``note``.
+
+    Raises
+    ------
+    TopokitError
+        If ``frame`` is not a DataFrame, a named column is not in it, or ``encoding``
+        is not one of the three.
 
     Examples
     --------
@@ -479,7 +549,26 @@ def rank_metrics(
 
     Sorted by the absolute partial correlation, largest first; metrics whose partial
     correlation is undefined (constant, determined by density, too few runs) come last.
-    Arguments as :func:`correlation_table` and :func:`cross_validation_table`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run (:func:`~topokit.analysis.load_results`); failed runs are ignored.
+    outcome : str, default "test_accuracy"
+        The outcome column.
+    metrics : list of str, optional
+        Default :func:`metric_columns`. Metrics that are also controls or the outcome are
+        left out.
+    controls : list of str, optional
+        Default :func:`default_controls`.
+    encoding : {"auto", "linear", "levels"}, default "auto"
+        How numeric controls enter (see the module docstring).
+    confidence : float, default 0.95
+        Level of the partial correlations' confidence intervals.
+    n_splits : int, default 5
+        Number of folds of the cross-validated R² (fewer when there are too few runs).
+    seed : int, default 0
+        Seed of the shuffled folds.
 
     Returns
     -------
@@ -487,6 +576,13 @@ def rank_metrics(
         Columns ``rank`` (from 1), ``metric``, ``n``, ``partial_r``, ``partial_ci_low``,
         ``partial_ci_high``, ``partial_p``, ``pearson_r``, ``r2_metric``, ``r2_density``,
         ``r2_metric_density``, ``delta_r2``, ``controls``, ``note``.
+
+    Raises
+    ------
+    TopokitError
+        If ``outcome`` is not a string, ``frame`` is not a DataFrame, a named column is
+        not in it, ``encoding`` is not one of the three, or ``confidence`` is not in
+        (0, 1).
 
     Examples
     --------

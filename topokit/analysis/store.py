@@ -108,6 +108,12 @@ _DISTRIBUTIONS = (
 def library_versions() -> dict:
     """Versions of Python and of the libraries a run depends on (None where absent).
 
+    Returns
+    -------
+    dict
+        ``"python"`` and each of topokit, numpy, scipy, networkx, igraph, scikit-learn
+        and numba → its version string, or None where the distribution is not installed.
+
     Examples
     --------
     >>> from topokit.analysis import library_versions
@@ -131,9 +137,12 @@ def _now() -> str:
 class RunResult:
     """What one run produced: outcomes, metrics and learning curve.
 
-    Attributes
+    Each parameter is an attribute of the same name; all but ``status`` are optional.
+
+    Parameters
     ----------
     status : {"ok", "failed"}
+        Whether the run succeeded.
     error : str or None
         Why the run failed (one line is best).
     started, finished : str or None
@@ -141,6 +150,7 @@ class RunResult:
     seconds : float or None
         Wall time of the run (topology, metrics and training).
     test_accuracy, train_accuracy, final_loss : float or None
+        Outcomes of the training.
     epochs_to_target : int or None
         First epoch (from 1) whose validation accuracy reached the recipe's
         ``target_accuracy``; None if never reached or no target.
@@ -154,11 +164,20 @@ class RunResult:
         One dict per epoch with keys ``epoch``, ``loss``, ``train_accuracy``,
         ``val_accuracy``, ``seconds`` (missing keys are stored as NULL).
     versions : dict
-        :func:`library_versions` of the process that ran it.
+        :func:`library_versions` of the process that ran it (by default, of the process
+        that makes the result).
+
+    Raises
+    ------
+    TopokitError
+        If ``status`` is neither ``"ok"`` nor ``"failed"``.
 
     Examples
     --------
     >>> from topokit.analysis import RunResult
+    >>> result = RunResult("ok", test_accuracy=0.93, epochs=10)
+    >>> result.status, result.error, result.layer_metrics
+    ('ok', None, [])
     >>> RunResult.failed("layer 0 (64 -> 128): degree must be <= 64").status
     'failed'
     """
@@ -184,7 +203,27 @@ class RunResult:
 
     @classmethod
     def failed(cls, error: str, **fields) -> RunResult:
-        """A failed run's result, with its error message."""
+        """A failed run's result, with its error message.
+
+        Parameters
+        ----------
+        error : str or Exception
+            Why the run failed; stored as ``str(error)``.
+        **fields
+            Other fields of :class:`RunResult` (``seconds``, ``started``, ...).
+
+        Returns
+        -------
+        RunResult
+            With ``status="failed"``.
+
+        Examples
+        --------
+        >>> from topokit.analysis import RunResult
+        >>> result = RunResult.failed(ValueError("loss is nan"), seconds=1.5)
+        >>> result.status, result.error, result.seconds
+        ('failed', 'loss is nan', 1.5)
+        """
         return cls(status="failed", error=str(error), **fields)
 
 
@@ -380,7 +419,19 @@ class ResultStore:
         """Close the connection (the store stays on disk).
 
         A writer first checkpoints the write-ahead log into ``results.sqlite``, so the
-        file holds every stored run even while a reader keeps the log open.
+        file holds every stored run even while a reader keeps the log open. Closing a
+        closed store does nothing; leaving a ``with`` block closes the store.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from topokit.analysis import ResultStore
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     store = ResultStore(folder)
+        ...     store.close()
+        ...     on_disk = (pathlib.Path(folder) / "results.sqlite").is_file()
+        >>> on_disk, repr(store).endswith("closed)")
+        (True, True)
         """
         if self._connection is not None:
             if not self.readonly:
@@ -418,8 +469,23 @@ class ResultStore:
         Raises
         ------
         TopokitError
-            If the store cannot be written (read-only, disk full); nothing of this run is
-            stored then, and the runs already stored are intact.
+            If the store cannot be written (read-only, disk full) or is closed; nothing of
+            this run is stored then, and the runs already stored are intact.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+        >>> run = study.runs()[0]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         first = store.record(run, RunResult.failed("loss is nan"))
+        ...         retried = store.record(run, RunResult("ok", test_accuracy=0.9))
+        ...         again = store.record(run, RunResult("ok", test_accuracy=0.8))
+        ...         accuracy = store.run_rows()[0]["test_accuracy"]
+        >>> first, retried, again, accuracy
+        (True, True, False, 0.9)
         """
         key = run.key
         with self._transaction("write to"):
@@ -492,8 +558,30 @@ class ResultStore:
     # ------------------------------------------------------------ reading
 
     def study_info(self) -> dict | None:
-        """The study row: ``study_key``, ``name``, ``config`` (dict), ``config_toml``,
-        ``created``, ``versions``; None for a store not bound to a study."""
+        """The study this store belongs to.
+
+        Returns
+        -------
+        dict or None
+            The study row: ``study_key``, ``name``, ``config`` (the study's
+            :meth:`~topokit.analysis.Study.to_dict`), ``config_toml``, ``created`` (ISO
+            8601 UTC) and ``versions`` (:func:`library_versions` at creation); None for a
+            store made without a study.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+        >>> ok, failed = study.runs()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(ok, RunResult("ok", test_accuracy=0.9))
+        ...         _ = store.record(failed, RunResult.failed("loss is nan"))
+        ...         info = store.study_info()
+        >>> info["name"], info["config"]["seeds"], info["study_key"] == study.key
+        ('study', [0, 1], True)
+        """
         row = self._execute("SELECT * FROM study", action="read").fetchone()
         if row is None:
             return None
@@ -508,12 +596,53 @@ class ResultStore:
         }
 
     def statuses(self) -> dict[str, str]:
-        """Run key → ``'ok'`` or ``'failed'`` for every stored run."""
+        """The status of every stored run.
+
+        Returns
+        -------
+        dict of str to str
+            Run key (:attr:`RunConfig.key <topokit.analysis.RunConfig.key>`) →
+            ``'ok'`` or ``'failed'``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+        >>> ok, failed = study.runs()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(ok, RunResult("ok", test_accuracy=0.9))
+        ...         _ = store.record(failed, RunResult.failed("loss is nan"))
+        ...         statuses = store.statuses()
+        >>> statuses == {ok.key: "ok", failed.key: "failed"}
+        True
+        """
         rows = self._execute("SELECT run_key, status FROM runs", action="read")
         return dict(rows.fetchall())
 
     def counts(self) -> dict[str, int]:
-        """Number of stored runs by status: ``{'ok': ..., 'failed': ...}``."""
+        """Number of stored runs by status.
+
+        Returns
+        -------
+        dict of str to int
+            ``{'ok': ..., 'failed': ...}``, both keys always present.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+        >>> ok, failed = study.runs()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(ok, RunResult("ok", test_accuracy=0.9))
+        ...         _ = store.record(failed, RunResult.failed("loss is nan"))
+        ...         counts = store.counts()
+        >>> counts
+        {'ok': 1, 'failed': 1}
+        """
         counts = {"ok": 0, "failed": 0}
         for status in self.statuses().values():
             counts[status] += 1
@@ -531,6 +660,21 @@ class ResultStore:
         Returns
         -------
         list of RunConfig
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+        >>> ok, failed = study.runs()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(ok, RunResult("ok", test_accuracy=0.9))
+        ...         _ = store.record(failed, RunResult.failed("loss is nan"))
+        ...         todo = store.pending(study.runs())
+        ...         retry = store.pending(study.runs(), retry_failed=True)
+        >>> todo, retry == [failed]
+        ([], True)
         """
         statuses = self.statuses()
         todo, seen = [], set()
@@ -545,7 +689,30 @@ class ResultStore:
         return todo
 
     def run_rows(self) -> list[dict]:
-        """Every stored run as a dict of its ``runs`` columns (``config`` parsed)."""
+        """Every stored run, ordered by finishing time (then run key).
+
+        Returns
+        -------
+        list of dict
+            One dict per run with the columns of the ``runs`` table (see the module
+            docstring); ``config_json`` and ``versions_json`` come parsed, as ``config``
+            (:meth:`RunConfig.to_dict <topokit.analysis.RunConfig.to_dict>`) and
+            ``versions``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+        >>> ok, failed = study.runs()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(ok, RunResult("ok", test_accuracy=0.9))
+        ...         _ = store.record(failed, RunResult.failed("loss is nan"))
+        ...         rows = store.run_rows()
+        >>> sorted((row["seed"], row["status"], row["error"]) for row in rows)
+        [(0, 'ok', None), (1, 'failed', 'loss is nan')]
+        """
         cursor = self._execute("SELECT * FROM runs ORDER BY finished, run_key", action="read")
         names = [d[0] for d in cursor.description]
         rows = []
@@ -557,16 +724,80 @@ class ResultStore:
         return rows
 
     def layer_metric_rows(self) -> list[tuple]:
-        """``(run_key, layer, key, value)`` for every stored layer metric."""
+        """Every stored layer metric, ordered by run key and layer.
+
+        Returns
+        -------
+        list of tuple
+            ``(run_key, layer, key, value)``, ``layer`` from 0; a NaN value reads as None.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+        >>> result = RunResult("ok", layer_metrics=[{"n_edges": 640}],
+        ...                    network_metrics={"net_n_edges": 640},
+        ...                    curve=[{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(study.runs()[0], result)
+        ...         rows = store.layer_metric_rows()
+        >>> [row[1:] for row in rows]
+        [(0, 'n_edges', 640)]
+        """
         sql = "SELECT run_key, layer, key, value FROM layer_metrics ORDER BY run_key, layer"
         return self._execute(sql, action="read").fetchall()
 
     def network_metric_rows(self) -> list[tuple]:
-        """``(run_key, key, value)`` for every stored network metric."""
+        """Every stored whole-network (and aggregated) metric, ordered by run key.
+
+        Returns
+        -------
+        list of tuple
+            ``(run_key, key, value)``; a NaN value reads as None.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+        >>> result = RunResult("ok", layer_metrics=[{"n_edges": 640}],
+        ...                    network_metrics={"net_n_edges": 640},
+        ...                    curve=[{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(study.runs()[0], result)
+        ...         rows = store.network_metric_rows()
+        >>> [row[1:] for row in rows]
+        [('net_n_edges', 640)]
+        """
         sql = "SELECT run_key, key, value FROM network_metrics ORDER BY run_key"
         return self._execute(sql, action="read").fetchall()
 
     def curve_rows(self) -> list[tuple]:
-        """``(run_key, epoch, loss, train_accuracy, val_accuracy, seconds)`` rows."""
+        """Every stored point of the learning curves, ordered by run key and epoch.
+
+        Returns
+        -------
+        list of tuple
+            ``(run_key, epoch, loss, train_accuracy, val_accuracy, seconds)``, ``epoch``
+            from 1; values not recorded read as None.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+        >>> result = RunResult("ok", layer_metrics=[{"n_edges": 640}],
+        ...                    network_metrics={"net_n_edges": 640},
+        ...                    curve=[{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         _ = store.record(study.runs()[0], result)
+        ...         rows = store.curve_rows()
+        >>> [row[1:] for row in rows]
+        [(1, 2.0, None, None, None), (2, 1.5, None, None, None)]
+        """
         sql = "SELECT * FROM curves ORDER BY run_key, epoch"
         return self._execute(sql, action="read").fetchall()

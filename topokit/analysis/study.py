@@ -95,7 +95,10 @@ def _sha256(value) -> str:
 class RunConfig:
     """One training run of a study: everything that decides its outcome.
 
-    Attributes
+    :meth:`Study.runs` makes them; each parameter is an attribute of the same name (the
+    instance is frozen).
+
+    Parameters
     ----------
     dataset : str
         Dataset name, or the absolute path of a user ``.npz``/``.csv`` file.
@@ -110,11 +113,11 @@ class RunConfig:
         (such as ``dense``).
     seed : int
         Seeds the topology and the training (see :meth:`rngs`).
-    dense_layers : tuple of int
+    dense_layers : tuple of int, default ()
         Indices (from 0) of the layers that are dense whatever the family.
-    training : dict
+    training : dict, default TRAINING_DEFAULTS
         The training recipe (keys of :data:`TRAINING_DEFAULTS`).
-    metrics : tuple of str or None
+    metrics : tuple of str or None, default None
         Metric keys to record; None records all.
 
     Examples
@@ -137,7 +140,22 @@ class RunConfig:
     metrics: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict:
-        """The run as a plain JSON-ready dict (what the store keeps)."""
+        """The run as a plain JSON-ready dict (what the store keeps).
+
+        Returns
+        -------
+        dict
+            ``format`` (:data:`FORMAT_VERSION`) and each field of the run, tuples as
+            lists; :meth:`from_dict` reads it back.
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import RunConfig
+        >>> run = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.1, None, seed=0)
+        >>> config = run.to_dict()
+        >>> config["format"], config["sizes"], config["density"], config["dense_layers"]
+        (1, [64, 32, 10], 0.1, [])
+        """
         return {
             "format": FORMAT_VERSION,
             "dataset": self.dataset,
@@ -158,6 +176,31 @@ class RunConfig:
 
         A training key stored under its old name (stores written before it was renamed)
         comes back under its current one.
+
+        Parameters
+        ----------
+        config : dict
+            As :meth:`to_dict` returns it (``metrics`` may be left out: all metrics).
+
+        Returns
+        -------
+        RunConfig
+
+        Raises
+        ------
+        TopokitError
+            If ``config["format"]`` is not :data:`FORMAT_VERSION`.
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import RunConfig
+        >>> run = RunConfig("digits", (64, 10), "dense", {}, None, None, seed=3)
+        >>> RunConfig.from_dict(run.to_dict()) == run
+        True
+        >>> RunConfig.from_dict({**run.to_dict(), "format": 0})
+        Traceback (most recent call last):
+        ...
+        topokit._errors.TopokitError: run configuration format must be 1, got 0
         """
         if config.get("format") != FORMAT_VERSION:
             raise TopokitError(
@@ -198,13 +241,47 @@ class RunConfig:
         return _split_metrics(self.metrics)[1]
 
     def layer_families(self) -> list[str]:
-        """The family of each layer (``"dense"`` for the :attr:`dense_layers`)."""
+        """The family of each layer (``"dense"`` for the :attr:`dense_layers`).
+
+        Returns
+        -------
+        list of str
+            One name per layer, ``len(sizes) - 1`` of them.
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import RunConfig
+        >>> run = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.1, None, seed=0,
+        ...                 dense_layers=(1,))
+        >>> run.layer_families()
+        ['erdos_renyi', 'dense']
+        """
         return [
             "dense" if k in self.dense_layers else self.family for k in range(len(self.sizes) - 1)
         ]
 
     def rngs(self) -> tuple[np.random.Generator, np.random.Generator]:
-        """Two independent generators from :attr:`seed`: (topology, training)."""
+        """Two independent generators from :attr:`seed`: (topology, training).
+
+        Both are spawned from ``numpy.random.SeedSequence(seed)``, so each call gives
+        generators in the same state.
+
+        Returns
+        -------
+        topology : numpy.random.Generator
+            Builds the run's topology (:func:`build_topology`).
+        training : numpy.random.Generator
+            Initialises and shuffles the training.
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import RunConfig
+        >>> run = RunConfig("digits", (64, 10), "dense", {}, None, None, seed=0)
+        >>> topology, training = run.rngs()
+        >>> again, _ = run.rngs()
+        >>> bool(topology.random() == again.random()), bool(topology.random() != training.random())
+        (True, True)
+        """
         topology_seed, training_seed = np.random.SeedSequence(self.seed).spawn(2)
         return np.random.default_rng(topology_seed), np.random.default_rng(training_seed)
 
@@ -282,25 +359,36 @@ class Study:
     """A validated study: build with :func:`load_study`, :func:`load_preset` or
     :meth:`from_dict`.
 
-    Attributes
+    Each parameter is an attribute of the same name (the instance is frozen); the
+    builders above check the values, the constructor does not.
+
+    Parameters
     ----------
-    name, description : str
+    name : str
+        Names the study in its store and report.
     dataset : str
+        A dataset name (:mod:`topokit.nn.datasets`), or the absolute path of a user
+        ``.npz``/``.csv`` file.
     sizes : tuple of tuple of int
         One or more size lists (several sweep the sizes).
     families : tuple
-        The family entries, each with its swept parameters.
-    densities, degrees : tuple or None
-        The edge-count axis (exactly one of them, unless every family fixes its own).
+        The ``[[families]]`` entries, each with its ``name``, the values each of its
+        parameters sweeps (``params``) and the edge-count axis it brings, if any
+        (``densities``, ``degrees``).
     seeds : tuple of int
-    dense_layers : tuple of int
-        Layers kept dense (negative indices count from the output layer).
+        One run per seed of each combination.
     training : dict
         The full recipe, defaults filled in.
-    metrics : tuple of str or None
+    densities, degrees : tuple or None, default None
+        The edge-count axis (exactly one of them, unless every family fixes its own).
+    dense_layers : tuple of int, default ()
+        Layers kept dense (negative indices count from the output layer).
+    metrics : tuple of str or None, default None
         Metric keys to record (None: all); ``net_density`` is always among them, as the
         statistics control for it.
-    source : str
+    description : str, default ""
+        Free text; not part of the study's :attr:`key`.
+    source : str, default ""
         The TOML text it came from ("" when built from a dict).
 
     Examples
@@ -346,15 +434,49 @@ class Study:
             Folder that a relative dataset path is resolved against (default: the
             current directory).
 
+        Returns
+        -------
+        Study
+
         Raises
         ------
         TopokitError
-            Listing every problem found, one per line.
+            Listing every problem found, one per line; also when the grid lists a run
+            more than once.
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import Study
+        >>> study = Study.from_dict({"name": "tiny", "sizes": [64, 10], "seeds": [0, 1],
+        ...                          "densities": [0.1, 0.2],
+        ...                          "families": [{"name": "erdos_renyi"}, {"name": "dense"}]})
+        >>> study.densities, len(study.runs())
+        ((0.1, 0.2), 6)
+        >>> Study.from_dict({"sizes": [64, 10], "families": [{"name": "erdos_renyi"}]})
+        Traceback (most recent call last):
+        ...
+        topokit._errors.TopokitError: invalid study 'study': 1 problem:
+        families erdos_renyi need an edge count: give densities = [...] or degrees = [...]
         """
         return _validate(config, source=source, base_dir=base_dir)
 
     def to_dict(self) -> dict:
-        """The normalized configuration (defaults filled in), JSON-ready."""
+        """The normalized configuration (defaults filled in), JSON-ready.
+
+        Returns
+        -------
+        dict
+            ``format`` (:data:`FORMAT_VERSION`) and every field but ``description`` and
+            ``source``, tuples as lists; the study's :attr:`key` hashes it.
+
+        Examples
+        --------
+        >>> from topokit.analysis import load_study
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"')
+        >>> config = study.to_dict()
+        >>> config["name"], config["sizes"], config["families"], config["densities"]
+        ('study', [[64, 10]], [{'name': 'dense', 'params': {}}], None)
+        """
         return {
             "format": FORMAT_VERSION,
             "name": self.name,
@@ -395,6 +517,20 @@ class Study:
         Returns
         -------
         list of RunConfig
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import Study
+        >>> study = Study.from_dict({"sizes": [64, 10], "seeds": [0, 1], "densities": [0.1, 0.2],
+        ...                          "families": [{"name": "erdos_renyi"}, {"name": "dense"}]})
+        >>> for run in study.runs():
+        ...     print(run.seed, run.family, run.density)
+        0 erdos_renyi 0.1
+        0 erdos_renyi 0.2
+        0 dense None
+        1 erdos_renyi 0.1
+        1 erdos_renyi 0.2
+        1 dense None
         """
         runs = []
         for sizes, seed, spec in itertools.product(self.sizes, self.seeds, self.families):
@@ -488,6 +624,11 @@ def load_study(path_or_text) -> Study:
 def list_presets() -> list[str]:
     """Names of the built-in studies.
 
+    Returns
+    -------
+    list of str
+        Sorted; each loads with :func:`load_preset`.
+
     Examples
     --------
     >>> from topokit.analysis import list_presets
@@ -501,6 +642,16 @@ def list_presets() -> list[str]:
 def load_preset(name: str) -> Study:
     """The built-in study called ``name`` (see :func:`list_presets`).
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_presets`.
+
+    Returns
+    -------
+    Study
+        Validated, as :func:`load_study` reads it.
+
     Raises
     ------
     TopokitError
@@ -509,6 +660,8 @@ def load_preset(name: str) -> Study:
     Examples
     --------
     >>> from topokit.analysis import load_preset
+    >>> load_preset("default").name
+    'default'
     >>> load_preset("tiny")
     Traceback (most recent call last):
     ...

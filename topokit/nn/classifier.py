@@ -242,6 +242,17 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         -----
         sklearn.exceptions.ConvergenceWarning
             When ``max_iter`` epochs pass without meeting the stopping rule.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn import SparseMLPClassifier
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+        >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
+        >>> clf = SparseMLPClassifier((8,), density=0.5, learning_rate_init=0.05,
+        ...                           random_state=0).fit(X, y)
+        >>> clf.classes_.tolist(), clf.topology_.sizes, clf.score(X, y)
+        (['no', 'yes'], [2, 8, 2], 1.0)
         """
         self.__dict__.pop("model_", None)  # a fit that fails leaves the estimator unfitted
         params = validate_parameters(self.get_params())
@@ -278,6 +289,18 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         -----
         ``n`` calls on the same data with the same ``random_state`` give the model that
         ``fit`` gives with ``max_iter=n`` (when ``fit`` does not stop early).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn import SparseMLPClassifier
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+        >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
+        >>> clf = SparseMLPClassifier((8,), density=0.5, random_state=0)
+        >>> clf = clf.partial_fit(X[:20], y[:20], classes=["no", "yes"])
+        >>> clf = clf.partial_fit(X[20:], y[20:])
+        >>> clf.n_iter_, clf.t_
+        (2, 40)
         """
         params = validate_parameters(self.get_params())
         if params.early_stopping:
@@ -454,13 +477,34 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             Before ``fit``.
         TopokitError
             For bad data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn import SparseMLPClassifier
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+        >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
+        >>> clf = SparseMLPClassifier((8,), density=0.5, learning_rate_init=0.05,
+        ...                           random_state=0).fit(X, y)
+        >>> proba = clf.predict_proba([[0.0, 0.0], [1.0, 1.0]])
+        >>> proba.shape, proba.argmax(axis=1).tolist(), bool(np.allclose(proba.sum(axis=1), 1))
+        ((2, 2), [0, 1], True)
         """
         check_is_fitted(self)
         X = self._check_data(X, reset=False, dtype=self.model_.dtype)
         return self.model_.predict_proba(X)
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`, of shape (n_samples, n_classes).
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Natural logarithms of the probabilities; ``-inf`` where a probability is 0.
 
         Raises
         ------
@@ -468,13 +512,35 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             Before ``fit``.
         TopokitError
             For bad data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn import SparseMLPClassifier
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+        >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
+        >>> clf = SparseMLPClassifier((8,), density=0.5, learning_rate_init=0.05,
+        ...                           random_state=0).fit(X, y)
+        >>> log_proba = clf.predict_log_proba([[0.0, 0.0], [1.0, 1.0]])
+        >>> bool(np.allclose(np.exp(log_proba), clf.predict_proba([[0.0, 0.0], [1.0, 1.0]])))
+        True
         """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 
     def predict(self, X) -> np.ndarray:
-        """The most probable class of each sample, of shape (n_samples,).
+        """The most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_`` (of their type): the class of the largest
+            probability of :meth:`predict_proba` (the first one on ties).
 
         Raises
         ------
@@ -482,6 +548,17 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             Before ``fit``.
         TopokitError
             For bad data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn import SparseMLPClassifier
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
+        >>> y = np.array(["no", "yes", "yes", "yes"] * 10)
+        >>> clf = SparseMLPClassifier((8,), density=0.5, learning_rate_init=0.05,
+        ...                           random_state=0).fit(X, y)
+        >>> clf.predict([[0.0, 0.0], [1.0, 1.0]]).tolist()
+        ['no', 'yes']
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]

@@ -581,7 +581,17 @@ class SparseMLP:
         return out
 
     def predict(self, X) -> np.ndarray:
-        """Most probable class index of each sample, of shape (n_samples,).
+        """Most probable class index of each sample.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of int, of shape (n_samples,)
+            The index of the largest probability of :meth:`predict_proba` (the first
+            one on ties).
 
         Raises
         ------
@@ -602,6 +612,17 @@ class SparseMLP:
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples whose predicted class is ``y``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+        y : array_like of int, of shape (n_samples,)
+            Class indices in ``[0, n_classes)``.
+
+        Returns
+        -------
+        float
+            In [0, 1].
 
         Raises
         ------

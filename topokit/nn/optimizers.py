@@ -63,7 +63,31 @@ class SGD:
         self._velocities = None
 
     def step(self, params, grads, learning_rate) -> None:
-        """Update each array of ``params`` in place from the matching ``grads``."""
+        """Update each array of ``params`` in place from the matching ``grads``.
+
+        The first call makes one velocity per array (zeros); later calls must pass
+        arrays of the same shapes in the same order.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            1-D, C-contiguous float arrays, changed in place.
+        grads : list of ndarray
+            The gradient of each array of ``params``, of the same shape and dtype.
+        learning_rate : float
+            The step size ``lr`` of this update.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn.optimizers import SGD
+        >>> p = np.array([1.0, 2.0])
+        >>> sgd = SGD(momentum=0.5, nesterov=False)
+        >>> for _ in range(2):
+        ...     sgd.step([p], [np.array([1.0, -1.0])], learning_rate=0.1)
+        >>> p.round(6).tolist()
+        [0.75, 2.25]
+        """
         if self._velocities is None:
             self._velocities = [np.zeros_like(p) for p in params]
         for param, grad, velocity in _groups(params, grads, self._velocities):
@@ -111,7 +135,32 @@ class Adam:
         self._moments = None
 
     def step(self, params, grads, learning_rate) -> None:
-        """Update each array of ``params`` in place from the matching ``grads``."""
+        """Update each array of ``params`` in place from the matching ``grads``.
+
+        Each call is one step ``t`` (:attr:`t` counts them). The first call makes the
+        first and second moments of each array (zeros); later calls must pass arrays of
+        the same shapes in the same order.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            1-D, C-contiguous float arrays, changed in place.
+        grads : list of ndarray
+            The gradient of each array of ``params``, of the same shape and dtype.
+        learning_rate : float
+            The step size ``lr`` of this update, before bias correction.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn.optimizers import Adam
+        >>> p = np.array([1.0, 2.0])
+        >>> adam = Adam()
+        >>> for _ in range(3):
+        ...     adam.step([p], [np.array([1.0, -1.0])], learning_rate=0.1)
+        >>> adam.t, p.round(6).tolist()
+        (3, [0.7, 2.3])
+        """
         if self._moments is None:
             # first and second moments, an array of each per parameter
             self._moments = ([np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params])
