@@ -90,3 +90,33 @@ def test_make_optimizer_errors_name_the_problem():
         SGD(momentum=1.5)
     with pytest.raises(TopokitError, match="beta_2"):
         Adam(beta_2=1.0)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(momentum=0.5), Adam], ids=["sgd", "adam"])
+@pytest.mark.parametrize(
+    ("params", "grads", "match"),
+    [
+        pytest.param([np.ones((2, 2))], [np.ones((2, 2))], r"params\[0\] must be a 1-D", id="2-D"),
+        pytest.param(
+            [np.ones(3, int)], [np.ones(3, int)], r"params\[0\] must be a 1-D float", id="int"
+        ),
+        pytest.param([np.ones(3)], [np.ones(2)], r"grads\[0\] must have the shape", id="shape"),
+        pytest.param([np.ones(3)], [np.ones(3, np.float32)], r"grads\[0\] .* dtype", id="dtype"),
+        pytest.param([np.ones(3)], [], "one array per parameter array", id="count"),
+    ],
+)
+def test_step_refuses_arrays_the_kernels_would_index_out_of_bounds(make, params, grads, match):
+    # a 2-D array used to be indexed by row up to its size: writes past its end
+    with pytest.raises(TopokitError, match=match):
+        make().step(params, grads, learning_rate=0.1)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(momentum=0.5), Adam], ids=["sgd", "adam"])
+def test_step_refuses_arrays_unlike_the_first_steps(make):
+    optimizer = make()
+    optimizer.step([np.ones(3)], [np.ones(3)], learning_rate=0.1)
+    with pytest.raises(TopokitError, match=r"params\[0\] changed since the first step"):
+        optimizer.step([np.ones(4)], [np.ones(4)], learning_rate=0.1)
+    p = np.ones(3)
+    optimizer.step([p], [np.ones(3)], learning_rate=0.1)  # the same shapes still work
+    assert np.all(p < 1)

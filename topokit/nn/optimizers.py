@@ -33,6 +33,41 @@ def _groups(*columns):
         yield tuple(zip(*members, strict=True))
 
 
+def _check_arrays(params, grads, state) -> None:
+    """Raise unless each parameter is a 1-D float array matched by its gradient and state.
+
+    The kernels index every array by one flat position up to the parameter's size: a 2-D
+    array, or a gradient or state array of another shape, would read or write out of bounds.
+    """
+    if len(grads) != len(params) or len(state) != len(params):
+        raise TopokitError(
+            f"grads must hold one array per parameter array ({len(state)} on the first "
+            f"step), got {len(params)} parameter and {len(grads)} gradient arrays"
+        )
+    for k, (param, grad, held) in enumerate(zip(params, grads, state, strict=True)):
+        if not isinstance(param, np.ndarray) or param.ndim != 1 or param.dtype.kind != "f":
+            raise TopokitError(
+                f"params[{k}] must be a 1-D float ndarray (ravel a weight matrix first), got "
+                f"{getattr(param, 'shape', type(param).__name__)} of "
+                f"{getattr(param, 'dtype', '?')}"
+            )
+        if (
+            not isinstance(grad, np.ndarray)
+            or grad.shape != param.shape
+            or grad.dtype != param.dtype
+        ):
+            raise TopokitError(
+                f"grads[{k}] must have the shape and dtype of params[{k}], "
+                f"{param.shape} of {param.dtype}, got {getattr(grad, 'shape', None)} of "
+                f"{getattr(grad, 'dtype', type(grad).__name__)}"
+            )
+        if held.shape != param.shape or held.dtype != param.dtype:
+            raise TopokitError(
+                f"params[{k}] changed since the first step: {param.shape} of {param.dtype}, "
+                f"the optimizer's state holds {held.shape} of {held.dtype}"
+            )
+
+
 class SGD:
     """Stochastic gradient descent with momentum, as scikit-learn's ``solver="sgd"``.
 
@@ -77,6 +112,12 @@ class SGD:
         learning_rate : float
             The step size ``lr`` of this update.
 
+        Raises
+        ------
+        TopokitError
+            If a parameter array is not a 1-D float ndarray, a gradient differs from its
+            parameter in shape or dtype, or the arrays differ from those of the first step.
+
         Examples
         --------
         >>> import numpy as np
@@ -88,6 +129,7 @@ class SGD:
         >>> p.round(6).tolist()
         [0.75, 2.25]
         """
+        _check_arrays(params, grads, params if self._velocities is None else self._velocities)
         if self._velocities is None:
             self._velocities = [np.zeros_like(p) for p in params]
         for param, grad, velocity in _groups(params, grads, self._velocities):
@@ -150,6 +192,12 @@ class Adam:
         learning_rate : float
             The step size ``lr`` of this update, before bias correction.
 
+        Raises
+        ------
+        TopokitError
+            If a parameter array is not a 1-D float ndarray, a gradient differs from its
+            parameter in shape or dtype, or the arrays differ from those of the first step.
+
         Examples
         --------
         >>> import numpy as np
@@ -161,6 +209,7 @@ class Adam:
         >>> adam.t, p.round(6).tolist()
         (3, [0.7, 2.3])
         """
+        _check_arrays(params, grads, params if self._moments is None else self._moments[0])
         if self._moments is None:
             # first and second moments, an array of each per parameter
             self._moments = ([np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params])
