@@ -43,6 +43,10 @@ class SparseMLP:
     ``mean cross-entropy + weight_decay / (2 * batch) * Σ W²`` (biases not penalised),
     the same SGD and Adam updates, applied only to the stored weights.
 
+    The defaults of ``activation``, ``optimizer``, ``learning_rate``, ``momentum``,
+    ``nesterov``, ``weight_decay`` and ``schedule`` are :data:`topokit.nn.DEFAULT_RECIPE`'s,
+    shared with ``topokit train`` and studies.
+
     Parameters
     ----------
     topology : Topology
@@ -101,17 +105,17 @@ class SparseMLP:
     def __init__(
         self,
         topology,
-        activation="relu",
+        activation=DEFAULT_RECIPE.activation,
         *,
-        optimizer="adam",
-        learning_rate=1e-3,
-        momentum=0.9,
-        nesterov=True,
+        optimizer=DEFAULT_RECIPE.optimizer,
+        learning_rate=DEFAULT_RECIPE.learning_rate,
+        momentum=DEFAULT_RECIPE.momentum,
+        nesterov=DEFAULT_RECIPE.nesterov,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        weight_decay=1e-4,
-        schedule="constant",
+        weight_decay=DEFAULT_RECIPE.weight_decay,
+        schedule=DEFAULT_RECIPE.schedule,
         schedule_params=None,
         dense_threshold=0.3,
         dtype=np.float32,
@@ -366,7 +370,7 @@ class SparseMLP:
         batch_size=DEFAULT_RECIPE.batch_size,
         validation_fraction=0.0,
         validation_data=None,
-        early_stopping=False,
+        early_stopping=DEFAULT_RECIPE.early_stopping,
         patience=DEFAULT_RECIPE.patience,
         tol=1e-4,
         target_accuracy=None,
@@ -383,8 +387,9 @@ class SparseMLP:
         y : array_like of int, of shape (n_samples,)
             Class indices in [0, n_classes).
         epochs : int, default 30
-            The defaults of ``epochs``, ``batch_size`` and ``patience`` are
-            :data:`topokit.nn.DEFAULT_RECIPE`'s, shared with ``topokit train`` and studies.
+            The defaults of ``epochs``, ``batch_size``, ``early_stopping`` and ``patience``
+            are :data:`topokit.nn.DEFAULT_RECIPE`'s, shared with ``topokit train`` and
+            studies.
         batch_size : int, default 128
             Clipped to the number of training samples.
         validation_fraction : float, default 0.0
