@@ -208,10 +208,12 @@ class SparseMLP:
         ``inputs`` (P · n_features, width) receives the minibatch (see
         :meth:`_load_batch`); ``outputs[k]`` (P · n_out, width) layer k's activations,
         ``input_grads[k]`` (P · n_in, width) the gradient for its input (k >= 1); P
-        panels of ``width`` samples, :func:`~topokit.nn._panels.panel_shape`. Fresh
-        arrays every step cost more than the sparse kernels at low density: glibc gives
-        freed multi-megabyte blocks back to the system, and each new one page-faults
-        in. The last two batch sizes are kept (the full one and an epoch's remainder).
+        panels of ``width`` samples, :func:`~topokit.nn._panels.panel_shape`. They are
+        allocated once per batch size and reused by every step, so that a step allocates
+        nothing: glibc gives a freed multi-megabyte block back to the system, and a new
+        one page-faults in on first touch, at a cost of the order of the sparse kernels'
+        at low density (the Performance page of the docs). The last two batch sizes are
+        kept (the full one and an epoch's remainder).
         """
         buffers = self._buffers.get(batch)
         if buffers is None:
