@@ -33,7 +33,7 @@ class Recipe:
     data sets; a patience of 10 epochs waits through the noise of a validation score
     measured on a tenth of the data before early stopping gives up.
 
-    Attributes
+    Parameters
     ----------
     epochs : int, default 30
         Passes over the training data.
