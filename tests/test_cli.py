@@ -48,6 +48,16 @@ def test_top_level_help_lists_the_commands(capsys, argv):
         assert command in out
 
 
+def test_families_does_not_load_the_analysis():
+    # topokit.analysis is imported only by the commands that need it (see cli/_study.py)
+    code = (
+        "import sys; from topokit.cli import main; main(['families', '--json']); "
+        "assert 'topokit.analysis' not in sys.modules, 'loaded'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("command", ["families", "graph", "metrics", "draw"])
 def test_every_command_has_help(capsys, command):
     status, out, err = run_cli(capsys, command, "-h")

@@ -113,6 +113,21 @@ def test_text_summary(capsys, finished):
     assert f"results: {finished / 'results.sqlite'}" in out
 
 
+def test_writes_the_report(capsys, finished):
+    report = finished / "report.md"
+    assert report.is_file()
+    assert "cli-tiny" in report.read_text()
+    status, out, err = run_cli(
+        capsys, "study", finished.parent / "tiny.toml", "--out", finished, "--json"
+    )
+    assert (status, err) == (0, "")
+    assert json.loads(out)["report"] == str(report)
+    status, out, _ = run_cli(capsys, "study", finished.parent / "tiny.toml", "--out", finished)
+    assert status == 0
+    assert f"report: {report}" in out.splitlines()
+    assert "note:" not in out
+
+
 def test_export_csv(capsys, finished, tmp_path):
     status, out, err = run_cli(capsys, "export", finished, "--output", tmp_path / "t.csv")
     assert (status, err) == (0, "")

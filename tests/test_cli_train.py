@@ -319,13 +319,35 @@ def test_help(capsys):
 
 def test_defaults_are_the_shared_recipe(capsys):
     from topokit.cli import build_parser
+    from topokit.cli._train import _validation_fraction
     from topokit.nn import DEFAULT_RECIPE
 
-    args = build_parser().parse_args(["train"])
-    assert {key: getattr(args, key) for key in DEFAULT_RECIPE.as_dict()} == (
-        DEFAULT_RECIPE.as_dict()
-    )
+    parser = build_parser()
+    args = parser.parse_args(["train"])
+    recipe = DEFAULT_RECIPE.as_dict()
+    # momentum and nesterov have no option (SparseMLP's defaults, the recipe's, apply);
+    # the validation share is the recipe's with --early-stopping, else none
+    options = {
+        key: value
+        for key, value in recipe.items()
+        if key not in ("momentum", "nesterov", "validation_fraction")
+    }
+    assert {key: getattr(args, key) for key in options} == options
+    assert _validation_fraction(args) == 0.0
+    early = parser.parse_args(["train", "--early-stopping"])
+    assert _validation_fraction(early) == recipe["validation_fraction"] == 0.1
     status, out, _ = run_cli(capsys, "train", "-h")
     assert status == 0
-    for option, value in [("--epochs N", 30), ("--batch-size B", 128), ("--patience N", 10)]:
-        assert re.search(rf"{option}\s+default {value}\n", out)
+    for option, value in [
+        ("--epochs N", 30),
+        ("--batch-size B", 128),
+        ("--patience N", 10),
+        ("--optimizer {sgd,adam}", "adam"),
+        ("--learning-rate RATE", "0.001"),
+        ("--schedule {constant,step,cosine}", "constant"),
+        ("--activation {relu,tanh,logistic,identity}", "relu"),
+    ]:
+        assert re.search(rf"{re.escape(option)}\s+default {value}\n", out)
+    help_text = " ".join(out.split())  # as one line, whatever the terminal's width
+    assert "--weight-decay A L2 penalty (default 0.0001)" in help_text
+    assert "(default 0.1 with --early-stopping, else 0)" in help_text

@@ -498,6 +498,23 @@ def test_training_defaults_are_the_shared_recipe():
     assert {key: TRAINING_DEFAULTS[key] for key in DEFAULT_RECIPE.as_dict()} == (
         DEFAULT_RECIPE.as_dict()
     )
+    # the order the "valid keys" of an unknown-key error lists them in
+    assert list(TRAINING_DEFAULTS) == [
+        "epochs",
+        "batch_size",
+        "optimizer",
+        "learning_rate",
+        "schedule",
+        "momentum",
+        "nesterov",
+        "activation",
+        "weight_decay",
+        "early_stopping",
+        "patience",
+        "validation_fraction",
+        "target_accuracy",
+    ]
+    assert TRAINING_DEFAULTS["target_accuracy"] is None
 
 
 def test_old_training_key_raises_naming_the_new_one():

@@ -343,11 +343,31 @@ def test_validation_fraction_holds_out_a_permutation_of_the_models_generator(top
     assert model.history.val_accuracy == reference.history.val_accuracy
 
 
+# The recipe's values when it became one: SparseMLP, topokit train and studies had each
+# of them (studies hold out 0.1 for validation; fit holds out nothing unless asked).
+RECIPE = {
+    "epochs": 30,
+    "batch_size": 128,
+    "optimizer": "adam",
+    "learning_rate": 1e-3,
+    "schedule": "constant",
+    "momentum": 0.9,
+    "nesterov": True,
+    "activation": "relu",
+    "weight_decay": 1e-4,
+    "early_stopping": False,
+    "patience": 10,
+    "validation_fraction": 0.1,
+}
+
+
 def test_fit_defaults_are_the_shared_recipe(topology, data):
+    assert DEFAULT_RECIPE.as_dict() == RECIPE
     defaults = {
         name: param.default
-        for name, param in inspect.signature(SparseMLP.fit).parameters.items()
-        if name in ("epochs", "batch_size", "patience")
+        for method in (SparseMLP.__init__, SparseMLP.fit)
+        for name, param in inspect.signature(method).parameters.items()
+        if name in RECIPE
     }
-    assert defaults == DEFAULT_RECIPE.as_dict() == {"epochs": 30, "batch_size": 128, "patience": 10}
+    assert defaults == {**RECIPE, "validation_fraction": 0.0}
     assert SparseMLP(topology, rng=0).fit(*data).history.n_epochs == 30

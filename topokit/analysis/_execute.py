@@ -17,6 +17,16 @@ import time
 import traceback
 from datetime import UTC, datetime
 
+import numba
+from threadpoolctl import threadpool_limits
+
+from topokit._errors import TopokitError
+from topokit.analysis.store import library_versions
+from topokit.analysis.study import RunConfig, build_topology
+from topokit.metrics import layer_metrics, network_metrics
+from topokit.nn import SparseMLP
+from topokit.nn.datasets import load_dataset
+
 __all__ = ["execute_run", "init_worker", "limit_threads"]
 
 _THREAD_VARIABLES = (
@@ -45,9 +55,6 @@ def limit_threads(threads: int | None) -> None:
         # than the one its threads started with: set it only before numba is imported
         if name != "NUMBA_NUM_THREADS" or "numba" not in sys.modules:
             os.environ[name] = str(threads)
-    import numba
-    from threadpoolctl import threadpool_limits
-
     # numba first: setting its threads starts its threading layer (OpenMP, say), whose
     # pool the BLAS/OpenMP limit below then covers too
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
@@ -90,8 +97,6 @@ def _now() -> str:
 
 def _dataset(name: str):
     if name not in _datasets:
-        from topokit.nn.datasets import load_dataset
-
         _datasets[name] = load_dataset(name)
     return _datasets[name]
 
@@ -110,8 +115,6 @@ def _curve(history) -> list[dict]:
 
 
 def _model(topology, training: dict, rng):
-    from topokit.nn import SparseMLP
-
     return SparseMLP(
         topology,
         training["activation"],
@@ -139,8 +142,6 @@ def _fit(model, data, training: dict) -> None:
 
 
 def _error_text(exc: BaseException) -> str:
-    from topokit._errors import TopokitError
-
     if isinstance(exc, TopokitError):
         return " ".join(str(exc).split())
     # not a topokit error: keep where it came from, for the bug report
@@ -166,9 +167,6 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
         ``"failed"`` with the error message when any step raised.
     """
     limit_threads(threads)
-    from topokit.analysis.store import library_versions
-    from topokit.analysis.study import RunConfig, build_topology
-    from topokit.metrics import layer_metrics, network_metrics
 
     started, start = _now(), time.perf_counter()
     result = {"status": "ok", "started": started, "versions": library_versions()}

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from topokit.generators import families
+from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
+from topokit.nn.activations import ACTIVATIONS
+from topokit.nn.datasets import datasets
+from topokit.nn.optimizers import OPTIMIZERS
+from topokit.nn.schedules import SCHEDULES
 
 __all__ = [
     "activation_names",
@@ -33,22 +38,16 @@ def family_names() -> list[str]:
 
 def layer_metric_keys() -> tuple[str, ...]:
     """Per-layer metric keys (``topokit.metrics.LAYER_METRICS``)."""
-    from topokit.metrics import LAYER_METRICS
-
     return tuple(LAYER_METRICS)
 
 
 def network_metric_keys() -> tuple[str, ...]:
     """Whole-network and aggregated metric keys (``topokit.metrics.NETWORK_METRICS``)."""
-    from topokit.metrics import NETWORK_METRICS
-
     return tuple(NETWORK_METRICS)
 
 
 def dataset_names() -> tuple[str, ...]:
     """Built-in dataset names of ``topokit.nn.datasets``."""
-    from topokit.nn.datasets import datasets
-
     return tuple(datasets())
 
 
@@ -59,20 +58,14 @@ def dataset_shape(name: str) -> tuple[int, int] | None:
 
 def activation_names() -> tuple[str, ...]:
     """Activations that ``topokit.nn`` trains with."""
-    from topokit.nn.activations import ACTIVATIONS
-
     return tuple(ACTIVATIONS)
 
 
 def optimizer_names() -> tuple[str, ...]:
     """Optimizers that ``topokit.nn`` trains with."""
-    from topokit.nn.optimizers import OPTIMIZERS
-
     return tuple(OPTIMIZERS)
 
 
 def schedule_names() -> tuple[str, ...]:
     """Learning-rate schedules that ``topokit.nn`` trains with."""
-    from topokit.nn.schedules import SCHEDULES
-
     return tuple(SCHEDULES)

@@ -14,23 +14,10 @@ from topokit.nn.defaults import DEFAULT_RECIPE
 
 __all__ = ["RENAMED_TRAINING_KEYS", "TRAINING_DEFAULTS", "FamilySpec", "check_study"]
 
-#: The training recipe's keys and their defaults (``[training]`` in a study file); epochs,
-#: batch size and patience are :data:`topokit.nn.DEFAULT_RECIPE`'s.
-TRAINING_DEFAULTS = {
-    "epochs": DEFAULT_RECIPE.epochs,
-    "batch_size": DEFAULT_RECIPE.batch_size,
-    "optimizer": "adam",
-    "learning_rate": 1e-3,
-    "schedule": "constant",
-    "momentum": 0.9,
-    "nesterov": True,
-    "activation": "relu",
-    "weight_decay": 1e-4,
-    "early_stopping": False,
-    "patience": DEFAULT_RECIPE.patience,
-    "validation_fraction": 0.1,
-    "target_accuracy": None,
-}
+#: The training recipe's keys and their defaults (``[training]`` in a study file):
+#: :data:`topokit.nn.DEFAULT_RECIPE`'s, in its field order, and the study's own
+#: ``target_accuracy`` (the accuracy whose first epoch is recorded; none by default).
+TRAINING_DEFAULTS = {**DEFAULT_RECIPE.as_dict(), "target_accuracy": None}
 
 #: Training keys by an old name, and the name they have now.
 RENAMED_TRAINING_KEYS = {"learning_rate_schedule": "schedule"}

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from topokit._errors import TopokitError
 from topokit._validation import check_int
+from topokit.analysis._dask import dask_client
 from topokit.analysis._execute import execute_run, init_worker
 from topokit.analysis.store import ResultStore, RunResult
 
@@ -200,8 +201,6 @@ def _backend(workers, dask, n_pending):
         finally:
             backend.close(cancel=cancel)
         return
-    from topokit.analysis._dask import dask_client
-
     with dask_client(dask) as (client, threads):
         n_workers = len(client.scheduler_info().get("workers", {}))
         yield _DaskBackend(client, threads), n_workers

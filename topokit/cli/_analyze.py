@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 
+from topokit._errors import TopokitError
 from topokit.cli._common import FORMATTER, print_json
 
 __all__ = ["add_parser", "run"]
+
+# topokit.analysis (the study store, statistics, plots) is imported inside the functions
+# that analyse a study, so that the other commands and `topokit --help` start without loading it.
 
 _EPILOG = """\
 examples:
@@ -69,7 +73,6 @@ def format_summary(analysis, top: int) -> str:
 
 def run(args) -> int:
     """Analyse the study folder, write the report, print a summary."""
-    from topokit._errors import TopokitError
     from topokit.analysis.analyze import analyze_study
 
     if args.top < 1:

@@ -6,6 +6,9 @@ from topokit.cli._common import FORMATTER
 
 __all__ = ["add_parser", "run"]
 
+# topokit.analysis (the study store, statistics, plots) is imported inside the functions
+# that export a study, so that the other commands and `topokit --help` start without loading it.
+
 _EPILOG = """\
 examples:
   topokit export topokit-study                      writes topokit-study/results.csv

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from topokit._errors import TopokitError
 from topokit.cli._common import FORMATTER, print_json
 
 __all__ = ["DEFAULT_OUT", "add_parser", "run"]
+
+# topokit.analysis (the study store, statistics, plots) is imported inside the functions
+# that load, run and report a study, so that the other commands and `topokit --help`
+# start without loading it.
 
 #: Where ``topokit study`` writes when no ``--out`` is given.
 DEFAULT_OUT = "topokit-study"
@@ -64,9 +70,6 @@ def add_parser(subparsers) -> None:
 
 
 def _load(args):
-    from pathlib import Path
-
-    from topokit._errors import TopokitError
     from topokit.analysis.study import load_preset, load_study
 
     if args.config is not None and args.preset is not None:
@@ -91,10 +94,8 @@ def _presets() -> list[dict]:
 
 def _report(directory):
     """``write_report(directory)`` of topokit.analysis; (path, note)."""
-    try:
-        from topokit.analysis.analyze import write_report
-    except ImportError:
-        return None, "the analysis report is not available in this topokit"
+    from topokit.analysis.analyze import write_report
+
     try:
         return write_report(directory), None
     except Exception as exc:  # the runs are stored whatever happens to the report

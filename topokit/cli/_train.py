@@ -6,7 +6,22 @@ import argparse
 import statistics
 
 from topokit._errors import TopokitError
-from topokit.cli._common import FORMATTER, describe_sizes, parse_sizes, print_json, progress
+from topokit._validation import check_int, make_rng
+from topokit.cli._common import (
+    FORMATTER,
+    describe_sizes,
+    parse_params,
+    parse_sizes,
+    print_json,
+    progress,
+)
+from topokit.metrics import layer_metrics, network_metrics
+from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE, SparseMLP
+from topokit.nn.activations import ACTIVATIONS
+from topokit.nn.datasets import load_dataset
+from topokit.nn.optimizers import OPTIMIZERS
+from topokit.nn.schedules import SCHEDULES
+from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
 
@@ -41,11 +56,6 @@ examples:
 
 def add_parser(subparsers) -> None:
     """Add the ``train`` command."""
-    from topokit.nn.activations import ACTIVATIONS
-    from topokit.nn.defaults import DEFAULT_RECIPE
-    from topokit.nn.optimizers import OPTIMIZERS
-    from topokit.nn.schedules import SCHEDULES
-
     parser = subparsers.add_parser(
         "train",
         help="train a sparse MLP on a data set",
@@ -98,12 +108,15 @@ def add_parser(subparsers) -> None:
         action="store_false",
         help="make the output layer sparse too",
     )
+    recipe = DEFAULT_RECIPE
     network.add_argument(
-        "--activation", default="relu", choices=list(ACTIVATIONS), help="default relu"
+        "--activation",
+        default=recipe.activation,
+        choices=list(ACTIVATIONS),
+        help=f"default {recipe.activation}",
     )
 
     training = parser.add_argument_group("training")
-    recipe = DEFAULT_RECIPE
     training.add_argument(
         "--epochs", type=int, default=recipe.epochs, metavar="N", help=f"default {recipe.epochs}"
     )
@@ -117,16 +130,34 @@ def add_parser(subparsers) -> None:
     training.add_argument(
         "--seed", type=int, metavar="S", help="random seed (default: a fresh run each time)"
     )
-    training.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
     training.add_argument(
-        "--learning-rate", type=float, default=1e-3, metavar="RATE", help="default 1e-3"
+        "--optimizer",
+        default=recipe.optimizer,
+        choices=list(OPTIMIZERS),
+        help=f"default {recipe.optimizer}",
     )
     training.add_argument(
-        "--weight-decay", type=float, default=1e-4, metavar="A", help="L2 penalty (default 1e-4)"
+        "--learning-rate",
+        type=float,
+        default=recipe.learning_rate,
+        metavar="RATE",
+        help=f"default {recipe.learning_rate:g}",
+    )
+    training.add_argument(
+        "--weight-decay",
+        type=float,
+        default=recipe.weight_decay,
+        metavar="A",
+        help=f"L2 penalty (default {recipe.weight_decay:g})",
     )
     training.add_argument("--lr", action=_Renamed, new="--learning-rate")
     training.add_argument("--alpha", action=_Renamed, new="--weight-decay")
-    training.add_argument("--schedule", default="constant", choices=list(SCHEDULES))
+    training.add_argument(
+        "--schedule",
+        default=recipe.schedule,
+        choices=list(SCHEDULES),
+        help=f"default {recipe.schedule}",
+    )
     training.add_argument(
         "--schedule-param",
         action="append",
@@ -139,11 +170,12 @@ def add_parser(subparsers) -> None:
         type=float,
         metavar="F",
         help="training share held out to measure validation accuracy "
-        "(default 0.1 with --early-stopping, else 0)",
+        f"(default {recipe.validation_fraction:g} with --early-stopping, else 0)",
     )
     training.add_argument(
         "--early-stopping",
         action="store_true",
+        default=recipe.early_stopping,
         help="stop when the validation accuracy stalls for --patience epochs",
     )
     training.add_argument(
@@ -183,9 +215,6 @@ class _Renamed(argparse.Action):
 
 def run(args) -> int:
     """Load the data, build the network, train it, print the outcome."""
-    from topokit._validation import check_int, make_rng
-    from topokit.nn.datasets import load_dataset
-
     if args.save is not None and not str(args.save).endswith(".npz"):
         raise TopokitError(f"--save must end in .npz, got {args.save!r}")
     check_int("epochs", args.epochs, minimum=1)
@@ -285,8 +314,6 @@ def _parse_numbers(option, pairs) -> dict:
 
 
 def _family_params(families, pairs) -> dict:
-    from topokit.cli._common import parse_params
-
     params = {}
     for family in dict.fromkeys(families):
         params = parse_params(family, pairs)  # every family must take every key
@@ -294,9 +321,6 @@ def _family_params(families, pairs) -> dict:
 
 
 def _build_model(args, sizes, rng):
-    from topokit.nn import DEFAULT_DENSITY, SparseMLP
-    from topokit.topology import Topology
-
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
     topology = Topology.build(
@@ -336,9 +360,10 @@ def _show_epoch(bar):
 
 
 def _validation_fraction(args) -> float:
+    """--validation-fraction, else the recipe's share with --early-stopping, else none."""
     if args.validation_fraction is not None:
         return args.validation_fraction
-    return 0.1 if args.early_stopping else 0.0
+    return DEFAULT_RECIPE.validation_fraction if args.early_stopping else 0.0
 
 
 def _result(args, data, model, stopped_early) -> dict:
@@ -382,8 +407,6 @@ def _result(args, data, model, stopped_early) -> dict:
 
 
 def _metrics(topology) -> dict:
-    from topokit.metrics import layer_metrics, network_metrics
-
     return {**network_metrics(topology), "layers": [layer_metrics(layer) for layer in topology]}
 
 

@@ -28,6 +28,9 @@ from topokit.topology import Topology
 
 __all__ = ["apply_topology", "to_sparse_csr", "topology_from_model", "topology_from_state_dict"]
 
+# topokit.nn (numba, scikit-learn: about a second) is imported inside to_sparse_csr, the
+# one function that takes a SparseLinear, so that masking a PyTorch model does not load it.
+
 
 # ---------------------------------------------------------------- helpers
 def _check_model(model) -> None:

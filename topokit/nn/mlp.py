@@ -43,6 +43,10 @@ class SparseMLP:
     ``mean cross-entropy + weight_decay / (2 * batch) * Σ W²`` (biases not penalised),
     the same SGD and Adam updates, applied only to the stored weights.
 
+    The defaults of ``activation``, ``optimizer``, ``learning_rate``, ``momentum``,
+    ``nesterov``, ``weight_decay`` and ``schedule`` are :data:`topokit.nn.DEFAULT_RECIPE`'s,
+    shared with ``topokit train`` and studies.
+
     Parameters
     ----------
     topology : Topology
@@ -101,17 +105,17 @@ class SparseMLP:
     def __init__(
         self,
         topology,
-        activation="relu",
+        activation=DEFAULT_RECIPE.activation,
         *,
-        optimizer="adam",
-        learning_rate=1e-3,
-        momentum=0.9,
-        nesterov=True,
+        optimizer=DEFAULT_RECIPE.optimizer,
+        learning_rate=DEFAULT_RECIPE.learning_rate,
+        momentum=DEFAULT_RECIPE.momentum,
+        nesterov=DEFAULT_RECIPE.nesterov,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        weight_decay=1e-4,
-        schedule="constant",
+        weight_decay=DEFAULT_RECIPE.weight_decay,
+        schedule=DEFAULT_RECIPE.schedule,
         schedule_params=None,
         dense_threshold=0.3,
         dtype=np.float32,
@@ -204,10 +208,12 @@ class SparseMLP:
         ``inputs`` (P · n_features, width) receives the minibatch (see
         :meth:`_load_batch`); ``outputs[k]`` (P · n_out, width) layer k's activations,
         ``input_grads[k]`` (P · n_in, width) the gradient for its input (k >= 1); P
-        panels of ``width`` samples, :func:`~topokit.nn._panels.panel_shape`. Fresh
-        arrays every step cost more than the sparse kernels at low density: glibc gives
-        freed multi-megabyte blocks back to the system, and each new one page-faults
-        in. The last two batch sizes are kept (the full one and an epoch's remainder).
+        panels of ``width`` samples, :func:`~topokit.nn._panels.panel_shape`. They are
+        allocated once per batch size and reused by every step, so that a step allocates
+        nothing: glibc gives a freed multi-megabyte block back to the system, and a new
+        one page-faults in on first touch, at a cost of the order of the sparse kernels'
+        at low density (the Performance page of the docs). The last two batch sizes are
+        kept (the full one and an epoch's remainder).
         """
         buffers = self._buffers.get(batch)
         if buffers is None:
@@ -366,7 +372,7 @@ class SparseMLP:
         batch_size=DEFAULT_RECIPE.batch_size,
         validation_fraction=0.0,
         validation_data=None,
-        early_stopping=False,
+        early_stopping=DEFAULT_RECIPE.early_stopping,
         patience=DEFAULT_RECIPE.patience,
         tol=1e-4,
         target_accuracy=None,
@@ -383,8 +389,9 @@ class SparseMLP:
         y : array_like of int, of shape (n_samples,)
             Class indices in [0, n_classes).
         epochs : int, default 30
-            The defaults of ``epochs``, ``batch_size`` and ``patience`` are
-            :data:`topokit.nn.DEFAULT_RECIPE`'s, shared with ``topokit train`` and studies.
+            The defaults of ``epochs``, ``batch_size``, ``early_stopping`` and ``patience``
+            are :data:`topokit.nn.DEFAULT_RECIPE`'s, shared with ``topokit train`` and
+            studies.
         batch_size : int, default 128
             Clipped to the number of training samples.
         validation_fraction : float, default 0.0
