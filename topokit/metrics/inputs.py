@@ -131,8 +131,9 @@ def input_metrics(graph, variances, keys=None) -> dict:
     fan_out = layer.fan_out
     result = {}
     if "input_coverage" in selected:
-        total = values.sum()
-        covered = values[fan_out > 0].sum()
+        # the total as covered + uncovered: exactly 1 when only constant inputs are left out
+        covered, uncovered = values[fan_out > 0].sum(), values[fan_out == 0].sum()
+        total = covered + uncovered
         result["input_coverage"] = float(covered / total) if total > 0 else float("nan")
     if "input_variance_fan_out" in selected:
         result["input_variance_fan_out"] = _spearman(fan_out, values)
