@@ -3,9 +3,11 @@
 :func:`execute_run` takes a run's configuration as a plain dict (what
 :meth:`RunConfig.to_dict` gives) and returns a plain dict of :class:`RunResult` fields,
 so that nothing but builtins crosses the process boundary. It never raises for a run
-that fails: the error is the result. :func:`limit_threads` keeps the numba and BLAS
-thread pools of a worker to its share of the cores; :func:`init_worker` also ends a
-local worker whose driver was killed.
+that fails: the error is the result. The data-aware metrics (``input_coverage``,
+``input_variance_fan_out``) are recorded with the network metrics, from the variances of
+the training features, computed once per worker and dataset. :func:`limit_threads` keeps
+the numba and BLAS thread pools of a worker to its share of the cores;
+:func:`init_worker` also ends a local worker whose driver was killed.
 """
 
 from __future__ import annotations
