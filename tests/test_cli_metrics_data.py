@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from topokit.cli import _metrics, main
+from topokit.cli import main
 from topokit.graph import LayerGraph
 from topokit.io import save_layer
 from topokit.metrics import INPUT_METRICS, NETWORK_METRICS, input_metrics, network_metrics
+from topokit.nn import datasets
 from topokit.nn.datasets import load_dataset
 from topokit.topology import Topology
 
@@ -127,7 +128,7 @@ def test_data_dir_reaches_the_loader(capsys, topology_path, monkeypatch, tmp_pat
         calls.append((name, data_dir))
         return digits
 
-    monkeypatch.setattr(_metrics, "load_dataset", fake_load)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
     argv = [path, "--dataset", "mnist", "--data-dir", tmp_path, "--json"]
     assert run_cli(capsys, "metrics", *argv)[0] == 0
     assert calls == [("mnist", str(tmp_path))]

@@ -30,7 +30,6 @@ from topokit.metrics import (
     layer_metrics,
     network_metrics,
 )
-from topokit.nn.datasets import load_dataset
 from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
@@ -198,6 +197,9 @@ def _topology_metrics(topology, keys, quiet: bool) -> dict:
 
 def _data_metrics(source, keys: tuple[str, ...], args) -> dict:
     """The data-aware metrics of the first layer of ``source``, from ``--dataset``."""
+    # topokit.nn (numba, scikit-learn) is imported only when data are asked for
+    from topokit.nn.datasets import load_dataset
+
     n_in = source.sizes[0] if isinstance(source, Topology) else source.n_in
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     if data.n_features != n_in:
