@@ -70,8 +70,15 @@ def test_metrics_page_defines_network_key(key):
     assert labels[key] == f"### `{key}`"
 
 
+@pytest.mark.parametrize("key", topokit.INPUT_METRICS)
+def test_metrics_page_defines_data_aware_key(key):
+    labels = _metric_labels()
+    assert key in labels, f"docs/concepts/metrics.md has no (metric-{key})= definition"
+    assert labels[key] == f"### `{key}`"
+
+
 def test_metrics_page_defines_no_unknown_key():
-    known = set(topokit.LAYER_METRICS) | set(topokit.NETWORK_METRICS)
+    known = set(topokit.LAYER_METRICS) | set(topokit.NETWORK_METRICS) | set(topokit.INPUT_METRICS)
     assert set(_metric_labels()) <= known
 
 

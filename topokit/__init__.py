@@ -8,12 +8,20 @@ from topokit._errors import TopokitError
 from topokit.generators import Family, Param, families, get_family, layer_graph
 from topokit.graph import LayerGraph
 from topokit.io import load, load_layer, load_topology, save_layer, save_topology
-from topokit.metrics import LAYER_METRICS, NETWORK_METRICS, layer_metrics, network_metrics
+from topokit.metrics import (
+    INPUT_METRICS,
+    LAYER_METRICS,
+    NETWORK_METRICS,
+    input_metrics,
+    layer_metrics,
+    network_metrics,
+)
 from topokit.topology import Topology
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "INPUT_METRICS",
     "LAYER_METRICS",
     "NETWORK_METRICS",
     "Family",
@@ -24,6 +32,7 @@ __all__ = [
     "__version__",
     "families",
     "get_family",
+    "input_metrics",
     "layer_graph",
     "layer_metrics",
     "load",

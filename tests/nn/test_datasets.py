@@ -31,6 +31,16 @@ def test_dataset_repr_and_sizes():
     np.testing.assert_array_equal(data.classes, [0, 1, 2])
 
 
+def test_feature_variances_of_the_training_split():
+    X_train = np.array([[0, 1, 2], [0, 3, 4], [0, 5, 9]], dtype=np.float32)
+    X_test = np.array([[7, 7, 7]], dtype=np.float32)  # not counted
+    data = Dataset(X_train, np.array([0, 1, 0]), X_test, np.array([1]), name="toy")
+    variances = data.feature_variances
+    assert variances.dtype == np.float64
+    # population variances (ddof 0), worked by hand: mean 3 -> (4 + 0 + 4) / 3, mean 5 -> 26 / 3
+    np.testing.assert_allclose(variances, [0.0, 8 / 3, 26 / 3], rtol=1e-12)
+
+
 # --- the stratified split ----------------------------------------------------------------
 
 

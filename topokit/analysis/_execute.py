@@ -3,9 +3,11 @@
 :func:`execute_run` takes a run's configuration as a plain dict (what
 :meth:`RunConfig.to_dict` gives) and returns a plain dict of :class:`RunResult` fields,
 so that nothing but builtins crosses the process boundary. It never raises for a run
-that fails: the error is the result. :func:`limit_threads` keeps the numba and BLAS
-thread pools of a worker to its share of the cores; :func:`init_worker` also ends a
-local worker whose driver was killed.
+that fails: the error is the result. The data-aware metrics (``input_coverage``,
+``input_variance_fan_out``) are recorded with the network metrics, from the variances of
+the training features, computed once per worker and dataset. :func:`limit_threads` keeps
+the numba and BLAS thread pools of a worker to its share of the cores;
+:func:`init_worker` also ends a local worker whose driver was killed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from topokit._errors import TopokitError
 from topokit.analysis.store import library_versions
 from topokit.analysis.study import RunConfig, build_topology
-from topokit.metrics import layer_metrics, network_metrics
+from topokit.metrics import INPUT_METRICS, input_metrics, layer_metrics, network_metrics
 from topokit.nn import SparseMLP
 from topokit.nn.datasets import load_dataset
 
@@ -37,6 +39,7 @@ _THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
 )
 _datasets: dict = {}  # dataset name -> Dataset, loaded once per worker process
+_variances: dict = {}  # dataset name -> its training features' variances, once per worker
 _threads: int | None = None  # the limit this process runs under (None: untouched)
 
 
@@ -99,6 +102,26 @@ def _dataset(name: str):
     if name not in _datasets:
         _datasets[name] = load_dataset(name)
     return _datasets[name]
+
+
+def _feature_variances(name: str):
+    if name not in _variances:
+        _variances[name] = _dataset(name).feature_variances
+    return _variances[name]
+
+
+def _network_values(topology, keys, dataset: str) -> dict:
+    """The run's one-value metrics: data-blind (``network_metrics``) and data-aware
+    (``input_metrics``, from the dataset's training variances); ``keys`` None: all."""
+    if keys is None:
+        blind, aware = None, INPUT_METRICS
+    else:
+        blind = tuple(key for key in keys if key not in INPUT_METRICS)
+        aware = tuple(key for key in keys if key in INPUT_METRICS)
+    values = network_metrics(topology, keys=blind) if blind != () else {}
+    if aware:
+        values.update(input_metrics(topology, _feature_variances(dataset), keys=aware))
+    return values
 
 
 def _curve(history) -> list[dict]:
@@ -179,10 +202,7 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
         result["layer_metrics"] = [
             layer_metrics(layer, keys=layer_keys) if layer_keys != () else {} for layer in topology
         ]
-        network_keys = run.network_metric_keys
-        result["network_metrics"] = (
-            network_metrics(topology, keys=network_keys) if network_keys != () else {}
-        )
+        result["network_metrics"] = _network_values(topology, run.network_metric_keys, run.dataset)
         data = _dataset(run.dataset)
         model = _model(topology, run.training, training_rng)
         _fit(model, data, run.training)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from topokit.generators import families
-from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
+from topokit.metrics import INPUT_METRICS, LAYER_METRICS, NETWORK_METRICS
 from topokit.nn.activations import ACTIVATIONS
 from topokit.nn.datasets import datasets
 from topokit.nn.optimizers import OPTIMIZERS
@@ -14,6 +14,7 @@ __all__ = [
     "dataset_names",
     "dataset_shape",
     "family_names",
+    "input_metric_keys",
     "layer_metric_keys",
     "network_metric_keys",
     "optimizer_names",
@@ -42,8 +43,14 @@ def layer_metric_keys() -> tuple[str, ...]:
 
 
 def network_metric_keys() -> tuple[str, ...]:
-    """Whole-network and aggregated metric keys (``topokit.metrics.NETWORK_METRICS``)."""
-    return tuple(NETWORK_METRICS)
+    """Metric keys with one value per run: whole-network and aggregated
+    (``topokit.metrics.NETWORK_METRICS``), then data-aware (:func:`input_metric_keys`)."""
+    return tuple(NETWORK_METRICS) + input_metric_keys()
+
+
+def input_metric_keys() -> tuple[str, ...]:
+    """Data-aware metric keys of the first layer (``topokit.metrics.INPUT_METRICS``)."""
+    return tuple(INPUT_METRICS)
 
 
 def dataset_names() -> tuple[str, ...]:

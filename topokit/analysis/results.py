@@ -12,7 +12,8 @@
   ``epochs_to_target``, ``epochs``, ``seconds``, ``started``, ``finished``;
 - whole-network metrics as recorded (``net_...``), then ``min_<key>`` and
   ``mean_<key>`` over the layers for each per-layer metric (taken from the store where
-  recorded, else computed from the per-layer values);
+  recorded, else computed from the per-layer values); the data-aware ``input_coverage``
+  and ``input_variance_fan_out`` of the first layer;
 - per-layer metrics as ``layer{k}_<key>`` (``layer0_spectral_gap``, ...).
 
 The measured network density is ``net_density``; ``density`` is the configured one.

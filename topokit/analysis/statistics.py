@@ -90,7 +90,7 @@ __all__ = [
 DEFAULT_OUTCOMES = ("test_accuracy", "epochs_to_target")
 #: How the outcomes are named in sentences, table headings and figure labels.
 OUTCOME_LABELS = {"test_accuracy": "test accuracy", "epochs_to_target": "epochs to target"}
-_METRIC_PREFIXES = ("net_", "min_", "mean_")
+_METRIC_PREFIXES = ("net_", "min_", "mean_", "input_")
 _ENCODINGS = ("auto", "linear", "levels")
 _MAX_LEVELS = 12  # "auto": a numeric control with this many values or fewer enters by level
 
@@ -105,8 +105,9 @@ def _is_layer_column(name: str) -> bool:
 def metric_columns(frame: pd.DataFrame, *, layers: bool = False) -> list[str]:
     """The numeric metric columns of a results frame.
 
-    Whole-network (``net_...``) and aggregated (``min_...``, ``mean_...``) metrics, and
-    with ``layers=True`` also the per-layer ``layer{k}_...`` columns.
+    Whole-network (``net_...``), aggregated (``min_...``, ``mean_...``) and data-aware
+    (``input_...``) metrics, and with ``layers=True`` also the per-layer ``layer{k}_...``
+    columns.
 
     Parameters
     ----------

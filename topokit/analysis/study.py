@@ -16,7 +16,7 @@ A study file::
     dense_layers = [-1]               # optional: layers kept dense (-1: the output layer)
     densities = [0.05, 0.1, 0.2]      # or degrees = [4, 8] (fan-in of each output neuron)
     seeds = [0, 1, 2]                 # or n_seeds = 3 (seeds 0, 1, 2); default three seeds
-    metrics = "all"                   # or a list of layer / net_ metric keys
+    metrics = "all"                   # or a list of layer / net_ / input_ metric keys
 
     [training]                        # every key optional; see TRAINING_DEFAULTS
     epochs = 10

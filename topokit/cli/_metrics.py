@@ -2,6 +2,9 @@
 
 The network may also be one someone else made: a PyTorch state dict or an ``.npz`` of
 weight matrices, measured by its nonzero pattern (:mod:`topokit.interop.weights`).
+With ``--dataset`` the data-aware metrics of the first layer are added
+(:func:`topokit.metrics.input_metrics`, from the variances of the data set's training
+features).
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from topokit.cli._common import (
     print_json,
     progress,
 )
-from topokit.metrics import LAYER_METRICS, NETWORK_METRICS, layer_metrics, network_metrics
+from topokit.metrics import (
+    INPUT_METRICS,
+    LAYER_METRICS,
+    NETWORK_METRICS,
+    input_metrics,
+    layer_metrics,
+    network_metrics,
+)
 from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
@@ -33,12 +43,19 @@ examples:
   topokit metrics net.graphml
   topokit metrics model.pt
   topokit metrics weights.npz --layout in_out --json
+  topokit metrics erdos_renyi --sizes 64,32,10 --density 0.1 --dataset digits
 
 A weights file is measured by its nonzero pattern: a PyTorch state dict (.pt, .pth,
 from torch.save(model.state_dict(), path); each nn.Linear's weight_mask if pruned,
 else its weight) or an .npz of 2-D weight matrices in the order written
 (np.savez(path, W1, W2, ...); 1-D arrays such as biases are skipped). --layout says
 which way round the .npz matrices are; auto works whenever only one way chains.
+
+--dataset adds the data-aware metrics of the first layer, weighted by the variance
+of each input feature over the data set's training split: input_coverage (the share
+of the total variance carried by inputs with an edge) and input_variance_fan_out
+(the Spearman correlation of an input's fan-out with its variance). The data set is
+found as by topokit train (--data-dir, else $TOPOKIT_DATA, else the cache).
 """
 
 
@@ -50,7 +67,8 @@ def add_parser(subparsers) -> None:
         description="Compute the per-layer metrics of a layer graph, or the network\n"
         "metrics (net_*, min_*, mean_*) and per-layer metrics of a whole network\n"
         "(a file holding several layers, a family with --sizes, or the nonzero pattern\n"
-        "of a PyTorch state dict or an .npz of weight matrices).",
+        "of a PyTorch state dict or an .npz of weight matrices); with --dataset also\n"
+        "the data-aware metrics of the first layer.",
         epilog=_EPILOG,
         formatter_class=FORMATTER,
     )
@@ -63,6 +81,14 @@ def add_parser(subparsers) -> None:
         help="only these metrics (default: all); for a network, a per-layer key "
         "also gives its min_/mean_ aggregates",
     )
+    data = parser.add_argument_group("data-aware metrics")
+    data.add_argument(
+        "--dataset",
+        metavar="NAME|PATH",
+        help="add input_coverage and input_variance_fan_out, from this data set's training "
+        "features: digits, mnist1d, mnist, fashion_mnist, cifar10, or a .npz/.csv file",
+    )
+    data.add_argument("--data-dir", metavar="DIR", help="folder of downloaded data sets")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -78,19 +104,38 @@ def _parse_keys(text):
     return keys
 
 
+def _input_keys(keys, dataset) -> tuple[str, ...]:
+    """The data-aware keys asked for: all with ``--dataset`` and no ``--keys``."""
+    if keys is None:
+        return INPUT_METRICS if dataset is not None else ()
+    asked = tuple(key for key in INPUT_METRICS if key in keys)
+    if asked and dataset is None:
+        raise TopokitError(
+            f"--keys {','.join(asked)} needs the data: give --dataset NAME (such as digits)"
+        )
+    return asked
+
+
+def _without_input_keys(keys):
+    return None if keys is None else [key for key in keys if key not in INPUT_METRICS]
+
+
 def _network_keys(keys):
     """Split ``--keys`` for a network: (per-layer keys, network keys).
 
     A per-layer key asks for its per-layer values and its min_/mean_ aggregates; a
-    network key (net_*, min_*, mean_*) for itself. None means all of both.
+    network key (net_*, min_*, mean_*) for itself; data-aware keys are left to
+    :func:`_input_keys`. None means all of both.
     """
     if keys is None:
         return None, None
-    unknown = [key for key in keys if key not in LAYER_METRICS and key not in NETWORK_METRICS]
+    valid = (*LAYER_METRICS, *NETWORK_METRICS, *INPUT_METRICS)
+    unknown = [key for key in keys if key not in valid]
     if unknown:
         raise TopokitError(
             f"unknown metric key(s) {unknown!r} in --keys; valid keys are the per-layer "
-            f"keys {', '.join(LAYER_METRICS)} and the network keys {', '.join(NETWORK_METRICS)}"
+            f"keys {', '.join(LAYER_METRICS)}, the network keys {', '.join(NETWORK_METRICS)} "
+            f"and, with --dataset, {', '.join(INPUT_METRICS)}"
         )
     layer_keys = [key for key in keys if key in LAYER_METRICS]
     network_keys = [key for key in keys if key in NETWORK_METRICS]
@@ -150,15 +195,39 @@ def _topology_metrics(topology, keys, quiet: bool) -> dict:
     return {"sizes": topology.sizes, **network, "layers": layers}
 
 
+def _data_metrics(source, keys: tuple[str, ...], args) -> dict:
+    """The data-aware metrics of the first layer of ``source``, from ``--dataset``."""
+    # topokit.nn (numba, scikit-learn) is imported only when data are asked for
+    from topokit.nn.datasets import load_dataset
+
+    n_in = source.sizes[0] if isinstance(source, Topology) else source.n_in
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    if data.n_features != n_in:
+        raise TopokitError(
+            f"--dataset {args.dataset} has {data.n_features} features, but the first layer "
+            f"has n_in = {n_in} inputs: they must be equal"
+        )
+    return input_metrics(source, data.feature_variances, keys=keys)
+
+
 def run(args) -> int:
     """Read or build the graph, compute its metrics, print them."""
     keys = _parse_keys(args.keys)
+    if args.data_dir is not None and args.dataset is None:
+        raise TopokitError("--data-dir only applies with --dataset NAME")
     source = load_source(args)
+    input_keys = _input_keys(keys, args.dataset)
+    # the data first: a data set that does not fit fails before the long computations
+    data_aware = _data_metrics(source, input_keys, args) if input_keys else {}
     if isinstance(source, Topology):
         result = _topology_metrics(source, keys, args.quiet)
+        layers = result.pop("layers")
+        result = {**result, **data_aware, "layers": layers}
         text = format_network
     else:
-        result = layer_metrics(source, keys=keys)
+        layer_keys = _without_input_keys(keys)
+        result = layer_metrics(source, keys=layer_keys) if layer_keys != [] else {}
+        result.update(data_aware)
         text = format_layer
     if args.json:
         print_json(result)

@@ -62,6 +62,16 @@ class Dataset:
         return int(self.X_train.shape[1])
 
     @property
+    def feature_variances(self) -> np.ndarray:
+        """Variance of each feature over the training split, of shape (n_features,), float64.
+
+        The population variance (``ddof=0``) of each column of ``X_train``, accumulated in
+        float64: the per-input variances of the data-aware metrics
+        (:func:`topokit.metrics.input_metrics`).
+        """
+        return self.X_train.var(axis=0, dtype=np.float64)
+
+    @property
     def n_classes(self) -> int:
         """Number of classes (``len(classes)``)."""
         return len(self.classes)
