@@ -547,10 +547,10 @@ class Study:
     def runs(self) -> list[RunConfig]:
         """Expand the grid into runs.
 
-        Order: sizes, then training recipes (:meth:`recipes`), then seeds, then families (parameters swept in the order given),
-        then the edge-count axis. Families whose sizes fix the edge count (``dense``)
-        get one run per sizes and seed. Combinations a family cannot build are still
-        runs: they fail when run.
+        Order: sizes, then training recipes (:meth:`recipes`), then seeds, then families
+        (parameters swept in the order given), then the edge-count axis. Families whose
+        sizes fix the edge count (``dense``) get one run per sizes, recipe and seed.
+        Combinations a family cannot build are still runs: they fail when run.
 
         Returns
         -------
