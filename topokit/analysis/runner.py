@@ -20,7 +20,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_completed
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +64,8 @@ class StudySummary:
         :func:`run_study` raises instead of returning when a run is lost, so in the
         summaries it returns this is 0.
     stored : dict
-        Counts in the store at the end: ``{"ok": ..., "failed": ...}``.
+        The study's runs in the store at the end: ``{"ok": ..., "failed": ...}`` (stored
+        runs it does not name are counted by ``n_unnamed``).
     seconds : float
         Wall time of the call.
     run_seconds : float
@@ -270,6 +271,8 @@ def _describe_unnamed(configs, runs) -> str:
         named = {repr(value(run)) for run in runs}
         extra = {repr(value(run)): value(run) for run in others}
         extra = [v for text, v in extra.items() if text not in named]
+        with suppress(TypeError):  # values of several types (None and numbers): as stored
+            extra = sorted(extra)
         if extra:
             parts.append(f"{name} {_short(extra)}")
     return "; ".join(parts) or "other combinations of the study's values"
@@ -404,7 +407,11 @@ def run_study(
                         run_seconds += result.seconds or 0.0
                     bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
                     bar.update()
-        stored = store.counts()
+        statuses = store.statuses()
+    stored = {"ok": 0, "failed": 0}
+    for run in runs:
+        if run.key in statuses:
+            stored[statuses[run.key]] += 1
     if counts["lost"]:
         raise TopokitError(
             f"{counts['lost']} of {len(todo)} runs did not come back from their worker "
