@@ -127,6 +127,7 @@ def test_shrunk_study_lists_the_runs_it_no_longer_names(tmp_path, capsys):
     assert (
         "2 stored runs are not named by this study file (kept, not in the report): seed 0, 3" in out
     )
+    assert _no_journal_files(tmp_path / "out") == [STORE_FILENAME]  # after run and report
 
 
 def test_store_keeps_the_current_definition_and_its_history(tmp_path):
@@ -295,6 +296,18 @@ def test_dry_run_of_a_grown_study(tmp_path, capsys):
     assert "1 stored runs are not named by this study file (kept): seed 0" in text
     assert _files(tmp_path / "out") == before
     assert _no_journal_files(tmp_path / "out") == [STORE_FILENAME]
+
+
+def test_dry_run_into_another_study_is_refused(tmp_path, capsys):
+    _store(tmp_path / "out", load_study(TINY))
+    before = _files(tmp_path / "out")
+    path = tmp_path / "study.toml"
+    path.write_text(TINY.replace('name = "grow"', 'name = "other"'))
+    status = main(["study", str(path), "--out", str(tmp_path / "out"), "--dry-run"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "differ in name ('grow' in the store, 'other' in the file)" in err
+    assert _files(tmp_path / "out") == before
 
 
 def test_plan_study_matches_what_run_study_does(tmp_path):

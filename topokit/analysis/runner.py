@@ -481,6 +481,8 @@ class StudyPlan:
         number of workers is unknown).
     estimate : str
         How the estimate was made.
+    runs : list of RunConfig, default []
+        The new runs, in the grid's order (left out of :meth:`to_dict`).
 
     Examples
     --------
