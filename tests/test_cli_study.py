@@ -197,14 +197,20 @@ def test_unreachable_dask_scheduler(capsys, config, tmp_path):
     address = "tcp://127.0.0.1:9"  # discard port: nothing listens
     status, _, err = run_cli(capsys, "study", config, "--out", tmp_path / "o", "--dask", address)
     assert_one_line_error(status, err, f"cannot reach the Dask scheduler at '{address}'")
+    assert not (tmp_path / "o").exists()  # checked before anything is written
 
 
 def test_store_of_another_study(capsys, finished, tmp_path):
     path = tmp_path / "other.toml"
-    path.write_text(TINY.replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
+    path.write_text(TINY.replace('name = "cli-tiny"', 'name = "other"'))
     before = (finished / "results.sqlite").read_bytes()
     status, _, err = run_cli(capsys, "study", path, "--out", finished)
-    assert_one_line_error(status, err, "holds the results of study 'cli-tiny'")
+    assert_one_line_error(
+        status,
+        err,
+        "holds the results of study 'cli-tiny'",
+        "differ in name ('cli-tiny' in the store, 'other' in the file)",
+    )
     assert (finished / "results.sqlite").read_bytes() == before
 
 

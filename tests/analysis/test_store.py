@@ -124,9 +124,12 @@ def test_study_row(tmp_path, study):
 
 
 def test_pragmas_and_schema_version(tmp_path, study):
-    ResultStore(tmp_path, study).close()
+    with ResultStore(tmp_path, study) as store:
+        assert store._connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    # closed: a rollback journal again, the store is the one file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [STORE_FILENAME]
     connection = sqlite3.connect(tmp_path / STORE_FILENAME)
-    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
         str(SCHEMA_VERSION),
     )
@@ -361,7 +364,9 @@ def test_newer_schema_is_refused(tmp_path, study):
     connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     connection.commit()
     connection.close()
-    with pytest.raises(TopokitError, match="has schema version 99; this topokit reads version 1"):
+    with pytest.raises(
+        TopokitError, match=f"has schema version 99; this topokit reads version {SCHEMA_VERSION}"
+    ):
         ResultStore(tmp_path, study)
 
 

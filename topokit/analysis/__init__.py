@@ -16,8 +16,9 @@ from topokit.analysis.results import (
     load_layer_metrics,
     load_results,
     open_store,
+    varied_training_columns,
 )
-from topokit.analysis.runner import StudySummary, run_study
+from topokit.analysis.runner import StudyPlan, StudySummary, plan_study, run_study
 from topokit.analysis.statistics import (
     FitLine,
     correlation_table,
@@ -47,6 +48,7 @@ __all__ = [
     "RunResult",
     "Study",
     "StudyAnalysis",
+    "StudyPlan",
     "StudySummary",
     "accuracy_vs_density_figure",
     "analyze_study",
@@ -69,11 +71,13 @@ __all__ = [
     "open_store",
     "partial_correlation",
     "pearson",
+    "plan_study",
     "rank_metrics",
     "run_study",
     "save_figure",
     "scatter_figure",
     "spearman",
     "variant_colors",
+    "varied_training_columns",
     "write_report",
 ]

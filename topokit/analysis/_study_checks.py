@@ -219,7 +219,54 @@ def _check_families(config, problems: _Problems) -> tuple[FamilySpec, ...]:
     return tuple(specs)
 
 
+# the order in which the values' problems are listed
+_TRAINING_CHECK_ORDER = (
+    "epochs",
+    "batch_size",
+    "patience",
+    "optimizer",
+    "activation",
+    "schedule",
+    "learning_rate",
+    "momentum",
+    "weight_decay",
+    "validation_fraction",
+    "nesterov",
+    "early_stopping",
+    "target_accuracy",
+)
+
+
+def _training_constraint(key, value):
+    """(ok, constraint, normalized value) of one training value."""
+    if key in ("epochs", "batch_size", "patience"):
+        return _is_int(value) and value >= 1, "an integer >= 1", value
+    names = {
+        "optimizer": _registries.optimizer_names,
+        "activation": _registries.activation_names,
+        "schedule": _registries.schedule_names,
+    }
+    if key in names:
+        valid = names[key]()
+        return value in valid, f"one of {', '.join(valid)}", value
+    if key in ("nesterov", "early_stopping"):
+        return isinstance(value, bool), "true or false", value
+    reals = {
+        "learning_rate": (lambda v: v > 0, "a positive number"),
+        "momentum": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+        "weight_decay": (lambda v: v >= 0, "a number >= 0"),
+        "validation_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
+        "target_accuracy": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    }
+    if key == "target_accuracy" and value is None:
+        return True, "", None
+    test, constraint = reals[key]
+    ok = _is_real(value) and test(value)
+    return ok, constraint, float(value) if ok else value
+
+
 def _check_training(value, problems: _Problems) -> dict:
+    """The recipe, defaults filled in; a key given a list sweeps it (a tuple of values)."""
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -230,49 +277,34 @@ def _check_training(value, problems: _Problems) -> dict:
         if key in RENAMED_TRAINING_KEYS:
             new = RENAMED_TRAINING_KEYS[key]
             problems.add(f"training.{key} is called {new} now: write {new} = {given!r}")
-            continue
-        if key not in TRAINING_DEFAULTS:
+        elif key not in TRAINING_DEFAULTS:
             problems.add(
                 f"training: unknown key {key!r}; valid keys: {', '.join(TRAINING_DEFAULTS)}"
             )
+    for key in _TRAINING_CHECK_ORDER:
+        if key not in value:
             continue
-        recipe[key] = given
-
-    def check(key, ok, constraint):
-        if not ok:
-            problems.add(f"training.{key} must be {constraint}, got {recipe[key]!r}")
-
-    def check_name(key, valid):
-        check(key, recipe[key] in valid, f"one of {', '.join(valid)}")
-
-    check("epochs", _is_int(recipe["epochs"]) and recipe["epochs"] >= 1, "an integer >= 1")
-    check(
-        "batch_size", _is_int(recipe["batch_size"]) and recipe["batch_size"] >= 1, "an integer >= 1"
-    )
-    check("patience", _is_int(recipe["patience"]) and recipe["patience"] >= 1, "an integer >= 1")
-    check_name("optimizer", _registries.optimizer_names())
-    check_name("activation", _registries.activation_names())
-    check_name("schedule", _registries.schedule_names())
-    lr = recipe["learning_rate"]
-    check("learning_rate", _is_real(lr) and lr > 0, "a positive number")
-    momentum = recipe["momentum"]
-    check("momentum", _is_real(momentum) and 0 <= momentum <= 1, "in [0, 1]")
-    decay = recipe["weight_decay"]
-    check("weight_decay", _is_real(decay) and decay >= 0, "a number >= 0")
+        given = value[key]
+        sweep = isinstance(given, list)
+        values = given if sweep else [given]
+        if not values:
+            problems.add(f"training.{key} sweeps over an empty list; give at least one value")
+            continue
+        checked = []
+        for one in values:
+            ok, constraint, normalized = _training_constraint(key, one)
+            if not ok:
+                problems.add(f"training.{key} must be {constraint}, got {one!r}")
+            checked.append(normalized)
+        if len(set(map(repr, checked))) != len(checked):
+            problems.add(f"training.{key} has repeated values: {given!r}")
+        recipe[key] = tuple(checked) if sweep else checked[0]
+    early = recipe["early_stopping"]
     fraction = recipe["validation_fraction"]
-    check("validation_fraction", _is_real(fraction) and 0 <= fraction < 1, "in [0, 1)")
-    for key in ("nesterov", "early_stopping"):
-        check(key, isinstance(recipe[key], bool), "true or false")
-    if recipe["early_stopping"] is True and _is_real(fraction) and fraction == 0:
+    early = early if isinstance(early, tuple) else (early,)
+    fraction = fraction if isinstance(fraction, tuple) else (fraction,)
+    if True in early and any(_is_real(f) and f == 0 for f in fraction):
         problems.add("training.early_stopping needs a validation_fraction > 0, got 0")
-    target = recipe["target_accuracy"]
-    if target is not None:
-        check("target_accuracy", _is_real(target) and 0 < target <= 1, "in (0, 1]")
-    for key in ("learning_rate", "momentum", "weight_decay", "validation_fraction"):
-        if _is_real(recipe[key]):
-            recipe[key] = float(recipe[key])
-    if _is_real(target):
-        recipe["target_accuracy"] = float(target)
     return recipe
 
 

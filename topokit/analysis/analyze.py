@@ -44,7 +44,9 @@ class StudyAnalysis:
     study : dict or None
         The store's study row (name, config, TOML, created, versions).
     counts : dict
-        Stored runs by status (``ok``, ``failed``), and ``planned`` when known.
+        Stored runs of the current study file by status (``ok``, ``failed``),
+        ``planned`` (the runs it names) when known, and ``unnamed`` (stored runs it does
+        not name, left out of the analysis) when there are any.
     failures : pandas.DataFrame
         Failure reasons: ``error``, ``runs``, ``variants``.
     correlations, ols, cross_validation : pandas.DataFrame
@@ -137,7 +139,8 @@ def _read_store(directory: Path):
     with open_store(directory) as store:
         info = store.study_info()
         rows = store.run_rows()
-    return info, rows
+        named = store.study_run_keys()
+    return info, rows, named
 
 
 def _planned_runs(info) -> int | None:
@@ -205,15 +208,22 @@ def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
     [{'error': 'loss is nan', 'runs': 1, 'variants': 'dense'}]
     """
     directory = Path(directory)
-    info, rows = _read_store(directory)
+    info, rows, named = _read_store(directory)
     frame = load_results(directory)
+    n_unnamed = 0
+    if named is not None:  # the runs the current study file names; others stay stored
+        n_unnamed = len(rows) - sum(row["run_key"] in named for row in rows)
+        rows = [row for row in rows if row["run_key"] in named]
+        frame = frame[frame["run_key"].isin(named)].reset_index(drop=True)
     counts = {
         "ok": int((frame["status"] == "ok").sum()),
         "failed": int((frame["status"] != "ok").sum()),
     }
-    planned = _planned_runs(info)
+    planned = _planned_runs(info) if named is None else len(named)
     if planned is not None:
         counts["planned"] = planned
+    if n_unnamed:
+        counts["unnamed"] = n_unnamed
     failures = _failures(rows)
     if counts["ok"] == 0:
         reason = f"; most common failure: {failures['error'].iloc[0]}" if len(failures) else ""
@@ -235,6 +245,11 @@ def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
         ranking=_findings.verdicts(rank_metrics(ok)),
     )
     analysis.summary = _findings.summary(analysis, ok)
+    if n_unnamed:
+        analysis.summary.append(
+            f"{n_unnamed} more stored runs are not named by the current study file (of its "
+            "earlier definitions); they are kept in the store and left out of this analysis."
+        )
     report.write(analysis, frame, rows, figures=figures)
     return analysis
 

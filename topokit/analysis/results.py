@@ -8,6 +8,10 @@
   parameter (empty where a family lacks it), ``density`` and ``degree`` as configured
   (NaN for families that fix their own edge count, such as ``dense``), ``seed``,
   ``sizes`` (``"64-128-128-10"``), ``dataset``;
+- training: one column for each ``[training]`` key whose value varies across the stored
+  runs (a swept recipe), named by the key (``learning_rate``, ``batch_size``,
+  ``optimizer``, ...) except ``epochs``, which is ``training_epochs`` (``epochs`` is the
+  outcome below); see :data:`TRAINING_COLUMNS` and :func:`varied_training_columns`;
 - outcomes: ``test_accuracy``, ``train_accuracy``, ``final_loss``,
   ``epochs_to_target``, ``epochs``, ``seconds``, ``started``, ``finished``;
 - whole-network metrics as recorded (``net_...``), then ``min_<key>`` and
@@ -29,16 +33,18 @@ import pandas as pd
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis.store import STORE_FILENAME, ResultStore
-from topokit.analysis.study import RunConfig
+from topokit.analysis.study import TRAINING_DEFAULTS, RunConfig
 
 __all__ = [
     "CONFIG_COLUMNS",
     "OUTCOME_COLUMNS",
+    "TRAINING_COLUMNS",
     "export_results",
     "load_curves",
     "load_layer_metrics",
     "load_results",
     "open_store",
+    "varied_training_columns",
 ]
 
 #: Configuration columns of :func:`load_results` (``param_<name>`` columns follow ``variant``).
@@ -54,6 +60,9 @@ OUTCOME_COLUMNS = (
     "started",
     "finished",
 )
+#: The column of :func:`load_results` for each training key (present where it varies):
+#: the key itself, but ``training_epochs`` for ``epochs`` (an outcome column already).
+TRAINING_COLUMNS = {key: "training_epochs" if key == "epochs" else key for key in TRAINING_DEFAULTS}
 _FORMATS = ("csv", "parquet")
 
 
@@ -124,11 +133,27 @@ def _ordered(keys, preferred) -> list:
     return head + sorted(keys - set(head))
 
 
+def _varied_training(configs) -> list[str]:
+    """The training keys whose value differs between the runs, in TRAINING_DEFAULTS order."""
+    recipes = [RunConfig.from_dict(config).training for config in configs]
+    keys = dict.fromkeys(k for recipe in recipes for k in recipe)
+    keys = [k for k in TRAINING_DEFAULTS if k in keys] + [
+        k for k in keys if k not in TRAINING_DEFAULTS
+    ]
+    return [k for k in keys if len({repr(recipe.get(k)) for recipe in recipes}) > 1]
+
+
 def _config_frame(store: ResultStore) -> pd.DataFrame:
+    runs = store.run_rows()
+    varied = _varied_training(run["config"] for run in runs)
+    training = [TRAINING_COLUMNS.get(key, f"training_{key}") for key in varied]
     rows = []
-    for run in store.run_rows():
+    for run in runs:
         row = {"run_key": run["run_key"], "status": run["status"], "error": run["error"]}
         row.update(_config_columns(run["config"]))
+        recipe = RunConfig.from_dict(run["config"]).training
+        for key, column in zip(varied, training, strict=True):
+            row[column] = recipe.get(key)
         for name in OUTCOME_COLUMNS:
             row[name] = run[name]
         rows.append(row)
@@ -139,6 +164,7 @@ def _config_frame(store: ResultStore) -> pd.DataFrame:
         )
     params = sorted(c for c in frame.columns if c.startswith("param_"))
     columns = ["run_key", "status", "error", "family", "variant", *params, *CONFIG_COLUMNS[2:]]
+    columns += training
     columns += [c for c in OUTCOME_COLUMNS if c in frame.columns]
     frame = frame[columns]
     for name in ("density", "degree", "test_accuracy", "train_accuracy", "final_loss", "seconds"):
@@ -229,6 +255,41 @@ def load_results(directory) -> pd.DataFrame:
         net = net.join(per_layer[layer_order], how="outer")
     frame = frame.join(net, on="run_key")
     return frame
+
+
+def varied_training_columns(frame: pd.DataFrame) -> list[str]:
+    """The training columns of a :func:`load_results` frame that vary among its rows.
+
+    A study that sweeps a ``[training]`` key has a column for it (see
+    :data:`TRAINING_COLUMNS`); once the frame is narrowed (to the successful runs, to
+    one study definition) a column may no longer vary, and is then left out.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`load_results`, or rows of it.
+
+    Returns
+    -------
+    list of str
+        Column names, in the frame's order, whose values are not all the same.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from topokit.analysis import varied_training_columns
+    >>> frame = pd.DataFrame({"learning_rate": [0.01, 0.1], "training_epochs": [5, 5],
+    ...                       "density": [0.1, 0.2]})
+    >>> varied_training_columns(frame)
+    ['learning_rate']
+    """
+    names = set(TRAINING_COLUMNS.values())
+    return [
+        column
+        for column in frame.columns
+        if (column in names or column.startswith("training_"))
+        and frame[column].astype(str).nunique(dropna=False) > 1
+    ]
 
 
 def load_layer_metrics(directory) -> pd.DataFrame:

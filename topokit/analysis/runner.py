@@ -5,6 +5,11 @@ which runs are still to do, hands each to a worker and records every result as i
 comes back, one transaction per run: it is the store's only writer. Killing the driver
 at any moment loses at most the runs in flight; calling :func:`run_study` again does
 the rest. A run that raises is recorded as failed with its error and the study goes on.
+
+A changed study file run into the same folder (more seeds, another family, another
+density, a changed recipe) runs only the runs that are not stored yet; the stored runs it
+no longer names stay stored, and the summary counts and describes them.
+:func:`plan_study` says what a call would do, and does nothing.
 """
 
 from __future__ import annotations
@@ -15,17 +20,18 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_completed
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from topokit._errors import TopokitError
 from topokit._validation import check_int
-from topokit.analysis._dask import dask_client
+from topokit.analysis._dask import dask_client, parse_local
 from topokit.analysis._execute import execute_run, init_worker
-from topokit.analysis.store import ResultStore, RunResult
+from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
+from topokit.analysis.study import RunConfig
 
-__all__ = ["StudySummary", "run_study"]
+__all__ = ["StudyPlan", "StudySummary", "plan_study", "run_study"]
 
 # Workers are started from a clean server process (never by forking a driver that may
 # hold numba or BLAS threads); the server imports topokit once, so each worker starts
@@ -58,7 +64,8 @@ class StudySummary:
         :func:`run_study` raises instead of returning when a run is lost, so in the
         summaries it returns this is 0.
     stored : dict
-        Counts in the store at the end: ``{"ok": ..., "failed": ...}``.
+        The study's runs in the store at the end: ``{"ok": ..., "failed": ...}`` (stored
+        runs it does not name are counted by ``n_unnamed``).
     seconds : float
         Wall time of the call.
     run_seconds : float
@@ -67,6 +74,11 @@ class StudySummary:
         Number of worker processes used.
     backend : str
         ``"local"`` or the Dask address.
+    n_unnamed : int, default 0
+        Runs in the store that the study no longer names (of earlier definitions of the
+        study): kept, not run, left out of the analysis.
+    unnamed : str, default ""
+        What sets those runs apart, e.g. ``"seed 3, 4; learning_rate 0.1"``.
 
     Examples
     --------
@@ -91,6 +103,8 @@ class StudySummary:
     run_seconds: float
     workers: int
     backend: str
+    n_unnamed: int = 0
+    unnamed: str = ""
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the fields.
@@ -124,6 +138,8 @@ class StudySummary:
             "run_seconds": self.run_seconds,
             "workers": self.workers,
             "backend": self.backend,
+            "n_unnamed": self.n_unnamed,
+            "unnamed": self.unnamed,
         }
 
 
@@ -190,7 +206,9 @@ class _DaskBackend:
 
 
 @contextmanager
-def _backend(workers, dask, n_pending):
+def _backend(workers, dask, n_pending, client=None):
+    """The backend that runs the pending runs: a local pool, a LocalCluster, or the
+    ``(client, threads)`` of a remote scheduler already connected."""
     if dask is None:
         n_workers = max(1, min(workers, n_pending))
         backend = _LocalBackend(n_workers, max(1, _cores() // n_workers))
@@ -201,9 +219,70 @@ def _backend(workers, dask, n_pending):
         finally:
             backend.close(cancel=cancel)
         return
-    with dask_client(dask) as (client, threads):
+    with ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(dask_client(dask))
+        client, threads = client
         n_workers = len(client.scheduler_info().get("workers", {}))
         yield _DaskBackend(client, threads), n_workers
+
+
+def _check_arguments(workers, dask):
+    """``workers`` as an int; the errors of arguments that cannot go together."""
+    if dask is not None and workers is not None:
+        raise TopokitError(
+            f"give workers or dask, not both (got workers={workers!r}, dask={dask!r}); "
+            "with Dask, the cluster's workers run the study (local:N sets N)"
+        )
+    workers = _cores() if workers is None else check_int("workers", workers, minimum=1)
+    if dask is not None and not isinstance(dask, str):
+        raise TopokitError(f"dask must be an address string, got {dask!r}")
+    return workers
+
+
+def _short(values, limit=4) -> str:
+    values = list(values)
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _describe_unnamed(configs, runs) -> str:
+    """What sets the stored runs ``configs`` apart from the study's ``runs``: the values
+    of each field that no run of the study has (``"seed 3, 4; learning_rate 0.1"``)."""
+    try:
+        others = [RunConfig.from_dict(config) for config in configs]
+    except (TopokitError, KeyError, TypeError):
+        return "runs of another run-configuration format"
+    fields = {
+        "family": lambda r: r.label,
+        "sizes": lambda r: "-".join(str(n) for n in r.sizes),
+        "density": lambda r: r.density,
+        "degree": lambda r: r.degree,
+        "seed": lambda r: r.seed,
+        "dataset": lambda r: r.dataset,
+        "dense_layers": lambda r: list(r.dense_layers),
+        "metrics": lambda r: "all" if r.metrics is None else ",".join(r.metrics),
+    }
+    keys = dict.fromkeys(k for run in [*runs, *others] for k in run.training)
+    for key in keys:
+        fields[key] = lambda r, key=key: r.training.get(key)
+    parts = []
+    for name, value in fields.items():
+        named = {repr(value(run)) for run in runs}
+        extra = {repr(value(run)): value(run) for run in others}
+        extra = [v for text, v in extra.items() if text not in named]
+        with suppress(TypeError):  # values of several types (None and numbers): as stored
+            extra = sorted(extra)
+        if extra:
+            parts.append(f"{name} {_short(extra)}")
+    return "; ".join(parts) or "other combinations of the study's values"
+
+
+def _unnamed(store, runs):
+    """(count, description) of the stored runs that ``runs`` do not name."""
+    named = {run.key for run in runs}
+    configs = [row["config"] for row in store.run_rows() if row["run_key"] not in named]
+    return len(configs), (_describe_unnamed(configs, runs) if configs else "")
 
 
 def _progress_bar(total, name, show):
@@ -239,7 +318,9 @@ def run_study(
     generator; the outcomes, metrics and learning curve go to
     ``directory/results.sqlite`` as each run finishes. Runs already stored are skipped
     (failed ones too, unless ``retry_failed``), so calling it again after an
-    interruption finishes the study.
+    interruption finishes the study, and calling it with a grown study (more seeds,
+    families, densities, sizes, swept training values) runs only the new runs. Stored
+    runs the study no longer names are kept, and counted in the summary.
 
     Parameters
     ----------
@@ -267,8 +348,9 @@ def run_study(
     ------
     TopokitError
         If the folder cannot be created or written (read-only, disk full), holds the
-        store of another study, or the Dask scheduler cannot be reached. Runs stored
-        before the error are intact.
+        store of a study of another name (see :class:`~topokit.analysis.ResultStore`),
+        or the Dask scheduler cannot be reached or has no workers (checked before
+        anything is written). Runs stored before the error are intact.
 
     Examples
     --------
@@ -290,25 +372,24 @@ def run_study(
     (1, 1, 0)
     """
     start = time.perf_counter()
-    if dask is not None and workers is not None:
-        raise TopokitError(
-            f"give workers or dask, not both (got workers={workers!r}, dask={dask!r}); "
-            "with Dask, the cluster's workers run the study (local:N sets N)"
-        )
-    workers = _cores() if workers is None else check_int("workers", workers, minimum=1)
-    if dask is not None and not isinstance(dask, str):
-        raise TopokitError(f"dask must be an address string, got {dask!r}")
+    workers = _check_arguments(workers, dask)
     runs = study.runs()
-    with ResultStore(directory, study) as store:
+    with ExitStack() as stack:
+        client = None
+        if dask is not None and parse_local(dask) is None:
+            # a remote scheduler is reached (and has workers) before anything is written
+            client = stack.enter_context(dask_client(dask))
+        store = stack.enter_context(ResultStore(directory, study))
         todo = store.pending(runs, retry_failed=retry_failed)
         n_skipped = len(runs) - len(todo)
+        n_unnamed, unnamed = _unnamed(store, runs)
         counts = {"ok": 0, "failed": 0, "lost": 0}
         run_seconds, n_workers, lost_reason = 0.0, 0, None
         if todo:
             # longest first, so that no long run is left alone at the end
             todo = sorted(todo, key=_estimated_cost, reverse=True)
             with (
-                _backend(workers, dask, len(todo)) as (backend, n_workers),
+                _backend(workers, dask, len(todo), client) as (backend, n_workers),
                 _progress_bar(len(todo), study.name, progress) as bar,
             ):
                 futures = {backend.submit(run.to_dict()): run for run in todo}
@@ -326,7 +407,11 @@ def run_study(
                         run_seconds += result.seconds or 0.0
                     bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
                     bar.update()
-        stored = store.counts()
+        statuses = store.statuses()
+    stored = {"ok": 0, "failed": 0}
+    for run in runs:
+        if run.key in statuses:
+            stored[statuses[run.key]] += 1
     if counts["lost"]:
         raise TopokitError(
             f"{counts['lost']} of {len(todo)} runs did not come back from their worker "
@@ -348,4 +433,238 @@ def run_study(
         run_seconds=run_seconds,
         workers=n_workers,
         backend="local" if dask is None else dask,
+        n_unnamed=n_unnamed,
+        unnamed=unnamed,
+    )
+
+
+#: Rough cost of a run when no stored run measures it: seconds per run, and per weight
+#: of the network and epoch (a digits-sized data set on one core; a data set with n
+#: times more training samples takes about n times longer).
+_ROUGH_SECONDS_PER_RUN = 0.5
+_ROUGH_SECONDS_PER_WEIGHT_EPOCH = 1e-6
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What :func:`run_study` would do with a study and a folder: the grid, the runs to
+    do and to skip, and an estimate of the time.
+
+    :func:`plan_study` makes it; each parameter is an attribute of the same name (the
+    instance is frozen).
+
+    Parameters
+    ----------
+    directory : pathlib.Path
+        The study folder.
+    study : str
+        The study's name.
+    grid : dict
+        The axes: ``sizes``, ``families`` (with their parameters), ``densities``,
+        ``degrees``, ``seeds`` and ``training`` (each swept training key and its values).
+    n_runs : int
+        Runs in the grid.
+    n_new : int
+        Runs that would run now (not stored, or stored as failed with ``retry_failed``).
+    n_stored : dict
+        Runs of the grid already stored: ``{"ok": ..., "failed": ...}``.
+    n_unnamed : int
+        Stored runs the study does not name (kept, not run).
+    unnamed : str
+        What sets them apart ("" when there are none).
+    workers : int or None
+        Runs at the same time (None: a remote Dask cluster's, unknown until reached).
+    run_seconds : float
+        Estimated sum of the new runs' own times.
+    seconds : float or None
+        Estimated wall time: ``run_seconds`` shared among ``workers`` (None when the
+        number of workers is unknown).
+    estimate : str
+        How the estimate was made.
+    runs : list of RunConfig, default []
+        The new runs, in the grid's order (left out of :meth:`to_dict`).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from topokit.analysis import StudyPlan
+    >>> plan = StudyPlan(directory=Path("out"), study="tiny", grid={}, n_runs=4, n_new=3,
+    ...                  n_stored={"ok": 1, "failed": 0}, n_unnamed=0, unnamed="", workers=2,
+    ...                  run_seconds=6.0, seconds=3.0, estimate="rough")
+    >>> plan.to_dict()["n_new"]
+    3
+    """
+
+    directory: Path
+    study: str
+    grid: dict
+    n_runs: int
+    n_new: int
+    n_stored: dict
+    n_unnamed: int
+    unnamed: str
+    workers: int | None
+    run_seconds: float
+    seconds: float | None
+    estimate: str
+    runs: list = field(default_factory=list, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of the fields (without the runs).
+
+        Returns
+        -------
+        dict
+            Each field by name but ``runs``, ``directory`` as a string.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> from topokit.analysis import StudyPlan
+        >>> plan = StudyPlan(directory=Path("out"), study="tiny", grid={}, n_runs=1,
+        ...                  n_new=1, n_stored={"ok": 0, "failed": 0}, n_unnamed=0,
+        ...                  unnamed="", workers=1, run_seconds=2.0, seconds=2.0,
+        ...                  estimate="rough")
+        >>> sorted(plan.to_dict())[:4]
+        ['directory', 'estimate', 'grid', 'n_new']
+        """
+        return {
+            "directory": str(self.directory),
+            "study": self.study,
+            "grid": self.grid,
+            "n_runs": self.n_runs,
+            "n_new": self.n_new,
+            "n_stored": dict(self.n_stored),
+            "n_unnamed": self.n_unnamed,
+            "unnamed": self.unnamed,
+            "workers": self.workers,
+            "run_seconds": self.run_seconds,
+            "seconds": self.seconds,
+            "estimate": self.estimate,
+        }
+
+
+def _grid(study) -> dict:
+    return {
+        "sizes": [list(sizes) for sizes in study.sizes],
+        "families": [spec.to_dict() for spec in study.families],
+        "densities": None if study.densities is None else list(study.densities),
+        "degrees": None if study.degrees is None else list(study.degrees),
+        "seeds": list(study.seeds),
+        "training": {key: list(values) for key, values in study.swept_training.items()},
+    }
+
+
+def _weight_epochs(run) -> float:
+    epochs = run.training.get("epochs")
+    return _estimated_cost(run) * (epochs if isinstance(epochs, int) else 1)
+
+
+def _estimate(todo, rows):
+    """(sum of run seconds, how it was estimated) of the runs ``todo``."""
+    measured = []
+    for row in rows:
+        if row["status"] == "ok" and row["seconds"]:
+            try:
+                measured.append(
+                    (row["seconds"], _weight_epochs(RunConfig.from_dict(row["config"])))
+                )
+            except (TopokitError, KeyError, TypeError):
+                continue
+    cost = sum(_weight_epochs(run) for run in todo)
+    if measured:
+        rate = sum(seconds for seconds, _ in measured) / sum(c for _, c in measured)
+        how = (
+            f"from the {len(measured)} stored runs' seconds, scaled by each run's weights x epochs"
+        )
+        return cost * rate, how
+    seconds = len(todo) * _ROUGH_SECONDS_PER_RUN + cost * _ROUGH_SECONDS_PER_WEIGHT_EPOCH
+    how = (
+        "rough, no stored run to measure: 0.5 s per run + 1 us per weight and epoch "
+        "(a digits-sized data set; larger ones take longer in proportion)"
+    )
+    return seconds, how
+
+
+def plan_study(study, directory, *, workers=None, dask=None, retry_failed=False) -> StudyPlan:
+    """What :func:`run_study` would do, without running or writing anything.
+
+    Reads the folder's store where there is one (read-only; a missing folder is not
+    created) to count the runs already stored and to time the new ones from them.
+
+    Parameters
+    ----------
+    study : Study
+    directory : str or os.PathLike
+        The study folder.
+    workers : int, optional
+        Local worker processes (default: one per core). Not with ``dask``.
+    dask : str, optional
+        A Dask address as :func:`run_study` takes it (not contacted): ``"local:N"``
+        shares the time among N workers, a remote address leaves the wall time unknown.
+    retry_failed : bool, default False
+        Count the runs stored as failed as new.
+
+    Returns
+    -------
+    StudyPlan
+
+    Raises
+    ------
+    TopokitError
+        For arguments :func:`run_study` refuses, a store it would refuse (another
+        study's name), or a store that cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from topokit.analysis import ResultStore, RunResult, load_study, plan_study
+    >>> study = load_study('name = "p"\\nsizes = [64, 10]\\nseeds = [0, 1, 2]\\n'
+    ...                    '[training]\\nlearning_rate = [0.01, 0.1]\\n'
+    ...                    '[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         _ = store.record(study.runs()[0], RunResult("ok", seconds=2.0))
+    ...     plan = plan_study(study, folder, workers=1)
+    ...     missing = plan_study(study, Path(folder) / "new", workers=1)
+    ...     created = (Path(folder) / "new").exists()
+    >>> plan.n_runs, plan.n_new, plan.n_stored, plan.seconds, plan.grid["training"]
+    (6, 5, {'ok': 1, 'failed': 0}, 10.0, {'learning_rate': [0.01, 0.1]})
+    >>> missing.n_new, missing.estimate.startswith("rough"), created
+    (6, True, False)
+    """
+    workers = _check_arguments(workers, dask)
+    runs = study.runs()
+    n_local = None if dask is None else parse_local(dask)
+    path = Path(directory) / STORE_FILENAME
+    rows, n_unnamed, unnamed = [], 0, ""
+    if path.is_file():
+        with ResultStore(directory, study, readonly=True) as store:
+            rows = store.run_rows()
+            todo = store.pending(runs, retry_failed=retry_failed)
+            n_unnamed, unnamed = _unnamed(store, runs)
+    else:
+        todo = list(runs)
+    statuses = {row["run_key"]: row["status"] for row in rows}
+    n_stored = {"ok": 0, "failed": 0}
+    for run in runs:
+        if run.key in statuses:
+            n_stored[statuses[run.key]] += 1
+    run_seconds, how = _estimate(todo, rows)
+    n_workers = max(1, min(workers, len(todo))) if dask is None else n_local
+    return StudyPlan(
+        directory=Path(directory),
+        study=study.name,
+        grid=_grid(study),
+        n_runs=len(runs),
+        n_new=len(todo),
+        n_stored=n_stored,
+        n_unnamed=n_unnamed,
+        unnamed=unnamed,
+        workers=n_workers,
+        run_seconds=run_seconds,
+        seconds=None if n_workers is None else run_seconds / n_workers,
+        estimate=how,
+        runs=list(todo),
     )

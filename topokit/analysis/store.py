@@ -1,15 +1,26 @@
 """The result store of a study: one SQLite file, ``DIR/results.sqlite``.
 
 The driver of a study is its only writer. Each finished run is committed in its own
-transaction (WAL journal, ``synchronous=FULL``), so killing the driver at any moment,
-``kill -9`` included, loses at most the runs still in flight and never leaves half a run.
+transaction (WAL journal while the writer has it open, ``synchronous=FULL``), so killing
+the driver at any moment, ``kill -9`` included, loses at most the runs still in flight and
+never leaves half a run. Closing the writer switches the file back to a rollback journal,
+so a closed store is the one file, without ``-wal``/``-shm`` files beside it.
 A run is keyed by :attr:`RunConfig.key <topokit.analysis.study.RunConfig.key>`; recording
 it twice stores it once.
+
+A store keeps the runs of every definition of its study that wrote into it: a study file
+that grows (more seeds, another family, another density, a changed recipe) runs only
+the runs not stored yet, and the runs a changed file no longer names stay stored.
+:meth:`ResultStore.study_run_keys` gives the runs the current definition names.
 
 Tables (schema version :data:`SCHEMA_VERSION`):
 
 - ``meta(key, value)``: ``schema_version``.
-- ``study(study_key, name, config_json, config_toml, created, versions_json)``: one row.
+- ``study(study_key, name, config_json, config_toml, created, versions_json)``: one row,
+  the current definition (the last study opened on the store for writing).
+- ``definitions(study_key, name, config_json, config_toml, first_used, last_used,
+  versions_json)``: every definition that wrote into the store.
+- ``definition_runs(study_key, run_key)``: the runs each definition names.
 - ``runs(run_key, config_json, family, seed, status, error, started, finished, seconds,
   test_accuracy, train_accuracy, final_loss, epochs_to_target, epochs, versions_json)``;
   ``status`` is ``'ok'`` or ``'failed'``.
@@ -38,8 +49,9 @@ from topokit._plain import to_plain
 
 __all__ = ["SCHEMA_VERSION", "STORE_FILENAME", "ResultStore", "RunResult", "library_versions"]
 
-#: Version of the tables' layout, recorded in ``meta``.
-SCHEMA_VERSION = 1
+#: Version of the tables' layout, recorded in ``meta``; a store of version 1 (no
+#: definitions) gains its tables when a study opens it for writing.
+SCHEMA_VERSION = 2
 #: The store's file name inside the study folder.
 STORE_FILENAME = "results.sqlite"
 
@@ -82,6 +94,20 @@ CREATE TABLE IF NOT EXISTS network_metrics (
     key TEXT NOT NULL,
     value,
     PRIMARY KEY (run_key, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS definitions (
+    study_key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    config_toml TEXT NOT NULL,
+    first_used TEXT NOT NULL,
+    last_used TEXT NOT NULL,
+    versions_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS definition_runs (
+    study_key TEXT NOT NULL,
+    run_key TEXT NOT NULL,
+    PRIMARY KEY (study_key, run_key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS curves (
     run_key TEXT NOT NULL,
@@ -235,8 +261,11 @@ class ResultStore:
     directory : str or os.PathLike
         The study's output folder; created if missing (unless ``readonly``).
     study : Study, optional
-        The study that writes here. A new store is bound to it; an existing store made
-        by a different study configuration is refused and left untouched.
+        The study that writes here; it becomes the store's current definition (see
+        :meth:`study_info`, :meth:`study_run_keys`, :meth:`definitions`). An existing store
+        of a study of another name, or of another run-configuration format, is refused
+        (the message names the differing fields) and left untouched; any other change of
+        the study (seeds, families, densities, sizes, recipe) grows the store.
     readonly : bool, default False
         Open the file read-only (``mode=ro``); any write raises TopokitError. A store in
         a folder this user cannot write is read as immutable when no write-ahead log is
@@ -246,7 +275,8 @@ class ResultStore:
     ------
     TopokitError
         If the folder cannot be created or written, the file is not a topokit store,
-        its schema is newer than this topokit, or it belongs to another study.
+        its schema is newer than this topokit, or it belongs to a study of another name
+        or run-configuration format.
 
     Examples
     --------
@@ -342,36 +372,79 @@ class ResultStore:
             )
         stored = self.study_info()
         if study is not None and stored is not None and stored["study_key"] != study.key:
+            self._check_compatible(stored, study)
+
+    def _check_compatible(self, stored, study) -> None:
+        """Refuse a study that cannot grow the stored one: another name (another study,
+        most likely a mistaken output folder) or another run-configuration format."""
+        given = study.to_dict()
+        differing = [
+            f"{name} ({stored['config'].get(name)!r} in the store, {given[name]!r} in the file)"
+            for name in ("name", "format")
+            if stored["config"].get(name) != given[name]
+        ]
+        if differing:
             raise TopokitError(
                 f"{str(self.path)!r} holds the results of study {stored['name']!r} "
                 f"(key {stored['study_key'][:12]}), not of study {study.name!r} "
-                f"(key {study.key[:12]}); the configurations differ. Use another output "
-                "folder, or run the original study file to resume it"
+                f"(key {study.key[:12]}); they differ in {', '.join(differing)}. A study "
+                "folder grows with its study (seeds, families, densities, sizes, recipe) "
+                f"but keeps one name: use another output folder, or name the study "
+                f"{stored['name']!r} to grow it"
             )
 
     def _initialize(self, study) -> None:
         self._execute("PRAGMA journal_mode = WAL", action="set up")
         self._execute("PRAGMA synchronous = FULL", action="set up")
         with self._transaction("set up"):
+            execute = self._connection.execute
+            tables = {name for (name,) in execute("SELECT name FROM sqlite_master")}
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
-                    self._connection.execute(statement)
-            self._connection.execute(
+                    execute(statement)
+            execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
-            if study is not None:
-                self._connection.execute(
-                    "INSERT OR IGNORE INTO study VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        study.key,
-                        study.name,
-                        json.dumps(study.to_dict(), sort_keys=True),
-                        study.source,
-                        _now(),
-                        json.dumps(library_versions(), sort_keys=True),
-                    ),
+            if "definitions" not in tables and "study" in tables:
+                # a store of schema 1: its runs are those of its one study definition
+                execute(
+                    "INSERT OR IGNORE INTO definitions SELECT study_key, name, config_json, "
+                    "config_toml, created, created, versions_json FROM study"
                 )
+                execute(
+                    "INSERT OR IGNORE INTO definition_runs "
+                    "SELECT study.study_key, runs.run_key FROM study, runs"
+                )
+                execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION),),
+                )
+            if study is not None:
+                self._record_definition(study)
+
+    def _record_definition(self, study) -> None:
+        """Make ``study`` the current definition and add it to the history."""
+        execute, now = self._connection.execute, _now()
+        config = json.dumps(study.to_dict(), sort_keys=True)
+        versions = json.dumps(library_versions(), sort_keys=True)
+        execute(
+            "INSERT INTO definitions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_key) "
+            "DO UPDATE SET last_used = excluded.last_used",
+            (study.key, study.name, config, study.source, now, now, versions),
+        )
+        self._connection.executemany(
+            "INSERT OR IGNORE INTO definition_runs VALUES (?, ?)",
+            [(study.key, run.key) for run in study.runs()],
+        )
+        (first_used,) = execute(
+            "SELECT first_used FROM definitions WHERE study_key = ?", (study.key,)
+        ).fetchone()
+        execute("DELETE FROM study")
+        execute(
+            "INSERT INTO study VALUES (?, ?, ?, ?, ?, ?)",
+            (study.key, study.name, config, study.source, first_used, versions),
+        )
 
     # ------------------------------------------------------------ plumbing
 
@@ -418,8 +491,9 @@ class ResultStore:
     def close(self) -> None:
         """Close the connection (the store stays on disk).
 
-        A writer first checkpoints the write-ahead log into ``results.sqlite``, so the
-        file holds every stored run even while a reader keeps the log open. Closing a
+        A writer first checkpoints the write-ahead log into ``results.sqlite`` and, when no
+        other connection has the file open, switches it back to a rollback journal: the
+        ``-wal`` and ``-shm`` files go, and the closed store is the one file. Closing a
         closed store does nothing; leaving a ``with`` block closes the store.
 
         Examples
@@ -437,6 +511,8 @@ class ResultStore:
             if not self.readonly:
                 with suppress(sqlite3.Error):
                     self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                with suppress(sqlite3.Error):  # busy while another connection reads
+                    self._connection.execute("PRAGMA journal_mode = DELETE")
             self._connection.close()
             self._connection = None
 
@@ -558,15 +634,16 @@ class ResultStore:
     # ------------------------------------------------------------ reading
 
     def study_info(self) -> dict | None:
-        """The study this store belongs to.
+        """The current definition of the study this store belongs to.
 
         Returns
         -------
         dict or None
             The study row: ``study_key``, ``name``, ``config`` (the study's
             :meth:`~topokit.analysis.Study.to_dict`), ``config_toml``, ``created`` (ISO
-            8601 UTC) and ``versions`` (:func:`library_versions` at creation); None for a
-            store made without a study.
+            8601 UTC, when this definition first wrote into the store) and ``versions``
+            (:func:`library_versions` then); None for a store made without a study.
+            :meth:`definitions` lists the earlier definitions too.
 
         Examples
         --------
@@ -594,6 +671,107 @@ class ResultStore:
             "created": created,
             "versions": json.loads(versions_json),
         }
+
+    def study_run_keys(self) -> set[str] | None:
+        """The run keys that the current study definition names.
+
+        The current definition is the study last opened on the store for writing; the
+        store may hold more runs (of earlier definitions), which these leave out.
+
+        Returns
+        -------
+        set of str or None
+            :attr:`RunConfig.key <topokit.analysis.RunConfig.key>` of each run of the
+            current definition, stored or not; None for a store made without a study.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, RunResult, load_study
+        >>> text = 'name = "g"\\nsizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"'
+        >>> study, grown = load_study(text), load_study(text.replace("[0, 1]", "[0, 2]"))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with ResultStore(folder, study) as store:
+        ...         for run in study.runs():
+        ...             _ = store.record(run, RunResult("ok", test_accuracy=0.9))
+        ...     with ResultStore(folder, grown) as store:
+        ...         named = store.study_run_keys()
+        ...         stored = set(store.statuses())
+        >>> named == {run.key for run in grown.runs()}, len(stored), len(stored - named)
+        (True, 2, 1)
+        """
+        info = self.study_info()
+        if info is None:
+            return None
+        if "definition_runs" not in self._tables():  # schema 1: one definition
+            return set(self.statuses())
+        rows = self._execute(
+            "SELECT run_key FROM definition_runs WHERE study_key = ?",
+            (info["study_key"],),
+            action="read",
+        )
+        return {key for (key,) in rows}
+
+    def definitions(self) -> list[dict]:
+        """Every study definition that wrote into the store, oldest first.
+
+        Returns
+        -------
+        list of dict
+            One dict per definition: ``study_key``, ``name``, ``config`` (the study's
+            :meth:`~topokit.analysis.Study.to_dict`), ``config_toml``, ``first_used``,
+            ``last_used`` (ISO 8601 UTC), ``versions`` (:func:`library_versions` when
+            first used) and ``n_runs`` (the runs it names).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from topokit.analysis import ResultStore, load_study
+        >>> text = 'name = "g"\\nsizes = [64, 10]\\nseeds = [0]\\n[[families]]\\nname = "dense"'
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     ResultStore(folder, load_study(text)).close()
+        ...     ResultStore(folder, load_study(text.replace("[0]", "[0, 1]"))).close()
+        ...     with ResultStore(folder, readonly=True) as store:
+        ...         history = store.definitions()
+        >>> [(d["name"], d["config"]["seeds"], d["n_runs"]) for d in history]
+        [('g', [0], 1), ('g', [0, 1], 2)]
+        """
+        if "definitions" not in self._tables():  # schema 1: the study row alone
+            info = self.study_info()
+            if info is None:
+                return []
+            return [
+                {
+                    "study_key": info["study_key"],
+                    "name": info["name"],
+                    "config": info["config"],
+                    "config_toml": info["config_toml"],
+                    "first_used": info["created"],
+                    "last_used": info["created"],
+                    "versions": info["versions"],
+                    "n_runs": len(self.statuses()),
+                }
+            ]
+        rows = self._execute(
+            "SELECT d.*, (SELECT count(*) FROM definition_runs r WHERE r.study_key = "
+            "d.study_key) FROM definitions d ORDER BY d.first_used, d.rowid",
+            action="read",
+        ).fetchall()
+        history = []
+        for key, name, config, toml_text, first, last, versions, n_runs in rows:
+            history.append(
+                {
+                    "study_key": key,
+                    "name": name,
+                    "config": json.loads(config),
+                    "config_toml": toml_text,
+                    "first_used": first,
+                    "last_used": last,
+                    "versions": json.loads(versions),
+                    "n_runs": n_runs,
+                }
+            )
+        return history
 
     def statuses(self) -> dict[str, str]:
         """The status of every stored run.

@@ -20,6 +20,7 @@ A study file::
 
     [training]                        # every key optional; see TRAINING_DEFAULTS
     epochs = 10
+    # learning_rate = [0.001, 0.01]   # a list would sweep a training key too
     target_accuracy = 0.9             # for epochs_to_target
 
     [[families]]
@@ -34,7 +35,9 @@ A study file::
 The training keys are the parameter names of :class:`topokit.nn.SparseMLP` (``optimizer``,
 ``learning_rate``, ``schedule``, ``momentum``, ``nesterov``, ``activation``,
 ``weight_decay``) and of :meth:`~topokit.nn.SparseMLP.fit` (``epochs``, ``batch_size``,
-``validation_fraction``, ``early_stopping``, ``patience``, ``target_accuracy``).
+``validation_fraction``, ``early_stopping``, ``patience``, ``target_accuracy``). Any of
+them may be a list of values: the study runs every combination, and each run's
+configuration holds one value.
 """
 
 from __future__ import annotations
@@ -378,7 +381,8 @@ class Study:
     seeds : tuple of int
         One run per seed of each combination.
     training : dict
-        The full recipe, defaults filled in.
+        The full recipe, defaults filled in; a key swept over a list of values holds
+        them as a tuple (:meth:`recipes` expands them).
     densities, degrees : tuple or None, default None
         The edge-count axis (exactly one of them, unless every family fixes its own).
     dense_layers : tuple of int, default ()
@@ -487,7 +491,10 @@ class Study:
             "degrees": None if self.degrees is None else list(self.degrees),
             "seeds": list(self.seeds),
             "dense_layers": list(self.dense_layers),
-            "training": dict(self.training),
+            "training": {
+                key: list(value) if isinstance(value, tuple) else value
+                for key, value in self.training.items()
+            },
             "metrics": None if self.metrics is None else list(self.metrics),
         }
 
@@ -506,13 +513,44 @@ class Study:
         """The whole-network and aggregated metric keys to record (None: all)."""
         return _split_metrics(self.metrics)[1]
 
+    @property
+    def swept_training(self) -> dict:
+        """The ``[training]`` keys given a list of values: key -> tuple of values."""
+        return {k: v for k, v in self.training.items() if isinstance(v, tuple)}
+
+    def recipes(self) -> list[dict]:
+        """Every training recipe of the study: one per combination of the swept keys.
+
+        Returns
+        -------
+        list of dict
+            Full recipes (one value per key): every combination of the swept keys'
+            values, the keys taken in the order of :data:`TRAINING_DEFAULTS`, the first
+            varying slowest; one recipe when no key is swept.
+
+        Examples
+        --------
+        >>> from topokit.analysis.study import Study
+        >>> study = Study.from_dict({"sizes": [64, 10], "families": [{"name": "dense"}],
+        ...                          "training": {"learning_rate": [0.01, 0.1],
+        ...                                       "batch_size": [32, 64]}})
+        >>> [(r["learning_rate"], r["batch_size"]) for r in study.recipes()]
+        [(0.01, 32), (0.1, 32), (0.01, 64), (0.1, 64)]
+        """
+        swept = self.swept_training
+        names = list(swept)
+        recipes = []
+        for values in itertools.product(*(swept[name] for name in names)):
+            recipes.append({**self.training, **dict(zip(names, values, strict=True))})
+        return recipes
+
     def runs(self) -> list[RunConfig]:
         """Expand the grid into runs.
 
-        Order: sizes, then seeds, then families (parameters swept in the order given),
-        then the edge-count axis. Families whose sizes fix the edge count (``dense``)
-        get one run per sizes and seed. Combinations a family cannot build are still
-        runs: they fail when run.
+        Order: sizes, then training recipes (:meth:`recipes`), then seeds, then families
+        (parameters swept in the order given), then the edge-count axis. Families whose
+        sizes fix the edge count (``dense``) get one run per sizes, recipe and seed.
+        Combinations a family cannot build are still runs: they fail when run.
 
         Returns
         -------
@@ -533,7 +571,8 @@ class Study:
         1 dense None
         """
         runs = []
-        for sizes, seed, spec in itertools.product(self.sizes, self.seeds, self.families):
+        grid = itertools.product(self.sizes, self.recipes(), self.seeds, self.families)
+        for sizes, recipe, seed, spec in grid:
             n_layers = len(sizes) - 1
             dense_layers = tuple(sorted({k % n_layers for k in self.dense_layers}))
             names = list(spec.params)
@@ -550,7 +589,7 @@ class Study:
                             degree=degree,
                             seed=seed,
                             dense_layers=dense_layers,
-                            training=dict(self.training),
+                            training=dict(recipe),
                             metrics=self.metrics,
                         )
                     )

@@ -24,9 +24,12 @@ examples:
   topokit study my-study.toml --out runs/my-study --workers 2
   topokit study --preset mnist --out mnist-study --dask tcp://10.0.0.5:8786
   topokit study my-study.toml --out runs/my-study --dask local:4 --json
+  topokit study my-study.toml --out runs/my-study --dry-run
 
 Rerunning the same command resumes an interrupted study: finished runs are kept and
-skipped. Results: OUT/results.sqlite ('topokit export OUT' writes a table).
+skipped. A changed study file (more seeds, families, densities, a swept [training] key)
+run into the same folder runs only the new runs; stored runs it no longer names are kept
+and listed. Results: OUT/results.sqlite ('topokit export OUT' writes a table).
 """
 
 
@@ -63,6 +66,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--retry-failed", action="store_true", help="run again the runs stored as failed"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the grid, the runs to do and already stored, and an estimate of the "
+        "time; run and write nothing",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -117,6 +126,11 @@ def _summary_text(summary, report, note) -> str:
         f"{summary.stored['failed']} failed ({done})",
         f"results: {summary.directory / 'results.sqlite'}",
     ]
+    if summary.n_unnamed:
+        lines.append(
+            f"{summary.n_unnamed} stored runs are not named by this study file (kept, not in "
+            f"the report): {summary.unnamed}"
+        )
     if summary.stored["failed"]:
         lines.append(
             "failed runs are stored with their error ('topokit export' lists them); "
@@ -129,9 +143,55 @@ def _summary_text(summary, report, note) -> str:
     return "\n".join(lines)
 
 
+def _duration(seconds) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _plan_text(plan) -> str:
+    grid = plan.grid
+    families = []
+    for spec in grid["families"]:
+        params = ", ".join(f"{k}={'|'.join(map(str, v))}" for k, v in spec["params"].items())
+        axis = "".join(f" {k}={v}" for k, v in spec.items() if k in ("densities", "degrees"))
+        families.append(spec["name"] + (f"({params})" if params else "") + axis)
+    lines = [
+        f"study {plan.study!r} (dry run: nothing is run or written)",
+        f"  sizes:     {'; '.join('-'.join(map(str, s)) for s in grid['sizes'])}",
+        f"  families:  {'; '.join(families)}",
+    ]
+    if grid["densities"] is not None:
+        lines.append(f"  densities: {', '.join(map(str, grid['densities']))}")
+    if grid["degrees"] is not None:
+        lines.append(f"  degrees:   {', '.join(map(str, grid['degrees']))}")
+    lines.append(f"  seeds:     {', '.join(map(str, grid['seeds']))}")
+    for key, values in grid["training"].items():
+        lines.append(f"  training.{key}: {', '.join(map(str, values))}")
+    stored = plan.n_stored["ok"] + plan.n_stored["failed"]
+    lines.append(
+        f"runs: {plan.n_runs} in the grid, {plan.n_new} to run, {stored} already stored "
+        f"({plan.n_stored['ok']} ok, {plan.n_stored['failed']} failed) in {plan.directory}"
+    )
+    if plan.n_unnamed:
+        lines.append(
+            f"{plan.n_unnamed} stored runs are not named by this study file (kept): {plan.unnamed}"
+        )
+    if plan.n_new:
+        if plan.seconds is None:
+            when = f"about {_duration(plan.run_seconds)} of run time (workers unknown)"
+        else:
+            workers = f"{plan.workers} worker{'s' if plan.workers != 1 else ''}"
+            when = f"about {_duration(plan.seconds)} on {workers}"
+        lines.append(f"estimated time: {when}; {plan.estimate}")
+    return "\n".join(lines)
+
+
 def run(args) -> int:
-    """Run the study, print a summary, write the report."""
-    from topokit.analysis.runner import run_study
+    """Run the study (or plan it, with --dry-run), print a summary, write the report."""
+    from topokit.analysis.runner import plan_study, run_study
 
     if args.list_presets:
         presets = _presets()
@@ -143,6 +203,15 @@ def run(args) -> int:
                 print(f"{p['name']:<{width}}{p['runs']:>4} runs  {p['description']}")
         return 0
     study = _load(args)
+    if args.dry_run:
+        plan = plan_study(
+            study, args.out, workers=args.workers, dask=args.dask, retry_failed=args.retry_failed
+        )
+        if args.json:
+            print_json(plan.to_dict())
+        else:
+            print(_plan_text(plan))
+        return 0
     summary = run_study(
         study,
         args.out,
