@@ -133,6 +133,6 @@ def run(args) -> int:
     else:
         print(
             f"wrote {args.output}: {args.family} {describe_sizes(sizes)}, "
-            f"{built.n_edges:,} edges, density {built.density:.4g}"
+            f"{built.n_edges:,} edges, density {built.density:.4g}, seed {args.seed}"
         )
     return 0

@@ -122,8 +122,13 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def format_layer(metrics: dict) -> str:
-    """A two-column table: metric name, value."""
-    return _table([[key, _format_value(value)] for key, value in metrics.items()])
+    """A two-column table: metric name, value (a seed as typed, without separators)."""
+    return _table(
+        [
+            [key, str(value) if key == "seed" else _format_value(value)]
+            for key, value in metrics.items()
+        ]
+    )
 
 
 def format_network(result: dict) -> str:
@@ -160,6 +165,8 @@ def run(args) -> int:
     else:
         result = layer_metrics(source, keys=keys)
         text = format_layer
+    if args.seed is not None:  # built from a family: the seed used (drawn without --seed)
+        result = {"seed": args.seed, **result}
     if args.json:
         print_json(result)
     else:
