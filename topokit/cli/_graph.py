@@ -45,6 +45,12 @@ examples:
   topokit graph erdos_renyi --sizes 784,300,100,10 --density 0.1 --output net.npz
   topokit graph biregular --sizes 784,300,10 --degree 8 --seed 1 --output net.graphml
   topokit graph biregular --n-in 64 --n-out 32 --degree 4 --no-header --output layer.edges
+  topokit graph ramanujan,small_world --sizes 784,300,10 --degree 16 -p small_world:p=0.1 -o net.npz
+
+FAMILY may be one family per layer with --sizes (ramanujan,small_world above); -p KEY=VALUE
+is for every family given, -p FAMILY:KEY=VALUE for that family only. Without --seed a seed
+is drawn; the summary (--json: "seed") and the file's provenance record it, so --seed
+with that number rebuilds the same graph.
 """
 
 
@@ -58,7 +64,12 @@ def add_parser(subparsers) -> None:
         epilog=_EPILOG,
         formatter_class=FORMATTER,
     )
-    parser.add_argument("family", metavar="FAMILY", help="family name (see 'topokit families')")
+    parser.add_argument(
+        "family",
+        metavar="FAMILY",
+        help="family name, or one per layer with --sizes: ramanujan,small_world "
+        "(see 'topokit families')",
+    )
     add_build_options(parser, sizes_help="build a whole network with these layer sizes")
     parser.add_argument(
         "-o",

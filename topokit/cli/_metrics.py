@@ -30,9 +30,15 @@ examples:
   topokit metrics layer.npz --keys lambda1,lambda2,spectral_gap --json
   topokit metrics erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --json
   topokit metrics erdos_renyi --sizes 784,300,100,10 --density 0.1 --json
+  topokit metrics ramanujan,small_world --sizes 784,300,10 --degree 16 -p small_world:p=0.1
   topokit metrics net.graphml
+  topokit metrics model.npz            # a model saved by 'topokit train --save'
   topokit metrics model.pt
   topokit metrics weights.npz --layout in_out --json
+
+An .npz that scipy.sparse.save_npz wrote (any format: csr, csc, coo, dia, bsr; any
+dtype) is measured by its nonzero pattern: an explicitly stored zero is not an edge.
+A family built without --seed uses a drawn seed, shown as "seed" in the output.
 
 A weights file is measured by its nonzero pattern: a PyTorch state dict (.pt, .pth,
 from torch.save(model.state_dict(), path); each nn.Linear's weight_mask if pruned,

@@ -53,6 +53,11 @@ examples:
   topokit train --hidden 300,100 --dataset mnist --density 0.05 --epochs 20
   topokit train --hidden 256 --optimizer sgd --learning-rate 0.05 --schedule cosine --json
   topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
+  topokit train --hidden 300,100 --family ramanujan,small_world -p small_world:p=0.1
+
+Without --seed a seed is drawn and recorded (the summary, config.seed in --json, the
+saved model's layers); --save's model file also reads as its topology (topokit.load,
+'topokit metrics', 'topokit draw').
 """
 
 
