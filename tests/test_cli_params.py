@@ -98,6 +98,18 @@ def test_graph_with_one_family_per_layer_and_a_scoped_param(capsys, tmp_path):
     assert list(built) == list(expected)
 
 
+def test_graph_summary_lists_the_parameters_of_every_family(capsys, tmp_path):
+    argv = ["graph", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4, "--json"]
+    argv += ["-p", "small_world:p=0.2", "-p", "ramanujan:max_attempts=50", "-o", tmp_path / "n.npz"]
+    status, out, _ = run_cli(capsys, *argv)
+    assert status == 0
+    summary = json.loads(out)
+    assert (summary["family"], summary["params"]) == (
+        "ramanujan,small_world",
+        {"p": 0.2, "max_attempts": 50},
+    )
+
+
 def test_metrics_with_one_family_per_layer_and_a_scoped_param(capsys):
     argv = ["metrics", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4]
     status, out, err = run_cli(capsys, *argv, "-p", "small_world:p=0.2", "--json", "-q")

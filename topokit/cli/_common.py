@@ -129,10 +129,10 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def parse_params(family_names, pairs: list[str]) -> dict:
+def parse_params(names, pairs: list[str]) -> dict:
     """Turn ``--param`` values into the family parameters of one build.
 
-    ``family_names`` are the families the build uses (a name, or one per layer).
+    ``names`` are the families the build uses (a name, or one per layer).
     ``KEY=VALUE`` is for every one of them, and each must take KEY (else the error names
     the family that does not and suggests the scoped form); ``FAMILY:KEY=VALUE`` is for
     FAMILY alone, which must be one of them. Each value is converted by its family's own
@@ -144,8 +144,7 @@ def parse_params(family_names, pairs: list[str]) -> dict:
     family, or a key that two families take with different (or missing) values raises
     TopokitError.
     """
-    names = [family_names] if isinstance(family_names, str) else list(family_names)
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys([names] if isinstance(names, str) else names))
     records = {name: get_family(name) for name in names}
     given: dict[str, dict[str, tuple]] = {}  # key -> {family: (value, pair)}
     for pair in pairs:

@@ -128,7 +128,9 @@ def run(args) -> int:
     built = build_from_family(args.family, args)
     _save(built, args.output, fmt, args)
     if isinstance(built, Topology):
-        sizes, params = built.sizes, built.layers[0].params
+        sizes, params = built.sizes, {}
+        for layer in reversed(built.layers):  # every family's parameters; the first layer's win
+            params = {**params, **layer.params}
     else:
         sizes, params = [built.n_in, built.n_out], built.params
     summary = {
