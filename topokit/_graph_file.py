@@ -140,13 +140,19 @@ SPARSE_INDEX_PARTS = {
     "coo": ("row", "col"),
     "dia": ("offsets",),
 }
-_SPARSE_BUILDERS = {
+_SPARSE_CLASSES = {
     "csr": sp.csr_array,
     "csc": sp.csc_array,
     "bsr": sp.bsr_array,
-    "coo": lambda parts, shape: sp.coo_array((parts[0], (parts[1], parts[2])), shape=shape),
     "dia": sp.dia_array,
 }
+
+
+def _sparse_matrix(form: str, data, index: list, shape: tuple):
+    """The scipy.sparse array of format ``form`` from its data and index arrays."""
+    if form == "coo":
+        return sp.coo_array((data, tuple(index)), shape=shape)
+    return _SPARSE_CLASSES[form]((data, *index), shape=shape)
 
 
 def read_sparse_pattern(arrays, prefix: str, where: str) -> sp.csr_array:
@@ -175,11 +181,7 @@ def read_sparse_pattern(arrays, prefix: str, where: str) -> sp.csr_array:
     data = arrays[f"{prefix}data"] if f"{prefix}data" in files else np.ones(index[0].shape[0])
     try:
         shape = tuple(int(n) for n in arrays[f"{prefix}shape"])
-        if form == "coo":
-            matrix = _SPARSE_BUILDERS[form]((data, *index), shape)
-        else:
-            matrix = _SPARSE_BUILDERS[form]((data, *index), shape=shape)
-        csr = sp.csr_array(matrix)
+        csr = sp.csr_array(_sparse_matrix(form, data, index, shape))
         csr.check_format(full_check=True)
         csr.sum_duplicates()
     except (ValueError, TypeError, IndexError) as exc:
