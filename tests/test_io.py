@@ -94,10 +94,36 @@ def test_corrupt_csr_arrays(tmp_path):
         load_topology(path)
 
 
-def test_non_binary_file_is_rejected(tmp_path):
-    path = tmp_path / "weights.npz"
-    sp.save_npz(path, sp.csr_matrix(np.array([[0.5, 0.0]])))
-    with pytest.raises(TopokitError, match="binary"):
+WEIGHTED = np.array([[0.5, 0.0, -2.0], [0.0, np.nan, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 1e-300]])
+
+
+@pytest.mark.parametrize("form", ["csr", "csc", "coo", "dia", "bsr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8, np.complex128, bool])
+def test_any_scipy_file_is_read_by_its_nonzero_pattern(tmp_path, form, dtype):
+    values = np.nan_to_num(WEIGHTED, nan=7.0) if dtype in (np.int8, bool) else WEIGHTED
+    with np.errstate(invalid="ignore"):
+        matrix = values.astype(dtype)
+    path = tmp_path / f"{form}.npz"
+    sp.save_npz(path, sp.csr_array(matrix).asformat(form))
+    expected = matrix != 0  # the dense oracle: NaN is nonzero, so an edge
+    np.testing.assert_array_equal(load_layer(path).biadjacency.toarray(), expected)
+    np.testing.assert_array_equal(load(path).biadjacency.toarray(), expected)
+
+
+def test_stored_zeros_and_cancelling_duplicates_are_not_edges(tmp_path):
+    path = tmp_path / "coo.npz"
+    row, col = np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 2])
+    data = np.array([0.0, 4.0, 2.5, -2.5, 1.0])  # a stored zero; (1, 1) sums to zero
+    sp.save_npz(path, sp.coo_array((data, (row, col)), shape=(3, 3)))
+    np.testing.assert_array_equal(
+        load_layer(path).biadjacency.toarray(), [[0, 1, 0], [0, 0, 0], [0, 0, 1]]
+    )
+
+
+def test_unknown_sparse_format_is_named(tmp_path):
+    path = tmp_path / "lil.npz"
+    np.savez(path, format=np.array("lil"), shape=np.array([2, 2]), data=np.ones(1))
+    with pytest.raises(TopokitError, match="has the sparse format 'lil'; the formats read are"):
         load_layer(path)
 
 

@@ -27,9 +27,13 @@ from topokit._errors import TopokitError
 from topokit._plain import provenance_json
 
 __all__ = [
+    "SPARSE_INDEX_PARTS",
     "is_topology_file",
+    "open_npz",
     "read_layer",
+    "read_sparse_pattern",
     "read_topology",
+    "topology_arrays",
     "write_layer",
     "write_topology",
 ]
@@ -108,22 +112,94 @@ def write_layer(graph, path) -> None:
     np.savez_compressed(path, **arrays)
 
 
-def write_topology(topology, path) -> None:
-    """Write a topology (a Topology) to ``path``, which must end in ``.npz``."""
-    path = _check_suffix(path)
+def topology_arrays(topology) -> dict:
+    """The arrays of a topology file for ``topology``: name -> array, for ``np.savez``.
+
+    A file that holds them (and more, such as a saved SparseMLP's weights) reads as a
+    topology file.
+    """
     arrays = {"topokit_sizes": np.array(topology.sizes, dtype=np.int64)}
     for k, layer in enumerate(topology.layers):
         arrays[f"layer{k}_indices"] = layer.biadjacency.indices
         arrays[f"layer{k}_indptr"] = layer.biadjacency.indptr
         arrays.update(_provenance(layer, f"layer{k}_"))
-    np.savez_compressed(path, **arrays)
+    return arrays
+
+
+def write_topology(topology, path) -> None:
+    """Write a topology (a Topology) to ``path``, which must end in ``.npz``."""
+    path = _check_suffix(path)
+    np.savez_compressed(path, **topology_arrays(topology))
+
+
+# The index arrays that scipy.sparse.save_npz writes beside format, shape and data.
+SPARSE_INDEX_PARTS = {
+    "csr": ("indices", "indptr"),
+    "csc": ("indices", "indptr"),
+    "bsr": ("indices", "indptr"),
+    "coo": ("row", "col"),
+    "dia": ("offsets",),
+}
+_SPARSE_CLASSES = {
+    "csr": sp.csr_array,
+    "csc": sp.csc_array,
+    "bsr": sp.bsr_array,
+    "dia": sp.dia_array,
+}
+
+
+def _sparse_matrix(form: str, data, index: list, shape: tuple):
+    """The scipy.sparse array of format ``form`` from its data and index arrays."""
+    if form == "coo":
+        return sp.coo_array((data, tuple(index)), shape=shape)
+    return _SPARSE_CLASSES[form]((data, *index), shape=shape)
+
+
+def read_sparse_pattern(arrays, prefix: str, where: str) -> sp.csr_array:
+    """The nonzero pattern of a sparse matrix stored as ``scipy.sparse.save_npz`` does.
+
+    ``arrays`` is an open archive; the matrix is under ``{prefix}format``,
+    ``{prefix}shape``, ``{prefix}data`` and its format's index arrays
+    (:data:`SPARSE_INDEX_PARTS`; CSR without ``format`` for older weight files). Any
+    format and dtype: duplicates are summed first, and an entry is an edge when its
+    value is nonzero (NaN is nonzero), so an explicitly stored zero is not an edge.
+    Returns a binary CSR array (float64 ones); ``where`` names the matrix in errors.
+    """
+    files = set(arrays.files)
+    form = arrays[f"{prefix}format"].item() if f"{prefix}format" in files else "csr"
+    form = form.decode() if isinstance(form, bytes) else str(form)
+    if form not in SPARSE_INDEX_PARTS:
+        raise TopokitError(
+            f"{where} has the sparse format {form!r}; the formats read are "
+            f"{', '.join(SPARSE_INDEX_PARTS)}"
+        )
+    names = SPARSE_INDEX_PARTS[form]
+    missing = [f"{prefix}{name}" for name in ("shape", *names) if f"{prefix}{name}" not in files]
+    if missing:
+        raise TopokitError(f"{where} ({form.upper()}) lacks the arrays {missing}")
+    index = [arrays[f"{prefix}{name}"] for name in names]
+    data = arrays[f"{prefix}data"] if f"{prefix}data" in files else np.ones(index[0].shape[0])
+    try:
+        shape = tuple(int(n) for n in arrays[f"{prefix}shape"])
+        csr = sp.csr_array(_sparse_matrix(form, data, index, shape))
+        csr.check_format(full_check=True)
+        csr.sum_duplicates()
+    except (ValueError, TypeError, IndexError) as exc:
+        raise TopokitError(f"{where} is not a valid {form.upper()} matrix: {exc}") from exc
+    pattern = sp.csr_array(
+        ((csr.data != 0).astype(np.float64), csr.indices, csr.indptr), shape=csr.shape
+    )
+    pattern.eliminate_zeros()
+    return pattern
 
 
 def read_layer(path) -> tuple[sp.csr_array, dict]:
     """The biadjacency of a layer file and its provenance (``family``, ``params``, ``seed``).
 
+    A layer file is any ``scipy.sparse.save_npz`` file: the biadjacency is the nonzero
+    pattern of its matrix (:func:`read_sparse_pattern`), whatever its format and dtype.
     TopokitError if the file is missing, not an ``.npz``, a topology file, or not a
-    valid sparse matrix (whether it is binary is for :class:`~topokit.LayerGraph` to say).
+    valid sparse matrix.
     """
     with open_npz(path) as arrays:
         if "topokit_sizes" in arrays:
@@ -135,18 +211,8 @@ def read_layer(path) -> tuple[sp.csr_array, dict]:
                 f"{os.fspath(path)!r} is not a scipy.sparse .npz (keys 'format' and 'shape' "
                 f"missing; found {sorted(arrays.files)})"
             )
-        try:
-            matrix = sp.load_npz(path)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TopokitError(
-                f"cannot read {os.fspath(path)!r} as a sparse matrix: {exc}"
-            ) from exc
+        matrix = read_sparse_pattern(arrays, "", f"the sparse matrix in {os.fspath(path)!r}")
         provenance = _read_provenance(arrays, "topokit_")
-    try:
-        matrix = sp.csr_array(matrix)
-        matrix.check_format(full_check=True)
-    except (ValueError, TypeError, IndexError) as exc:
-        raise TopokitError(f"{os.fspath(path)!r} is not a valid sparse matrix: {exc}") from exc
     return matrix, provenance
 
 

@@ -425,7 +425,7 @@ class LayerGraph:
         ------
         TopokitError
             If the file is missing, not an ``.npz``, holds a whole topology, or is not a
-            valid binary biadjacency.
+            valid sparse matrix.
 
         Examples
         --------

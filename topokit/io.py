@@ -2,14 +2,19 @@
 
 A layer file is exactly what ``scipy.sparse.save_npz`` writes for the CSR
 biadjacency (so ``scipy.sparse.load_npz`` reads it), plus optional keys
-``topokit_family``, ``topokit_params`` (JSON) and ``topokit_seed``.
+``topokit_family``, ``topokit_params`` (JSON) and ``topokit_seed``. Any
+``scipy.sparse.save_npz`` file reads as a layer: its graph is the matrix's nonzero
+pattern, whatever the format (CSR, CSC, COO, DIA, BSR) and dtype. Duplicate entries
+are summed first; an explicitly stored zero is not an edge, a NaN is.
 
 A topology file holds ``topokit_sizes`` and, for each layer ``k``, the CSR arrays
 ``layer{k}_indices`` and ``layer{k}_indptr``, plus the same provenance keys per layer.
 
 The same files are what :meth:`LayerGraph.save <topokit.LayerGraph.save>` and
 :meth:`Topology.save <topokit.Topology.save>` write and their ``load`` methods read;
-:func:`load` tells the two kinds apart.
+:func:`load` tells the two kinds apart. A model file written by
+:meth:`SparseMLP.save <topokit.nn.SparseMLP.save>` holds a topology file's arrays
+beside its weights, so it reads as the model's topology (its fixed patterns).
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ def save_topology(topology: Topology, path) -> None:
 def load_layer(path) -> LayerGraph:
     """Read one layer graph from a ``.npz`` written by :func:`save_layer` or ``save_npz``.
 
+    A ``scipy.sparse.save_npz`` file of any format and dtype gives the nonzero pattern of
+    its matrix: an explicitly stored zero is not an edge.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -93,7 +101,7 @@ def load_layer(path) -> LayerGraph:
     ------
     TopokitError
         If the file is missing, not an ``.npz``, holds a whole topology, or is not a
-        valid binary biadjacency.
+        valid sparse matrix.
 
     Examples
     --------
@@ -103,6 +111,12 @@ def load_layer(path) -> LayerGraph:
     >>> sp.save_npz(path, sp.csr_array(np.eye(3)))
     >>> load_layer(path)
     LayerGraph(n_in=3, n_out=3, n_edges=3)
+    >>> weights = sp.coo_array(([0.5, -2.0, 0.0], ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
+    >>> sp.save_npz(path, weights)  # weighted COO with a stored zero: two edges
+    >>> load_layer(path).biadjacency.toarray()
+    array([[0., 1., 0.],
+           [0., 0., 1.],
+           [0., 0., 0.]])
     """
     return LayerGraph.load(path)
 
@@ -125,7 +139,7 @@ def load_topology(path) -> Topology:
     ------
     TopokitError
         If the file is missing, not an ``.npz``, lacks a layer, or a layer is not a
-        valid binary biadjacency.
+        valid sparse matrix.
 
     Examples
     --------
@@ -145,8 +159,9 @@ def load(path) -> LayerGraph | Topology:
     Parameters
     ----------
     path : str or os.PathLike
-        A file written by :func:`save_layer`, :func:`save_topology` or
-        ``scipy.sparse.save_npz``.
+        A file written by :func:`save_layer`, :func:`save_topology`,
+        ``scipy.sparse.save_npz`` (its nonzero pattern) or
+        :meth:`SparseMLP.save <topokit.nn.SparseMLP.save>` (the model's topology).
 
     Returns
     -------

@@ -227,6 +227,21 @@ def test_csc_stored_matrix_is_read(tmp_path):
     assert read_weights(path, layout="in_out") == _oracle([matrix], "in_out")
 
 
+@pytest.mark.parametrize("form", ["csr", "csc", "coo", "dia", "bsr"])
+def test_named_sparse_matrix_of_any_format_is_read(tmp_path, form):
+    fc1 = sp.csr_array(_weights((7, 4), 0.4, 3))
+    fc1.data[0] = 0.0  # an explicitly stored zero is not an edge
+    stored = fc1.asformat(form)
+    index = {"coo": ("row", "col"), "dia": ("offsets",)}.get(form, ("indices", "indptr"))
+    parts = {"format": np.array(form), "shape": np.array(stored.shape), "data": stored.data}
+    parts |= {name: getattr(stored, name) for name in index}  # as sp.save_npz names them
+    path = tmp_path / f"{form}.npz"
+    np.savez(path, **{f"fc1.{key}": value for key, value in parts.items()}, fc2=np.ones((4, 2)))
+    top = read_weights(path, layout="in_out")
+    np.testing.assert_array_equal(top[0].biadjacency.toarray(), fc1.toarray() != 0)
+    assert top.sizes == [7, 4, 2]
+
+
 def test_sparse_entry_without_data_is_all_edges(tmp_path):
     path = tmp_path / "pattern.npz"
     np.savez(path, **{"w.shape": np.array([2, 3]), "w.indices": np.array([2, 0]),
@@ -257,9 +272,14 @@ def _write(tmp_path, name, content):
                      id="only-biases"),
         pytest.param("graph.npz", {"topokit_sizes": np.array([2, 2])},
                      "is a topokit graph file, not weight matrices", id="topology-file"),
+        pytest.param("sparse.npz", {"w.format": np.array("lil"), "w.shape": np.array([2, 2]),
+                                    "w.indices": np.array([0]), "w.indptr": np.array([0, 1, 1])},
+                     "has the sparse format 'lil'; the formats read are csr, csc, bsr, coo, dia",
+                     id="sparse-format"),
         pytest.param("sparse.npz", {"w.format": np.array("coo"), "w.shape": np.array([2, 2]),
                                     "w.indices": np.array([0]), "w.indptr": np.array([0, 1, 1])},
-                     "has format 'coo'; only 'csr' and 'csc'", id="sparse-format"),
+                     r"sparse matrix 'w' in .* \(COO\) lacks the arrays \['w.row', 'w.col'\]",
+                     id="sparse-coo-parts"),
         pytest.param("broken.npz", {"w.shape": np.array([2, 2]), "w.indices": np.array([5]),
                                     "w.indptr": np.array([0, 1, 1])},
                      "sparse matrix 'w' in .* is not a valid CSR matrix", id="sparse-broken"),

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
+from topokit.io import load
 from topokit.nn import DEFAULT_RECIPE, History, SparseMLP
 from topokit.topology import Topology
 
@@ -97,6 +98,31 @@ def test_load_reads_a_file_that_names_weight_decay_alpha(topology, data, tmp_pat
     arrays["config"] = np.array(json.dumps(config))
     np.savez(path, **arrays)
     assert SparseMLP.load(path).weight_decay == 0.25
+
+
+def test_load_reads_a_file_of_format_1(topology, data, tmp_path):
+    model = _fit(topology, data, 0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path) as stored:  # format 1: "sizes", the patterns, no provenance
+        arrays = {key: stored[key] for key in stored.files if "_seed" not in key}
+    arrays = {key: value for key, value in arrays.items() if not key.endswith(("family", "params"))}
+    arrays["sizes"] = arrays.pop("topokit_sizes")
+    arrays["topokit_mlp_version"] = np.array(1)
+    np.savez(path, **arrays)
+    loaded = SparseMLP.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(data[0]), model.predict_proba(data[0]))
+    assert loaded.topology == model.topology
+
+
+def test_saved_model_reads_as_its_topology_with_provenance(tmp_path):
+    topology = Topology.build([4, 6, 3], "erdos_renyi", density=0.5, dense_output=True, rng=9)
+    path = tmp_path / "model.npz"
+    SparseMLP(topology, rng=0).save(path)
+    read = load(path)
+    assert read == topology
+    assert [(layer.family, layer.seed) for layer in read] == [("erdos_renyi", 9), ("dense", 9)]
+    assert [layer.seed for layer in SparseMLP.load(path).topology] == [9, 9]
 
 
 def test_old_keyword_alpha_raises_naming_weight_decay(topology):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 
 from topokit._errors import TopokitError
@@ -17,6 +18,7 @@ from topokit.topology import Topology
 
 __all__ = [
     "FORMATTER",
+    "PARAM_HELP",
     "CommandParser",
     "UsageError",
     "add_build_options",
@@ -24,6 +26,8 @@ __all__ = [
     "add_source_argument",
     "build_from_family",
     "describe_sizes",
+    "draw_seed",
+    "family_names",
     "load_source",
     "parse_params",
     "parse_sizes",
@@ -45,6 +49,11 @@ class CommandParser(argparse.ArgumentParser):
 
 FORMATTER = argparse.RawDescriptionHelpFormatter  # keeps the epilog's examples as written
 
+PARAM_HELP = (
+    "a family parameter; repeat for several (see 'topokit families'). KEY=VALUE is for "
+    "every family given, FAMILY:KEY=VALUE for that family only (-p small_world:p=0.2)"
+)
+
 
 # ------------------------------------------------------------------ arguments
 def add_source_argument(parser: argparse.ArgumentParser) -> None:
@@ -52,10 +61,12 @@ def add_source_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source",
         metavar="FILE|FAMILY",
-        help="a graph file: .npz written by 'topokit graph' (or scipy.sparse.save_npz), "
-        ".graphml, or an edge list (.edgelist, .edges); weights whose nonzero pattern is "
-        "the graph: a PyTorch state dict (.pt, .pth) or an .npz of weight matrices "
-        "(np.savez); or a family name to build a graph from (see 'topokit families')",
+        help="a graph file: .npz written by 'topokit graph', 'topokit train --save' or "
+        "scipy.sparse.save_npz (any format and dtype: its nonzero pattern), .graphml, or "
+        "an edge list (.edgelist, .edges); weights whose nonzero pattern is the graph: a "
+        "PyTorch state dict (.pt, .pth) or an .npz of weight matrices (np.savez); or a "
+        "family name to build a graph from, or one per layer with --sizes "
+        "(ramanujan,small_world; see 'topokit families')",
     )
 
 
@@ -85,15 +96,18 @@ def add_build_options(parser: argparse.ArgumentParser, *, sizes_help: str) -> No
         "--degree", type=int, metavar="K", help="edge count as K * n_out (fan-in of each output)"
     )
     group.add_argument(
-        "--seed", type=int, metavar="S", help="random seed (default: a fresh graph each run)"
+        "--seed",
+        type=int,
+        metavar="S",
+        help="random seed (default: one is drawn; the output records it)",
     )
     group.add_argument(
         "-p",
         "--param",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="a family parameter; repeat for several (see 'topokit families')",
+        metavar="[FAMILY:]KEY=VALUE",
+        help=PARAM_HELP,
     )
 
 
@@ -115,23 +129,90 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def parse_params(family: str, pairs: list[str]) -> dict:
-    """Turn ``["q=5", "p=0.1"]`` into typed family parameters.
+def parse_params(names, pairs: list[str]) -> dict:
+    """Turn ``--param`` values into the family parameters of one build.
 
-    Each value is converted by the family's own ``Param.parse``; an unknown key,
-    a repeated key or a pair without ``=`` raises TopokitError.
+    ``names`` are the families the build uses (a name, or one per layer).
+    ``KEY=VALUE`` is for every one of them, and each must take KEY (else the error names
+    the family that does not and suggests the scoped form); ``FAMILY:KEY=VALUE`` is for
+    FAMILY alone, which must be one of them. Each value is converted by its family's own
+    ``Param.parse``.
+
+    The result is the keyword arguments of ``Topology.build`` and ``layer_graph``, which
+    give a parameter to every layer whose family takes it: a KEY that two of the families
+    take must reach both with one value. A malformed pair, a key given twice for one
+    family, or a key that two families take with different (or missing) values raises
+    TopokitError.
     """
-    record = get_family(family)
-    params = {}
+    names = list(dict.fromkeys([names] if isinstance(names, str) else names))
+    records = {name: get_family(name) for name in names}
+    given: dict[str, dict[str, tuple]] = {}  # key -> {family: (value, pair)}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise TopokitError(f"--param must be KEY=VALUE, got {pair!r}")
-        if key in params:
-            raise TopokitError(f"--param {key} given twice ({key}={params[key]!r} and {pair!r})")
-        params[key] = record.param(key).parse(value.strip())
-    return params
+        head, sep, text = pair.partition("=")
+        scope, colon, key = (part.strip() for part in head.partition(":"))
+        if not colon:
+            scope, key = "", scope
+        if not sep or not key or (colon and not scope):
+            raise TopokitError(
+                f"--param must be KEY=VALUE, got {pair!r} "
+                f"(or FAMILY:KEY=VALUE for one family of several)"
+            )
+        if colon and scope not in records:
+            raise TopokitError(
+                f"--param {pair!r} is for the family {scope!r}, which is not among the "
+                f"families given ({', '.join(names)})"
+            )
+        targets = [scope] if colon else _families_taking(key, text, records)
+        for name in targets:
+            earlier = given.setdefault(key, {}).get(name)
+            if earlier is not None:
+                raise TopokitError(
+                    f"--param {key} given twice ({earlier[1]!r} and {pair!r})"
+                    + (f" for the family {name!r}" if len(names) > 1 else "")
+                )
+            given[key][name] = (records[name].param(key).parse(text.strip()), pair)
+    return {key: _one_value(key, values, records) for key, values in given.items()}
+
+
+def _families_taking(key: str, text: str, records: dict) -> list[str]:
+    """The families of an unscoped ``KEY=VALUE``: all of them, each of which must take KEY."""
+    takers = [name for name, record in records.items() if key in _param_names(record)]
+    refusing = [name for name in records if name not in takers]
+    if refusing and takers:
+        scoped = " ".join(f"-p {name}:{key}={text.strip()}" for name in takers)
+        raise TopokitError(
+            f"--param {key}={text.strip()}: the family {refusing[0]!r} takes no parameter "
+            f"{key!r} (its parameters: {', '.join(_param_names(records[refusing[0]])) or 'none'}); "
+            f"to give it to the families that take it, scope it: {scoped}"
+        )
+    if refusing:
+        for name in refusing:
+            records[name].param(key)  # raises: unknown parameter, with the valid ones
+    return takers
+
+
+def _one_value(key: str, values: dict, records: dict):
+    """The one value of ``key`` for every family that takes it (``Topology.build``'s rule)."""
+    takers = [name for name, record in records.items() if key in _param_names(record)]
+    distinct = {repr(value) for value, _ in values.values()}
+    if set(values) != set(takers) or len(distinct) > 1:
+        shown = ", ".join(f"{name}: {values[name][1]!r}" for name in values)
+        raise TopokitError(
+            f"parameter {key!r} goes to every layer whose family takes it "
+            f"({', '.join(takers)}), so they all take one value; got {shown}: give it once "
+            f"for all, -p {key}=VALUE"
+        )
+    return next(iter(values.values()))[0]
+
+
+def _param_names(record) -> list[str]:
+    return [param.name for param in record.params]
+
+
+def family_names(text: str) -> list[str] | None:
+    """``"ramanujan,small_world"`` -> the names, if every part is a family; else None."""
+    names = [part.strip() for part in str(text).split(",")]
+    return names if all(name in families() for name in names) else None
 
 
 def _looks_like_path(text: str) -> bool:
@@ -142,19 +223,15 @@ def _looks_like_path(text: str) -> bool:
 # ``load_source`` reads a file by its suffix: each reader takes (path, layout) and returns
 # a LayerGraph or a Topology. One more format is one more entry in ``_READERS``.
 def _read_npz(path: str, layout):
-    """A topokit graph file (topokit.io), or else an archive of weight matrices."""
+    """A topokit graph file or any scipy.sparse.save_npz file (topokit.io), else weights.
+
+    A graph file is read by its nonzero pattern, whatever the matrix's format and dtype;
+    a saved SparseMLP holds a topology file's arrays and reads as its topology.
+    """
     if is_weights_npz(path):
         return read_weights(path, layout=layout or "auto")
     _reject_layout(layout, path)
-    try:
-        return load(path)  # also says why a missing or malformed file cannot be read
-    except TopokitError as exc:
-        if "must be binary" not in str(exc):
-            raise
-        raise TopokitError(
-            f"{exc}; to measure the nonzero pattern of a weight matrix, save it with "
-            f"np.savez or topokit.interop.weights.save_weights instead of scipy.sparse.save_npz"
-        ) from exc
+    return load(path)  # also says why a missing or malformed file cannot be read
 
 
 def _read_weights(path: str, layout):
@@ -206,7 +283,7 @@ def load_source(args):
     if reader is not None:
         _reject_build_options(args, source)
         return reader(source, layout)
-    if source in families():
+    if family_names(source) is not None:
         _reject_layout(layout, f"the family {source}")
         return build_from_family(source, args)
     suffixes = ", ".join(_READERS)
@@ -233,22 +310,45 @@ def _reject_build_options(args, path: str) -> None:
         )
 
 
+def draw_seed(seed: int | None) -> int:
+    """``--seed`` as given, or else a seed drawn from the system's entropy (32 bits).
+
+    Every command that builds or trains uses the seed this returns and records it in its
+    outputs, so that a result made without ``--seed`` can be rebuilt with ``--seed``.
+    """
+    return secrets.randbits(32) if seed is None else seed
+
+
 def build_from_family(family: str, args):
-    """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``."""
-    record = get_family(family)
-    params = parse_params(family, args.param)
+    """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``.
+
+    ``family`` is one name, or with ``--sizes`` one per layer (``"ramanujan,small_world"``).
+    Without ``--seed`` a seed is drawn (:func:`draw_seed`); ``args.seed`` is set to the
+    seed used, which the graph's provenance records too.
+    """
+    names = family_names(family) or [family]  # an unknown name fails in parse_params
+    params = parse_params(names, args.param)
+    args.seed = draw_seed(args.seed)
     count = {"density": args.density, "degree": args.degree, "rng": args.seed}
     if args.sizes is not None:
         if args.n_in is not None or args.n_out is not None:
             raise TopokitError("give --sizes or --n-in/--n-out, not both")
-        return Topology.build(parse_sizes(args.sizes), family, **count, **params)
+        per_layer = names if len(names) > 1 else names[0]
+        return Topology.build(parse_sizes(args.sizes), per_layer, **count, **params)
+    if len(names) > 1:
+        raise TopokitError(
+            f"one family per layer ({family}) builds a network: give its layer sizes with --sizes"
+        )
+    record = get_family(family)
     if not record.fixes_sizes and (args.n_in is None or args.n_out is None):
         missing = [name for name in ("n_in", "n_out") if getattr(args, name) is None]
         options = " and ".join("--" + name.replace("_", "-") for name in missing)
         raise TopokitError(
             f"family {family!r} needs the layer sizes: give {options} (or --sizes for a network)"
         )
-    return layer_graph(family, args.n_in, args.n_out, **count, **params)
+    graph = layer_graph(family, args.n_in, args.n_out, **count, **params)
+    graph.seed = args.seed  # provenance, also for a family that draws nothing
+    return graph
 
 
 # -------------------------------------------------------------------- output

@@ -64,5 +64,6 @@ def run(args) -> int:
     check_figure_path(args.output)
     graph = _pick_layer(load_source(args), args.layer)
     draw_layer(graph, args.output)
-    print(f"wrote {args.output}")
+    seed = "" if args.seed is None else f" (seed {args.seed})"  # built from a family
+    print(f"wrote {args.output}{seed}")
     return 0

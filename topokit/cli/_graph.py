@@ -45,6 +45,12 @@ examples:
   topokit graph erdos_renyi --sizes 784,300,100,10 --density 0.1 --output net.npz
   topokit graph biregular --sizes 784,300,10 --degree 8 --seed 1 --output net.graphml
   topokit graph biregular --n-in 64 --n-out 32 --degree 4 --no-header --output layer.edges
+  topokit graph ramanujan,small_world --sizes 784,300,10 --degree 16 -p small_world:p=0.1 -o net.npz
+
+FAMILY may be one family per layer with --sizes (ramanujan,small_world above); -p KEY=VALUE
+is for every family given, -p FAMILY:KEY=VALUE for that family only. Without --seed a seed
+is drawn; the summary (--json: "seed") and the file's provenance record it, so --seed
+with that number rebuilds the same graph.
 """
 
 
@@ -58,7 +64,12 @@ def add_parser(subparsers) -> None:
         epilog=_EPILOG,
         formatter_class=FORMATTER,
     )
-    parser.add_argument("family", metavar="FAMILY", help="family name (see 'topokit families')")
+    parser.add_argument(
+        "family",
+        metavar="FAMILY",
+        help="family name, or one per layer with --sizes: ramanujan,small_world "
+        "(see 'topokit families')",
+    )
     add_build_options(parser, sizes_help="build a whole network with these layer sizes")
     parser.add_argument(
         "-o",
@@ -117,7 +128,9 @@ def run(args) -> int:
     built = build_from_family(args.family, args)
     _save(built, args.output, fmt, args)
     if isinstance(built, Topology):
-        sizes, params = built.sizes, built.layers[0].params
+        sizes, params = built.sizes, {}
+        for layer in reversed(built.layers):  # every family's parameters; the first layer's win
+            params = {**params, **layer.params}
     else:
         sizes, params = [built.n_in, built.n_out], built.params
     summary = {
@@ -133,6 +146,6 @@ def run(args) -> int:
     else:
         print(
             f"wrote {args.output}: {args.family} {describe_sizes(sizes)}, "
-            f"{built.n_edges:,} edges, density {built.density:.4g}"
+            f"{built.n_edges:,} edges, density {built.density:.4g}, seed {args.seed}"
         )
     return 0

@@ -40,10 +40,16 @@ examples:
   topokit metrics layer.npz --keys lambda1,lambda2,spectral_gap --json
   topokit metrics erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --json
   topokit metrics erdos_renyi --sizes 784,300,100,10 --density 0.1 --json
+  topokit metrics ramanujan,small_world --sizes 784,300,10 --degree 16 -p small_world:p=0.1
   topokit metrics net.graphml
+  topokit metrics model.npz            # a model saved by 'topokit train --save'
   topokit metrics model.pt
   topokit metrics weights.npz --layout in_out --json
   topokit metrics erdos_renyi --sizes 64,32,10 --density 0.1 --dataset digits
+
+An .npz that scipy.sparse.save_npz wrote (any format: csr, csc, coo, dia, bsr; any
+dtype) is measured by its nonzero pattern: an explicitly stored zero is not an edge.
+A family built without --seed uses a drawn seed, shown as "seed" in the output.
 
 A weights file is measured by its nonzero pattern: a PyTorch state dict (.pt, .pth,
 from torch.save(model.state_dict(), path); each nn.Linear's weight_mask if pruned,
@@ -167,8 +173,13 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def format_layer(metrics: dict) -> str:
-    """A two-column table: metric name, value."""
-    return _table([[key, _format_value(value)] for key, value in metrics.items()])
+    """A two-column table: metric name, value (a seed as typed, without separators)."""
+    return _table(
+        [
+            [key, str(value) if key == "seed" else _format_value(value)]
+            for key, value in metrics.items()
+        ]
+    )
 
 
 def format_network(result: dict) -> str:
@@ -229,6 +240,8 @@ def run(args) -> int:
         result = layer_metrics(source, keys=layer_keys) if layer_keys != [] else {}
         result.update(data_aware)
         text = format_layer
+    if args.seed is not None:  # built from a family: the seed used (drawn without --seed)
+        result = {"seed": args.seed, **result}
     if args.json:
         print_json(result)
     else:

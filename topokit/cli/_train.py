@@ -9,7 +9,9 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int, make_rng
 from topokit.cli._common import (
     FORMATTER,
+    PARAM_HELP,
     describe_sizes,
+    draw_seed,
     parse_params,
     parse_sizes,
     print_json,
@@ -51,6 +53,11 @@ examples:
   topokit train --hidden 300,100 --dataset mnist --density 0.05 --epochs 20
   topokit train --hidden 256 --optimizer sgd --learning-rate 0.05 --schedule cosine --json
   topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
+  topokit train --hidden 300,100 --family ramanujan,small_world -p small_world:p=0.1
+
+Without --seed a seed is drawn and recorded (the summary, config.seed in --json, the
+saved model's layers); --save's model file also reads as its topology (topokit.load,
+'topokit metrics', 'topokit draw').
 """
 
 
@@ -91,8 +98,8 @@ def add_parser(subparsers) -> None:
         "--param",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="a family parameter; repeat for several (see 'topokit families')",
+        metavar="[FAMILY:]KEY=VALUE",
+        help=PARAM_HELP,
     )
     output = network.add_mutually_exclusive_group()
     output.add_argument(
@@ -128,7 +135,10 @@ def add_parser(subparsers) -> None:
         help=f"default {recipe.batch_size}",
     )
     training.add_argument(
-        "--seed", type=int, metavar="S", help="random seed (default: a fresh run each time)"
+        "--seed",
+        type=int,
+        metavar="S",
+        help="random seed (default: one is drawn; the output and --save record it)",
     )
     training.add_argument(
         "--optimizer",
@@ -220,8 +230,8 @@ def run(args) -> int:
     check_int("epochs", args.epochs, minimum=1)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     sizes = _network_sizes(args, data)
-    rng = make_rng(args.seed)
-    model = _build_model(args, sizes, rng)
+    args.seed = draw_seed(args.seed)
+    model = _build_model(args, sizes, args.seed)
     bar = progress(total=args.epochs, desc="training", quiet=args.quiet)
     try:
         model.fit(
@@ -313,14 +323,8 @@ def _parse_numbers(option, pairs) -> dict:
     return params
 
 
-def _family_params(families, pairs) -> dict:
-    params = {}
-    for family in dict.fromkeys(families):
-        params = parse_params(family, pairs)  # every family must take every key
-    return params
-
-
-def _build_model(args, sizes, rng):
+def _build_model(args, sizes, seed):
+    rng = make_rng(seed)
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
     topology = Topology.build(
@@ -331,8 +335,10 @@ def _build_model(args, sizes, rng):
         dense_output=args.dense_output,
         default_density=DEFAULT_DENSITY,
         rng=rng,
-        **_family_params(families, args.param),
+        **parse_params(families, args.param),
     )
+    for layer in topology:
+        layer.seed = seed  # as Topology.build records an int seed: the model file keeps it
     return SparseMLP(
         topology,
         args.activation,
@@ -415,7 +421,8 @@ def _summary(result) -> str:
     families = ", ".join(dict.fromkeys(topology["families"]))
     lines = [
         f"{result['dataset']}: {describe_sizes(topology['sizes'])} ({families}), "
-        f"{topology['n_edges']:,} edges, density {topology['density']:.4g}",
+        f"{topology['n_edges']:,} edges, density {topology['density']:.4g}, "
+        f"seed {result['config']['seed']}",
         f"trained {result['epochs']} epoch{'s' if result['epochs'] != 1 else ''}"
         + (" (stopped early)" if result["stopped_early"] else "")
         + f", {result['seconds_per_epoch']:.4g} s/epoch, final loss {result['final_loss']:.4g}",

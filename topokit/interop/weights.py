@@ -22,14 +22,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
-from topokit._graph_file import open_npz
+from topokit._graph_file import SPARSE_INDEX_PARTS, open_npz, read_sparse_pattern
 from topokit.interop._patterns import LAYOUTS, as_matrix, build_topology, check_layout
 from topokit.interop._state_dict import load_state_dict, topology_from_state_dict
 
 __all__ = ["LAYOUTS", "is_weights_npz", "read_weights", "save_weights", "topology_from_weights"]
 
 _TORCH_SUFFIXES = (".pt", ".pth")
-_SPARSE_PARTS = ("format", "shape", "data", "indices", "indptr")
+_SPARSE_PARTS = (
+    "format",
+    "shape",
+    "data",
+    *dict.fromkeys(part for parts in SPARSE_INDEX_PARTS.values() for part in parts),
+)
 
 
 def _named(matrices) -> dict:
@@ -107,7 +112,7 @@ def topology_from_weights(matrices, *, layout="auto"):
 def _holds_graph(keys) -> bool:
     """Whether an archive with these keys is a topokit graph file (see topokit.io)."""
     keys = set(keys)
-    return "topokit_sizes" in keys or {"format", "indices", "indptr"} <= keys
+    return "topokit_sizes" in keys or {"format", "shape"} <= keys
 
 
 def is_weights_npz(path) -> bool:
@@ -149,34 +154,21 @@ def is_weights_npz(path) -> bool:
 
 
 def _sparse_names(files) -> list[str]:
-    """Names ``N`` of the sparse matrices stored as ``N.indices``, ``N.indptr``, ``N.shape``."""
+    """Names ``N`` of the sparse matrices stored as ``N.format``, ``N.shape``, ... .
+
+    A matrix is stored as ``scipy.sparse.save_npz`` stores one, each key prefixed by its
+    name (:func:`save_weights`); ``N.indptr`` beside ``N.indices`` and ``N.shape`` without
+    ``N.format`` is a CSR matrix.
+    """
     present = set(files)
     names = []
     for key in files:
-        if key.endswith(".indptr"):
-            name = key[: -len(".indptr")]
-            if f"{name}.indices" in present and f"{name}.shape" in present:
-                names.append(name)
+        name, dot, part = key.rpartition(".")
+        if not dot or f"{name}.shape" not in present or name in names:
+            continue
+        if part == "format" or (part == "indptr" and f"{name}.indices" in present):
+            names.append(name)
     return names
-
-
-def _read_sparse(arrays, name: str, path: str):
-    where = f"sparse matrix {name!r} in {path!r}"
-    form = arrays[f"{name}.format"].item() if f"{name}.format" in arrays.files else "csr"
-    form = form.decode() if isinstance(form, bytes) else str(form)
-    if form not in ("csr", "csc"):
-        raise TopokitError(f"{where} has format {form!r}; only 'csr' and 'csc' are read")
-    indices = arrays[f"{name}.indices"]
-    indptr = arrays[f"{name}.indptr"]
-    data = arrays[f"{name}.data"] if f"{name}.data" in arrays.files else np.ones(indices.size)
-    try:
-        shape = tuple(int(n) for n in arrays[f"{name}.shape"])
-        build = sp.csr_array if form == "csr" else sp.csc_array
-        matrix = build((data, indices, indptr), shape=shape)
-        matrix.check_format(full_check=True)
-    except (ValueError, TypeError, IndexError) as exc:
-        raise TopokitError(f"{where} is not a valid {form.upper()} matrix: {exc}") from exc
-    return matrix
 
 
 def _npz_matrices(arrays, path: str) -> dict:
@@ -189,7 +181,8 @@ def _npz_matrices(arrays, path: str) -> dict:
         if key in sparse:
             name = sparse[key]
             if name not in named:
-                named[name] = _read_sparse(arrays, name, path)
+                where = f"sparse matrix {name!r} in {path!r}"
+                named[name] = read_sparse_pattern(arrays, f"{name}.", where)
             continue
         if key.endswith("weight_orig") and key[: -len("_orig")] in masked:
             continue  # the mask beside it is the pattern
@@ -218,7 +211,9 @@ def read_weights(path, *, layout="auto"):
         ``.npz``: the 2-D arrays of the archive in the order they were written
         (``np.savez(path, W1, W2)`` or with names); 1-D arrays (biases) are skipped,
         and a ``<name>weight_orig`` beside a ``<name>weight_mask`` is left for the mask.
-        Sparse matrices are stored as :func:`save_weights` writes them.
+        Sparse matrices are stored as :func:`save_weights` writes them: as
+        ``scipy.sparse.save_npz`` writes one (any format), each key prefixed by the
+        matrix's name; their nonzero pattern is read (a stored zero is not an edge).
         ``.pt`` / ``.pth``: a PyTorch state dict (``torch.save(model.state_dict(), path)``),
         read with ``torch.load(weights_only=True)``; each module's ``weight_mask``
         (``torch.nn.utils.prune``), else ``weight_orig``, else 2-D ``weight`` is a

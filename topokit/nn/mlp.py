@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
+from topokit._graph_file import read_topology, topology_arrays
 from topokit._validation import check_int, check_real, make_rng
 from topokit.graph import LayerGraph
 from topokit.nn import _panels
@@ -29,7 +30,7 @@ __all__ = ["SparseMLP"]
 
 _PREDICT_CHUNK = 4096  # samples per forward pass in predict_proba
 _DIVERGENCE_FACTOR = 1e3  # loss above this times its reference counts as exploding
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: the topology file's arrays (topokit.io) with provenance
 
 
 class SparseMLP:
@@ -655,7 +656,10 @@ class SparseMLP:
         """Write the weights, patterns, biases, configuration and history to ``.npz``.
 
         Optimizer state (momenta) is not saved; a loaded model predicts identically
-        and trains on with fresh optimizer state.
+        and trains on with fresh optimizer state. The file holds the arrays of a
+        topology file too (:func:`topokit.save_topology`): :func:`topokit.load`,
+        ``topokit metrics`` and ``topokit draw`` read it as the model's topology (its
+        layers' patterns, with their family, parameters and seed).
 
         Parameters
         ----------
@@ -673,14 +677,12 @@ class SparseMLP:
         """
         path = _check_npz(path)
         arrays = {
+            **topology_arrays(self.topology),  # so the file reads as a topology file too
             "topokit_mlp_version": np.array(_FORMAT_VERSION),
             "config": np.array(json.dumps(self._config)),
             "history": np.array(json.dumps(self.history.as_dict())),
-            "sizes": np.array(self.topology.sizes, dtype=np.int64),
         }
         for k, layer in enumerate(self.layers):
-            arrays[f"layer{k}_indptr"] = layer.graph.biadjacency.indptr
-            arrays[f"layer{k}_indices"] = layer.graph.biadjacency.indices
             arrays[f"layer{k}_weights"] = layer.weight_data
             arrays[f"layer{k}_bias"] = layer.bias
         np.savez(path, **arrays)
@@ -721,15 +723,14 @@ class SparseMLP:
                     raise TopokitError(f"{path!r} is not a saved SparseMLP (no format version)")
                 config = json.loads(str(arrays["config"]))
                 history = json.loads(str(arrays["history"]))
-                sizes = arrays["sizes"].tolist()
-                layers, weights = [], []
-                for k in range(len(sizes) - 1):
-                    indices = arrays[f"layer{k}_indices"]
-                    indptr = arrays[f"layer{k}_indptr"]
-                    pattern = (np.ones(indices.size), indices, indptr)
-                    graph = LayerGraph(sp.csr_array(pattern, shape=(sizes[k], sizes[k + 1])))
-                    layers.append(graph)
-                    weights.append((arrays[f"layer{k}_weights"], arrays[f"layer{k}_bias"]))
+                if "topokit_sizes" in arrays:  # the arrays of a topology file
+                    layers = [LayerGraph(m, **prov) for m, prov in read_topology(path)]
+                else:  # format 1: the sizes and the patterns without provenance
+                    layers = _format1_layers(arrays)
+                weights = [
+                    (arrays[f"layer{k}_weights"], arrays[f"layer{k}_bias"])
+                    for k in range(len(layers))
+                ]
         except (OSError, KeyError, ValueError) as exc:
             if isinstance(exc, TopokitError):
                 raise
@@ -751,6 +752,17 @@ class SparseMLP:
             f"activation={self.activation.name!r}, optimizer={self.optimizer.name!r}, "
             f"dtype={self.dtype.name})"
         )
+
+
+def _format1_layers(arrays) -> list[LayerGraph]:
+    """The layer graphs of a model file of format 1 (``sizes`` and the CSR patterns)."""
+    sizes = arrays["sizes"].tolist()
+    layers = []
+    for k in range(len(sizes) - 1):
+        indices = arrays[f"layer{k}_indices"]
+        pattern = (np.ones(indices.size), indices, arrays[f"layer{k}_indptr"])
+        layers.append(LayerGraph(sp.csr_array(pattern, shape=(sizes[k], sizes[k + 1]))))
+    return layers
 
 
 def _check_npz(path) -> str:
