@@ -6,6 +6,18 @@
 """
 
 from topokit.metrics.layer import LAYER_METRICS, layer_metrics
-from topokit.metrics.network import NETWORK_METRICS, network_metrics
+from topokit.metrics.network import (
+    NETWORK_METRICS,
+    is_dense_layer,
+    network_metrics,
+    sparse_aggregates,
+)
 
-__all__ = ["LAYER_METRICS", "NETWORK_METRICS", "layer_metrics", "network_metrics"]
+__all__ = [
+    "LAYER_METRICS",
+    "NETWORK_METRICS",
+    "is_dense_layer",
+    "layer_metrics",
+    "network_metrics",
+    "sparse_aggregates",
+]
