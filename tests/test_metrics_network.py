@@ -135,7 +135,7 @@ def test_is_biregular_aggregates():
 
 
 def test_aggregates_leave_dense_layers_out():
-    matrices = random_matrices([8, 6, 7], 0.5, seed=5) + [np.ones((7, 3))]
+    matrices = [*random_matrices([8, 6, 7], 0.5, seed=5), np.ones((7, 3))]
     result = network_metrics(topology_from(matrices))
     sparse = [layer_metrics(LayerGraph(m)) for m in matrices[:2]]
     for key in LAYER_METRICS:
@@ -147,12 +147,14 @@ def test_aggregates_leave_dense_layers_out():
 def test_aggregates_of_a_network_without_sparse_layer_are_nan():
     result = network_metrics(topology_from([np.ones((3, 4)), np.ones((4, 2))]))
     for key in LAYER_METRICS:
-        assert np.isnan(result[f"min_{key}"]) and np.isnan(result[f"mean_{key}"]), key
+        assert np.isnan(result[f"min_{key}"]), key
+        assert np.isnan(result[f"mean_{key}"]), key
     assert result["net_n_edges"] == 20
 
 
 def test_is_dense_layer_and_sparse_aggregates_by_hand():
-    assert is_dense_layer(3, 4, 12) and not is_dense_layer(3, 4, 11)
+    assert is_dense_layer(3, 4, 12)
+    assert not is_dense_layer(3, 4, 11)
     layers = [{"lambda2": 1.0}, {"lambda2": 3.0}, {"lambda2": 9.0}]
     assert sparse_aggregates(layers, [False, False, True]) == {
         "min_lambda2": 1.0,

@@ -235,7 +235,7 @@ def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
         ranking=_findings.verdicts(rank_metrics(ok)),
     )
     analysis.summary = _findings.summary(analysis, ok)
-    report.write(analysis, frame, rows, figures=figures)
+    report.write(analysis, frame, figures=figures)
     return analysis
 
 
