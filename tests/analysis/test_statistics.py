@@ -458,6 +458,8 @@ def test_rank_metrics():
     assert list(ranking.columns) == [
         "rank",
         "metric",
+        "members",
+        "kind",
         "n",
         "partial_r",
         "partial_ci_low",
