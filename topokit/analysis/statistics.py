@@ -55,7 +55,6 @@ import numpy as np
 import pandas as pd
 
 from topokit._errors import TopokitError
-from topokit.analysis.study import TRAINING_DEFAULTS
 from topokit.analysis._coefficients import (
     Correlation,
     FitLine,
@@ -69,6 +68,7 @@ from topokit.analysis._coefficients import (
     pearson,
     spearman,
 )
+from topokit.analysis.study import TRAINING_DEFAULTS
 
 __all__ = [
     "DEFAULT_OUTCOMES",
@@ -614,8 +614,12 @@ def metric_groups(
     ...                       "mean_edge_expansion_lower": fiedler / 2,
     ...                       "mean_n_edges": 640 * density, "mean_n_in": np.full(12, 64.0),
     ...                       "net_lambda2": rng.normal(size=12)})
-    >>> metric_groups(frame)[["members", "kind"]].to_numpy().tolist()
-    [[('mean_fiedler_value', 'mean_edge_expansion_lower'), 'distinct'], [('net_lambda2',), 'distinct'], [('mean_n_in',), 'constant'], [('mean_n_edges',), 'controls']]
+    >>> for group in metric_groups(frame).itertuples():
+    ...     print(group.kind, group.members)
+    distinct ('mean_fiedler_value', 'mean_edge_expansion_lower')
+    distinct ('net_lambda2',)
+    constant ('mean_n_in',)
+    controls ('mean_n_edges',)
     """
     data, metrics, _, controls = _arguments(frame, metrics, [], controls, encoding)
     constant, determined, groups = [], [], []  # groups: [representative values, members]
