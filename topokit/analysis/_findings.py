@@ -145,7 +145,8 @@ def ranking_findings(table: pd.DataFrame, outcome_label: str) -> list[str]:
         if len(supported) > 1:
             lines.append(
                 f"{len(supported)} of {len(assessed)} distinct metrics tested have a partial "
-                f"correlation whose 95% CI excludes 0 and that survives the Holm correction for {tests}: "
+                f"correlation whose 95% CI excludes 0 and that survives the Holm correction "
+                f"for {tests}: "
                 f"{_names(supported[names])}."
             )
     else:
