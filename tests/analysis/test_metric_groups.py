@@ -177,9 +177,10 @@ def test_partial_correlation_controls_for_a_swept_key_by_hand():
     x = residual(frame["net_spectral_gap"].to_numpy(float))
     y = residual(frame["test_accuracy"].to_numpy(float))
     assert row["partial_r"] == pytest.approx(np.corrcoef(x, y)[0, 1], rel=1e-10)
-    # without the swept keys the learning rate's effect leaks into the metric's correlation
-    leaky = correlation_table(frame, ["net_spectral_gap"], controls=["net_density"]).iloc[0]
-    assert leaky["partial_r"] > row["partial_r"] + 0.1
+    # left uncontrolled, the learning rate's effect on accuracy swamps the metric's
+    controls = ["net_density", "optimizer"]
+    leaky = correlation_table(frame, ["net_spectral_gap"], controls=controls).iloc[0]
+    assert leaky["partial_r"] < row["partial_r"] - 0.3
 
 
 def test_a_metric_fixed_by_a_swept_key_is_grouped_with_the_controls():
