@@ -52,6 +52,14 @@ def _groups(frame, **kwargs):
 
 
 def test_groups_found_from_the_data():
+    table = metric_groups(_frame())
+    assert table["metric"].tolist() == [
+        "mean_fiedler_value",
+        "mean_spectral_gap",  # a group's mean_ metric stands for it
+        "net_lambda2",
+        "mean_n_in",
+        "mean_n_edges",
+    ]
     assert _groups(_frame()) == {
         ("mean_fiedler_value", "mean_edge_expansion_lower"): "distinct",
         ("min_spectral_gap", "mean_spectral_gap", "net_spectral_gap"): "distinct",
@@ -95,21 +103,22 @@ def test_ranking_has_one_row_per_group_and_holm_counts_groups():
     frame = _frame()
     ranking = _findings.verdicts(rank_metrics(frame))
     assert len(ranking) == 5
-    by_first = ranking.set_index("metric")
-    assert by_first.loc["min_spectral_gap", "members"] == (
+    by_name = ranking.set_index("metric")
+    assert by_name.loc["mean_spectral_gap", "members"] == (
         "min_spectral_gap, mean_spectral_gap, net_spectral_gap"
     )
-    assert by_first.loc["mean_n_in", "kind"] == "constant"
-    assert by_first.loc["mean_n_in", "note"] == "constant across the runs"
-    assert by_first.loc["mean_n_edges", "note"] == "determined by the controls"
-    assert math.isnan(by_first.loc["mean_n_edges", "partial_r"])
+    assert by_name.loc["mean_n_in", "kind"] == "constant"
+    assert by_name.loc["mean_n_in", "members"] == "mean_n_in, min_n_in"
+    assert by_name.loc["mean_n_in", "note"] == "constant across the runs"
+    assert by_name.loc["mean_n_edges", "note"] == "determined by the controls"
+    assert math.isnan(by_name.loc["mean_n_edges", "partial_r"])
     # Holm over the three distinct groups, by hand from the ungrouped partial p-values
     single = rank_metrics(frame, grouped=False).set_index("metric")
-    firsts = ["mean_fiedler_value", "min_spectral_gap", "net_lambda2"]
-    expected = multipletests(single.loc[firsts, "partial_p"].to_numpy(), method="holm")[1]
-    for name, p_holm in zip(firsts, expected, strict=True):
-        assert by_first.loc[name, "p_holm"] == pytest.approx(p_holm, rel=1e-12)
-    assert by_first["p_holm"].notna().sum() == 3
+    tested = ["mean_fiedler_value", "mean_spectral_gap", "net_lambda2"]
+    expected = multipletests(single.loc[tested, "partial_p"].to_numpy(), method="holm")[1]
+    for name, p_holm in zip(tested, expected, strict=True):
+        assert by_name.loc[name, "p_holm"] == pytest.approx(p_holm, rel=1e-12)
+    assert by_name["p_holm"].notna().sum() == 3
     assert len(single) == 9  # ungrouped: one row per metric
 
 
@@ -239,7 +248,7 @@ def test_report_shows_no_cv_r2_beside_too_few_runs(tmp_path):
     assert math.isnan(row["r2_density"])
     assert math.isnan(row["r2_metric_density"])
     text = analysis.report.read_text(encoding="utf-8")
-    line = next(line for line in text.splitlines() if line.startswith("| 1 | `min_spectral_gap`"))
+    line = next(line for line in text.splitlines() if line.startswith("| 1 | `mean_spectral_gap`"))
     cells = [cell.strip() for cell in line.strip("|").split("|")]
     assert cells[7:10] == ["n/a", "n/a", "n/a"]
     assert "cross-validated R²" not in " ".join(analysis.summary)

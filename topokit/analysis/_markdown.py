@@ -98,10 +98,10 @@ def _accuracy_section(ok: pd.DataFrame) -> list[str]:
 
 
 def _members(row) -> str:
-    members = [m.strip() for m in str(row.members).split(",")]
-    if len(members) == 1:
+    others = [m.strip() for m in str(row.members).split(",") if m.strip() != row.metric]
+    if not others:
         return f"`{row.metric}`"
-    others = ", ".join(f"`{m}`" for m in members[1:])
+    others = ", ".join(f"`{m}`" for m in others)
     return f"`{row.metric}` (= {others})"
 
 

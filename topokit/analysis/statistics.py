@@ -559,6 +559,12 @@ def _finite_values(data: pd.DataFrame, name: str) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.nan)
 
 
+def _representative(members) -> str:
+    """The member that stands for a group: its first ``mean_`` metric (the figures' axis),
+    else its first member."""
+    return next((name for name in members if name.startswith("mean_")), members[0])
+
+
 def metric_groups(
     frame: pd.DataFrame, metrics=None, controls=None, *, encoding="auto"
 ) -> pd.DataFrame:
@@ -591,10 +597,11 @@ def metric_groups(
     Returns
     -------
     pandas.DataFrame
-        One row per group: ``metric`` (the first member, which stands for the group),
-        ``members`` (tuple of the member names, in ``metrics`` order) and ``kind``
+        One row per group: ``metric`` (the member that stands for the group: its first
+        ``mean_`` metric, else its first member), ``members`` (tuple of the member
+        names, in ``metrics`` order) and ``kind``
         (``"distinct"``, ``"constant"``, ``"controls"``). The distinct groups come first,
-        in the order of their first member, then the constant group and the
+        in the order of their first members, then the constant group and the
         control-determined group when there are any.
 
     Raises
@@ -647,12 +654,14 @@ def metric_groups(
         else:
             groups.append((values, [metric]))
     records = [
-        {"metric": members[0], "members": tuple(members), "kind": "distinct"}
+        {"metric": _representative(members), "members": tuple(members), "kind": "distinct"}
         for _, members in groups
     ]
     for kind, members in (("constant", constant), ("controls", determined)):
         if members:
-            records.append({"metric": members[0], "members": tuple(members), "kind": kind})
+            records.append(
+                {"metric": _representative(members), "members": tuple(members), "kind": kind}
+            )
     return pd.DataFrame(records, columns=["metric", "members", "kind"])
 
 
@@ -672,7 +681,8 @@ def rank_metrics(
 
     With ``grouped`` (the default), metrics that say the same thing in this study
     (:func:`metric_groups`, over the runs with an ``outcome``) take one row: a group of
-    exactly affine metrics is tested once, by its first member, and every constant metric
+    exactly affine metrics is tested once, by the metric that stands for it (its first
+    ``mean_`` metric, else its first), and every constant metric
     and every metric determined by the controls share one row each, not tested. So each
     row is one hypothesis, and a multiple-testing correction over the rows counts distinct
     hypotheses. Sorted by the absolute partial correlation, largest first; rows whose
@@ -699,12 +709,14 @@ def rank_metrics(
     seed : int, default 0
         Seed of the shuffled folds.
     grouped : bool, default True
-        One row per group of :func:`metric_groups`; False gives one row per metric.
+        One row per group of :func:`metric_groups`, tested by the metric that stands for
+        it; False gives one row per metric.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``rank`` (from 1), ``metric`` (a group's first member), ``members``
+        Columns ``rank`` (from 1), ``metric`` (the metric that stands for a group),
+        ``members``
         (the group's metrics, comma-separated; the metric itself when not grouped),
         ``kind`` (of the group: ``"distinct"``, ``"constant"``, ``"controls"``), ``n``,
         ``partial_r``, ``partial_ci_low``, ``partial_ci_high``, ``partial_p``,
