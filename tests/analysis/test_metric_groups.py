@@ -252,3 +252,33 @@ def test_report_shows_no_cv_r2_beside_too_few_runs(tmp_path):
     cells = [cell.strip() for cell in line.strip("|").split("|")]
     assert cells[7:10] == ["n/a", "n/a", "n/a"]
     assert "cross-validated R²" not in " ".join(analysis.summary)
+
+
+def test_summary_without_density_names_the_other_controls(tmp_path):
+    study = load_study(
+        "sizes = [64, 8, 10]\ndense_layers = [-1]\ndensities = [0.25]\nseeds = [0, 1, 2, 3]\n"
+        '[[families]]\nname = "erdos_renyi"'
+    )
+    with ResultStore(tmp_path, study) as store:
+        for run in study.runs():
+            store.record(run, RunResult("ok", test_accuracy=0.9, network_metrics={}))
+    analysis = analyze_study(tmp_path, figures=False)
+    ok = pd.DataFrame(
+        {
+            "status": "ok",
+            "density": 0.25,
+            "family": "erdos_renyi",
+            "variant": "erdos_renyi",
+            "test_accuracy": [0.9, 0.91, 0.92, 0.93],
+            "optimizer": ["adam", "sgd", "adam", "sgd"],
+        }
+    )
+    lines = _findings.summary(analysis, ok)
+    assert (
+        "Density does not vary across the successful runs, so 'beyond density' is the "
+        "correlation given optimizer." in lines
+    )
+    assert (
+        "Density does not vary across the successful runs, so 'beyond density' is the plain "
+        "correlation." in analysis.summary
+    )

@@ -282,10 +282,11 @@ def summary(analysis, ok: pd.DataFrame) -> list[str]:
             "relationship; the intervals below are wide or undefined."
         )
     controls = default_controls(ok)
-    if not controls:
+    others = [c for c in controls if c not in ("net_density", "density")]
+    if len(others) == len(controls):
+        beyond = f"the correlation given {', '.join(others)}" if others else "the plain correlation"
         lines.append(
-            "Density does not vary across the successful runs, so 'beyond density' is the "
-            "plain correlation."
+            f"Density does not vary across the successful runs, so 'beyond density' is {beyond}."
         )
     lines += _density_sentence(ok)
     lines += _best_variants(ok)
