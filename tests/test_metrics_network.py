@@ -15,9 +15,11 @@ from topokit.metrics import (
     LAYER_METRICS,
     NETWORK_METRICS,
     _paths,
+    is_dense_layer,
     layer_metrics,
     network,
     network_metrics,
+    sparse_aggregates,
 )
 from topokit.topology import Topology
 
@@ -126,9 +128,40 @@ def test_aggregates_over_layers():
 
 
 def test_is_biregular_aggregates():
-    top = topology_from([np.ones((3, 4)), np.array([[1, 0], [0, 1], [1, 1], [0, 0]])])
+    cycle = np.eye(4) + np.roll(np.eye(4), 1, axis=1)  # 2-regular on both sides, not complete
+    top = topology_from([cycle, np.array([[1, 0], [0, 1], [1, 1], [0, 0]])])
     result = network_metrics(top, ["min_is_biregular", "mean_is_biregular"])
     assert result == {"min_is_biregular": False, "mean_is_biregular": 0.5}
+
+
+def test_aggregates_leave_dense_layers_out():
+    matrices = [*random_matrices([8, 6, 7], 0.5, seed=5), np.ones((7, 3))]
+    result = network_metrics(topology_from(matrices))
+    sparse = [layer_metrics(LayerGraph(m)) for m in matrices[:2]]
+    for key in LAYER_METRICS:
+        column = [metrics[key] for metrics in sparse]
+        assert result[f"min_{key}"] == min(column), key
+        assert result[f"mean_{key}"] == pytest.approx(np.mean(column), rel=1e-12), key
+
+
+def test_aggregates_of_a_network_without_sparse_layer_are_nan():
+    result = network_metrics(topology_from([np.ones((3, 4)), np.ones((4, 2))]))
+    for key in LAYER_METRICS:
+        assert np.isnan(result[f"min_{key}"]), key
+        assert np.isnan(result[f"mean_{key}"]), key
+    assert result["net_n_edges"] == 20
+
+
+def test_is_dense_layer_and_sparse_aggregates_by_hand():
+    assert is_dense_layer(3, 4, 12)
+    assert not is_dense_layer(3, 4, 11)
+    layers = [{"lambda2": 1.0}, {"lambda2": 3.0}, {"lambda2": 9.0}]
+    assert sparse_aggregates(layers, [False, False, True]) == {
+        "min_lambda2": 1.0,
+        "mean_lambda2": 2.0,
+    }
+    with pytest.raises(TopokitError, match="one flag per layer: 3 layers, 2 flags"):
+        sparse_aggregates(layers, [False, True])
 
 
 def test_dead_neurons_by_hand():
@@ -160,7 +193,7 @@ def test_layer_aggregate_builds_no_whole_network(monkeypatch):
     monkeypatch.setattr(network, "_layered_biadjacency", forbidden)
     monkeypatch.setattr(network, "reachable_pairs", forbidden)
     result = network_metrics(topology_from([np.ones((3, 3)), np.eye(3)]), ["min_lambda2"])
-    assert result["min_lambda2"] == pytest.approx(0.0, abs=1e-12)
+    assert result["min_lambda2"] == pytest.approx(1.0, rel=1e-12)  # the identity layer's
 
 
 def test_unknown_key():

@@ -82,7 +82,7 @@ def test_column_order(folder):
     head += ["net_density", "net_lambda1"]
     assert list(frame.columns[: len(head)]) == head
     keys = ["n_edges", "spectral_gap", "is_biregular"]  # in the order of DESIGN.md's table
-    aggregates = [f"{stat}_{key}" for stat in ("min", "mean") for key in keys]
+    aggregates = [f"{stat}_{key}" for key in keys for stat in ("min", "mean")]  # as stored
     layers = [f"layer{k}_{key}" for k in (0, 1) for key in keys]
     assert list(frame.columns[len(head) :]) == aggregates + layers
 
@@ -131,27 +131,47 @@ def test_layer_columns_and_aggregates(folder, study):
         for k, values in enumerate(layers):
             for key, value in values.items():
                 assert row[f"layer{k}_{key}"] == float(value)
-        gaps = [values["spectral_gap"] for values in layers]
-        assert row["min_spectral_gap"] == pytest.approx(min(gaps), rel=1e-15)
-        assert row["mean_spectral_gap"] == pytest.approx(np.mean(gaps), rel=1e-15)
-        assert row["mean_is_biregular"] == 0.5
+        if run.family == "dense":  # no sparse layer: no aggregate
+            assert math.isnan(row["min_spectral_gap"])
+            assert math.isnan(row["mean_is_biregular"])
+        else:  # dense_layers = [-1]: the aggregates are layer 0's alone
+            assert row["min_spectral_gap"] == layers[0]["spectral_gap"]
+            assert row["mean_spectral_gap"] == layers[0]["spectral_gap"]
+            assert row["mean_is_biregular"] == 0.0
         assert row["net_density"] == pytest.approx(0.1 * (index + 1), rel=1e-15)
 
 
-def test_stored_aggregate_wins(tmp_path, study):
-    run = study.runs()[0]
+def test_aggregates_recomputed_from_stored_layers(tmp_path):
+    # a store written when the aggregates took every layer: its stored mean_lambda2 (7.0,
+    # over both layers) is replaced by the mean over the sparse layer, as a run stores now
+    study = load_study(
+        "sizes = [64, 8, 10]\ndensities = [0.25]\nseeds = [0]\ndense_layers = [-1]\n"
+        '[[families]]\nname = "erdos_renyi"'
+    )
     with ResultStore(tmp_path, study) as store:
         store.record(
-            run,
+            study.runs()[0],
             RunResult(
                 "ok",
-                layer_metrics=[{"lambda2": 1.0}, {"lambda2": 3.0}],
-                network_metrics={"mean_lambda2": 7.0},
+                layer_metrics=[{"lambda2": 1.0}, {"lambda2": 13.0}],
+                network_metrics={"mean_lambda2": 7.0, "min_n_edges": 5.0},
             ),
         )
     row = load_results(tmp_path).iloc[0]
-    assert row["mean_lambda2"] == 7.0  # as the metrics module computed it
-    assert row["min_lambda2"] == 1.0  # computed here
+    assert row["mean_lambda2"] == 1.0
+    assert row["min_lambda2"] == 1.0
+    assert row["min_n_edges"] == 5.0  # no per-layer n_edges stored: the stored value stands
+
+
+def test_dense_layer_found_from_stored_sizes(tmp_path, study):
+    # a layer is dense when complete (n_edges = n_in * n_out), whatever its family
+    run = study.runs()[0]
+    first = {"n_in": 64.0, "n_out": 8.0, "n_edges": 512.0, "lambda2": 2.0}
+    second = {"n_in": 8.0, "n_out": 10.0, "n_edges": 20.0, "lambda2": 4.0}
+    with ResultStore(tmp_path, study) as store:
+        store.record(run, RunResult("ok", layer_metrics=[first, second]))
+    row = load_results(tmp_path).iloc[0]
+    assert row["mean_lambda2"] == 4.0  # layer 0 is complete, layer 1 is not
 
 
 def test_empty_store(tmp_path, study):

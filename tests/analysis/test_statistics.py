@@ -458,6 +458,8 @@ def test_rank_metrics():
     assert list(ranking.columns) == [
         "rank",
         "metric",
+        "members",
+        "kind",
         "n",
         "partial_r",
         "partial_ci_low",
@@ -662,3 +664,15 @@ def test_fit_line_errors(x, y, match):
 def test_fit_line_confidence_error():
     with pytest.raises(TopokitError, match=r"confidence must be in \(0, 1\), got 1.5"):
         fit_line([0, 1, 2], [0, 1, 3], confidence=1.5)
+
+
+def test_a_swept_epochs_is_a_control_under_its_column_name_not_the_outcome():
+    # load_results names a swept [training] epochs "training_epochs"; "epochs" is the outcome
+    frame = pd.DataFrame(
+        {
+            "net_density": [0.1, 0.2, 0.1, 0.2],
+            "training_epochs": [5, 5, 10, 10],
+            "epochs": [5, 4, 9, 10],
+        }
+    )
+    assert default_controls(frame) == ["net_density", "training_epochs"]

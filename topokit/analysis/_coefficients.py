@@ -219,6 +219,14 @@ def _residualize(values, design):
     return values - design @ coefficients
 
 
+def _is_determined(values, design) -> bool:
+    """Whether least squares on ``design`` reproduces ``values`` exactly: the residual's sd
+    is at most 1e-8 of the values' sd (R² = 1 to within 1e-16). Constant values count as
+    determined."""
+    values = np.asarray(values, dtype=float)
+    return bool(_residualize(values, design).std() <= 1e-8 * values.std())
+
+
 def _rank(controls) -> int:
     if controls.shape[1] == 0:
         return 0
@@ -268,8 +276,8 @@ def partial_correlation(x, y, controls=None, *, confidence: float = 0.95) -> Cor
         return Correlation.missing(n, note)
     design = np.column_stack([np.ones(n), controls])
     residual_x, residual_y = _residualize(x, design), _residualize(y, design)
-    for name, values, residual in (("metric", x, residual_x), ("outcome", y, residual_y)):
-        if residual.std() <= 1e-8 * values.std():
+    for name, values in (("metric", x), ("outcome", y)):
+        if _is_determined(values, design):
             return Correlation.missing(n, f"{name} is determined by the controls")
     r = float(np.clip(np.corrcoef(residual_x, residual_y)[0, 1], -1.0, 1.0))
     df = n - 2 - k

@@ -60,7 +60,9 @@ def interval(r, low, high) -> str:
 
 
 def verdicts(ranking: pd.DataFrame) -> pd.DataFrame:
-    """The ranking with ``p_holm`` (Holm-adjusted partial p over the assessable metrics)
+    """The ranking with ``p_holm`` (Holm-adjusted partial p over the assessable rows: one
+    per group of identical metrics when the ranking is grouped, so the correction counts
+    distinct hypotheses)
     and ``verdict``: supported (95% CI of the partial r excludes 0 and p_holm < 0.05),
     suggestive only (the CI excludes 0 but p_holm ≥ 0.05), not supported (the CI
     includes 0), cannot be assessed (no partial r; ``note`` says why)."""
@@ -89,7 +91,7 @@ def classify(row) -> str:
 
 
 def _names(rows, limit=8) -> str:
-    names = [f"`{name}`" for name in rows]
+    names = [f"`{name.strip()}`" for item in rows for name in str(item).split(",")]
     if len(names) > limit:
         return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
     return ", ".join(names)
@@ -127,6 +129,9 @@ def ranking_findings(table: pd.DataFrame, outcome_label: str) -> list[str]:
             f"({table['note'].iloc[0] if len(table) else 'no metrics recorded'})."
         )
         return lines
+    n_tests = int(table["p_holm"].notna().sum())
+    tests = f"{n_tests} distinct {'hypothesis' if n_tests == 1 else 'hypotheses'}"
+    names = "members" if "members" in table.columns else "metric"
     supported = assessed[assessed["verdict"] == SUPPORTED]
     suggestive = assessed[assessed["verdict"] == SUGGESTIVE]
     unsupported = assessed[assessed["verdict"] == NOT_SUPPORTED]
@@ -139,29 +144,30 @@ def ranking_findings(table: pd.DataFrame, outcome_label: str) -> list[str]:
         )
         if len(supported) > 1:
             lines.append(
-                f"{len(supported)} of {len(assessed)} metrics tested have a partial correlation "
-                f"whose 95% CI excludes 0 and that survives the Holm correction: "
-                f"{_names(supported['metric'])}."
+                f"{len(supported)} of {len(assessed)} distinct metrics tested have a partial "
+                f"correlation whose 95% CI excludes 0 and that survives the Holm correction "
+                f"for {tests}: "
+                f"{_names(supported[names])}."
             )
     else:
         lines.append(
             f"The data do NOT support any metric explaining {outcome_label} beyond density: "
-            f"none of the {len(assessed)} metrics tested has a partial correlation that "
-            f"survives the Holm correction for testing {len(assessed)} metrics. The "
+            f"none of the {len(assessed)} distinct metrics tested has a partial correlation that "
+            f"survives the Holm correction for {tests}. The "
             f"strongest was " + _metric_sentence(top, outcome_label)
         )
     if len(suggestive):
         lines.append(
             f"Suggestive only (95% CI of the partial r excludes 0, but not significant after "
-            f"the Holm correction for {len(assessed)} tests): {_names(suggestive['metric'])}."
+            f"the Holm correction for {tests}): {_names(suggestive[names])}."
         )
     if len(unsupported):
         lines.append(
-            f"Not supported (95% CI of the partial r includes 0): {_names(unsupported['metric'])}."
+            f"Not supported (95% CI of the partial r includes 0): {_names(unsupported[names])}."
         )
     missing = table[table["verdict"] == NOT_ASSESSED]
     if len(missing):
-        reasons = missing.groupby("note", sort=False)["metric"].apply(list)
+        reasons = missing.groupby("note", sort=False)[names].apply(list)
         parts = [f"{_names(names, 4)} ({note or 'undefined'})" for note, names in reasons.items()]
         lines.append(f"Not assessable against {outcome_label}: " + "; ".join(parts) + ".")
     return lines
@@ -176,12 +182,14 @@ def _density_sentence(ok: pd.DataFrame) -> list[str]:
     lines = []
     if sparse[level].nunique() > 1:
         means = sparse.groupby(level)["test_accuracy"].agg(["mean", "count"])
-        low, high = means.index.min(), means.index.max()
+        parts = [
+            f"{100 * row['mean']:.2f}% at {level} {value:g} (n = {int(row['count'])})"
+            for value, row in means.iterrows()
+        ]
         lines.append(
-            f"Mean test accuracy over the sparse runs is {100 * means.loc[low, 'mean']:.2f}% at "
-            f"{level} {low:g} (n = {int(means.loc[low, 'count'])}) and "
-            f"{100 * means.loc[high, 'mean']:.2f}% at {level} {high:g} "
-            f"(n = {int(means.loc[high, 'count'])})."
+            "Mean test accuracy over the sparse runs is "
+            + ", ".join(parts[:-1])
+            + f" and {parts[-1]}."
         )
     dense = ok[ok["family"] == "dense"]["test_accuracy"].dropna()
     if len(dense):
@@ -274,10 +282,11 @@ def summary(analysis, ok: pd.DataFrame) -> list[str]:
             "relationship; the intervals below are wide or undefined."
         )
     controls = default_controls(ok)
-    if not controls:
+    others = [c for c in controls if c not in ("net_density", "density")]
+    if len(others) == len(controls):
+        beyond = f"the correlation given {', '.join(others)}" if others else "the plain correlation"
         lines.append(
-            "Density does not vary across the successful runs, so 'beyond density' is the "
-            "plain correlation."
+            f"Density does not vary across the successful runs, so 'beyond density' is {beyond}."
         )
     lines += _density_sentence(ok)
     lines += _best_variants(ok)

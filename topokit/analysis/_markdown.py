@@ -97,14 +97,24 @@ def _accuracy_section(ok: pd.DataFrame) -> list[str]:
     ]
 
 
+def _members(row) -> str:
+    others = [m.strip() for m in str(row.members).split(",") if m.strip() != row.metric]
+    if not others:
+        return f"`{row.metric}`"
+    others = ", ".join(f"`{m}`" for m in others)
+    return f"`{row.metric}` (= {others})"
+
+
 def _ranking_section(ranking: pd.DataFrame) -> list[str]:
     controls = next((c for c in ranking["controls"] if c), "")
+    kinds = ranking["kind"] if "kind" in ranking.columns else pd.Series("distinct", ranking.index)
+    tested = ranking[kinds == "distinct"]
     rows = []
-    for r in ranking.itertuples():
+    for r in tested.itertuples():
         rows.append(
             [
                 r.rank,
-                f"`{r.metric}`",
+                _members(r) if "members" in ranking.columns else f"`{r.metric}`",
                 r.n,
                 interval(r.partial_r, r.partial_ci_low, r.partial_ci_high),
                 format_p(r.partial_p),
@@ -119,17 +129,33 @@ def _ranking_section(ranking: pd.DataFrame) -> list[str]:
         )
     header = ["rank", "metric", "n", "partial r [95% CI]", "p", "Holm p", "Pearson r"]
     header += ["CV R² density", "CV R² density + metric", "ΔR²", "verdict", "note"]
-    return [
+    n_tests = int(ranking["p_holm"].notna().sum())
+    if n_tests:
+        holm = (
+            f"Holm p: adjusted for {n_tests} distinct "
+            f"{'hypothesis' if n_tests == 1 else 'hypotheses'} (one per row; metrics that are "
+            "exact affine functions of each other share a row and are tested once)."
+        )
+    else:
+        holm = "No metric could be tested, so no p-value is adjusted."
+    parts = [
         "## Which metric explains test accuracy beyond density",
         "",
         f"Metrics ranked by |partial r| with test accuracy, controlling for "
-        f"{controls or 'nothing (density does not vary)'}. Holm p: adjusted for testing "
-        f"{int(ranking['partial_p'].notna().sum())} metrics. CV R²: 5-fold cross-validated "
-        "R² of a least-squares fit; ΔR² is what the metric adds to density.",
+        f"{controls or 'nothing (density does not vary)'}. {holm} CV R²: 5-fold "
+        "cross-validated R² of a least-squares fit; ΔR² is what the metric adds to density.",
         "",
-        table(rows, header),
+        table(rows, header) if rows else "No metric varies independently of the controls.",
         "",
     ]
+    for kind, text in (
+        ("constant", "Constant across the runs (not tested)"),
+        ("controls", "Determined by the controls (not tested)"),
+    ):
+        for r in ranking[kinds == kind].itertuples():
+            names = ", ".join(f"`{m.strip()}`" for m in str(r.members).split(","))
+            parts += [f"{text}: {names}.", ""]
+    return parts
 
 
 def _figures_section(figures: dict, notes: list[str], captions: dict) -> list[str]:

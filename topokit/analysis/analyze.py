@@ -250,7 +250,7 @@ def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
             f"{n_unnamed} more stored runs are not named by the current study file (of its "
             "earlier definitions); they are kept in the store and left out of this analysis."
         )
-    report.write(analysis, frame, rows, figures=figures)
+    report.write(analysis, frame, figures=figures)
     return analysis
 
 

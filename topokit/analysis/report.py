@@ -6,10 +6,9 @@
 ``DIR/report.md``: the study's configuration, the run counts and failure reasons, the
 tables, the figures and the plain-language summary.
 
-The network-level value of a per-layer metric in the scatter figures is its mean over
-the sparse layers (the layers the family builds, the study's ``dense_layers`` left out);
-with equal sizes in every run this is an affine function of ``mean_<key>``, so its
-correlations equal those of ``mean_<key>`` in the tables. Runs of the ``dense`` family
+The network-level value of a per-layer metric in the scatter figures is its
+``mean_<key>`` column, the mean over the sparse layers (dense layers left out) that the
+store, the tables and the exports hold. Runs of the ``dense`` family
 lie far off the sparse runs on every spectral axis, so the scatters show them as a
 reference band and fit the sparse runs only (the tables use every successful run).
 """
@@ -25,7 +24,6 @@ from topokit._errors import TopokitError
 from topokit.analysis import _findings, _markdown, plots
 from topokit.analysis.results import load_curves
 from topokit.analysis.statistics import OUTCOME_LABELS, correlation_table, default_controls
-from topokit.analysis.study import RunConfig
 
 __all__ = ["CAPTIONS", "FIGURES_FOLDER", "REPORT_FILENAME", "write"]
 
@@ -69,39 +67,6 @@ _EDGE_LEVEL_LABELS = {
 }
 
 
-def _sparse_layers(rows) -> dict:
-    """Run key → the indices of the layers its family builds (dense_layers left out)."""
-    layers = {}
-    for row in rows:
-        run = RunConfig.from_dict(row["config"])
-        n_layers = len(run.sizes) - 1
-        layers[row["run_key"]] = [k for k in range(n_layers) if k not in run.dense_layers]
-    return layers
-
-
-def _sparse_mean(frame: pd.DataFrame, key: str, sparse_layers: dict):
-    """Mean of ``layer{k}_<key>`` over each run's sparse layers: (values, layers used), or
-    None when a run has no sparse layer or the study did not record ``key``."""
-    values = np.full(len(frame), np.nan)
-    used = set()
-    layers_of = [tuple(sparse_layers.get(run_key, ())) for run_key in frame["run_key"]]
-    for layers in set(layers_of):
-        names = [f"layer{k}_{key}" for k in layers]
-        if not names or any(name not in frame.columns for name in names):
-            return None
-        rows = np.array([item == layers for item in layers_of])
-        values[rows] = frame.loc[rows, names].to_numpy(dtype=float).mean(axis=1)
-        used.update(layers)
-    return values, sorted(used)
-
-
-def _layers_text(layers, n_layers) -> str:
-    if len(layers) == n_layers:
-        return f"mean over all {n_layers} layers"
-    names = ", ".join(str(k) for k in layers)
-    return f"mean over sparse layer{'s' if len(layers) > 1 else ''} {names}"
-
-
 # ------------------------------------------------------------------ figures
 
 
@@ -117,20 +82,15 @@ def _statistics_text(table: pd.DataFrame, r_name: str = "Pearson r") -> str:
     return "\n".join(lines)
 
 
-def _scatter_figures(ok, rows, colors, folder, figures, notes):
-    sparse_layers = _sparse_layers(rows)
-    n_layers = int(ok["sizes"].iloc[0].count("-")) if len(ok) else 0
+def _scatter_figures(ok, colors, folder, figures, notes):
     fitted = ok[ok["family"] != "dense"] if (ok["family"] != "dense").any() else ok
     reference = ok[ok["family"] == "dense"] if len(fitted) < len(ok) else None
     for stem, key, fallback, name, definition in _SCATTERS:
         label = f"{name} {definition}"
         data = fitted.copy()
-        result = _sparse_mean(data, key, sparse_layers)
-        if result is not None:
-            values, layers = result
-            column = f"sparse_mean_{key}"
-            data[column] = values
-            x_label = f"{label} ({_layers_text(layers, n_layers)}; dimensionless)"
+        if f"mean_{key}" in data.columns and data[f"mean_{key}"].notna().any():
+            column = f"mean_{key}"
+            x_label = f"{label} (mean_{key}: mean over the sparse layers; dimensionless)"
         elif fallback is not None and fallback in data.columns:
             column = fallback
             x_label = f"{label} (whole network, {fallback}; dimensionless)"
@@ -174,10 +134,10 @@ def _scatter_figures(ok, rows, colors, folder, figures, notes):
         notes.append("The accuracy-vs-density scatter is not drawn: density does not vary.")
 
 
-def _draw_figures(directory, ok, rows, correlations, colors, notes) -> dict:
+def _draw_figures(directory, ok, correlations, colors, notes) -> dict:
     folder = Path(directory) / FIGURES_FOLDER
     figures = {}
-    _scatter_figures(ok, rows, colors, folder, figures, notes)
+    _scatter_figures(ok, colors, folder, figures, notes)
     level = _findings.edge_level(ok)
     level_label = _EDGE_LEVEL_LABELS[level]
     if ok[level].notna().any():
@@ -210,7 +170,7 @@ def _variant_order(variant: str):
     return (variant == "dense", variant)
 
 
-def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
+def write(analysis, frame: pd.DataFrame, *, figures: bool = True) -> Path:
     """Draw the figures and write ``report.md`` of a study analysis.
 
     Parameters
@@ -220,9 +180,6 @@ def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
         ``report`` are set here.
     frame : pandas.DataFrame
         Every stored run (:func:`~topokit.analysis.load_results`).
-    rows : list of dict
-        The store's run rows (:meth:`~topokit.analysis.ResultStore.run_rows`): each run's
-        configuration, for its sparse layers.
     figures : bool, default True
         Draw the figures (``DIR/figures/*.png`` and ``*.svg``).
 
@@ -242,7 +199,7 @@ def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
 
     >>> import tempfile
     >>> from topokit.analysis import (ResultStore, RunResult, analyze_study, load_results,
-    ...                               load_study, open_store)
+    ...                               load_study)
     >>> from topokit.analysis.report import write
     >>> study = load_study('sizes = [64, 10]\\ndensities = [0.1, 0.2]\\nseeds = [0, 1]\\n'
     ...                    '[[families]]\\nname = "erdos_renyi"')
@@ -251,9 +208,7 @@ def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
     ...         for run in study.runs():
     ...             _ = store.record(run, RunResult("ok", test_accuracy=0.8 + run.density))
     ...     analysis = analyze_study(folder, figures=False)
-    ...     with open_store(folder) as store:
-    ...         rows = store.run_rows()
-    ...     path = write(analysis, load_results(folder), rows)
+    ...     path = write(analysis, load_results(folder))
     >>> path.name, list(analysis.figures)
     ('report.md', ['accuracy_vs_density_scatter', 'accuracy_vs_density'])
     """
@@ -262,7 +217,7 @@ def write(analysis, frame: pd.DataFrame, rows, *, figures: bool = True) -> Path:
     colors = plots.variant_colors(sorted(dict.fromkeys(frame["variant"]), key=_variant_order))
     notes = []
     if figures:
-        analysis.figures = _draw_figures(directory, ok, rows, analysis.correlations, colors, notes)
+        analysis.figures = _draw_figures(directory, ok, analysis.correlations, colors, notes)
     text = _markdown.render(analysis, ok, notes, CAPTIONS)
     path = directory / REPORT_FILENAME
     try:

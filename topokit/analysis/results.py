@@ -15,9 +15,11 @@
 - outcomes: ``test_accuracy``, ``train_accuracy``, ``final_loss``,
   ``epochs_to_target``, ``epochs``, ``seconds``, ``started``, ``finished``;
 - whole-network metrics as recorded (``net_...``), then ``min_<key>`` and
-  ``mean_<key>`` over the layers for each per-layer metric (taken from the store where
-  recorded, else computed from the per-layer values); the data-aware ``input_coverage``
-  and ``input_variance_fan_out`` of the first layer;
+  ``mean_<key>`` over the sparse layers for each per-layer metric, computed from the
+  stored per-layer values by :func:`~topokit.metrics.sparse_aggregates` (the computation
+  a run stores them with; a dense layer is left out, NaN for a run without sparse layer),
+  or as stored where a run recorded no per-layer value of the key;
+  the data-aware ``input_coverage`` and ``input_variance_fan_out`` of the first layer;
 - per-layer metrics as ``layer{k}_<key>`` (``layer0_spectral_gap``, ...).
 
 The measured network density is ``net_density``; ``density`` is the configured one.
@@ -33,7 +35,8 @@ import pandas as pd
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis.store import STORE_FILENAME, ResultStore
-from topokit.analysis.study import TRAINING_DEFAULTS, RunConfig
+from topokit.analysis.study import TRAINING_COLUMNS, TRAINING_DEFAULTS, RunConfig
+from topokit.metrics import is_dense_layer, sparse_aggregates
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -60,9 +63,6 @@ OUTCOME_COLUMNS = (
     "started",
     "finished",
 )
-#: The column of :func:`load_results` for each training key (present where it varies):
-#: the key itself, but ``training_epochs`` for ``epochs`` (an outcome column already).
-TRAINING_COLUMNS = {key: "training_epochs" if key == "epochs" else key for key in TRAINING_DEFAULTS}
 _FORMATS = ("csv", "parquet")
 
 
@@ -230,29 +230,33 @@ def load_results(directory) -> pd.DataFrame:
         frame = _config_frame(store)
         long = _layer_long(store)
         network = pd.DataFrame(store.network_metric_rows(), columns=["run_key", "key", "value"])
+        families = {
+            row["run_key"]: RunConfig.from_dict(row["config"]).layer_families()
+            for row in store.run_rows()
+        }
     frame = frame.sort_values(["sizes", "family", "variant", "density", "degree", "seed"])
     frame = frame.reset_index(drop=True)
     if not network.empty:
         net = network.pivot(index="run_key", columns="key", values="value").astype(float)
-        net = net[_ordered(net.columns, _registries.network_metric_keys())]
     else:
         net = pd.DataFrame(index=pd.Index([], name="run_key"))
     wide = _layer_wide(long)
     if len(wide):
         metric_keys = [c for c in wide.columns if c not in ("run_key", "layer")]
-        grouped = wide.groupby("run_key")[metric_keys]
-        aggregates = {}
-        for stat in ("min", "mean"):
-            table = getattr(grouped, stat)()
-            for key in metric_keys:
-                name = f"{stat}_{key}"
-                if name not in net.columns:
-                    aggregates[name] = table[key]
-        net = net.join(pd.DataFrame(aggregates), how="outer")
+        aggregates, recorded = _sparse_aggregates(wide, metric_keys, families)
+        # recomputed from the per-layer values wherever a run stored them: stores written
+        # before the aggregates left dense layers out read the same as new ones
+        net = net.reindex(index=net.index.union(aggregates.index))
+        for name in aggregates.columns:
+            stored = net[name] if name in net.columns else np.nan
+            net[name] = aggregates[name].where(recorded[name], stored)
+        net = net[_ordered(net.columns, _registries.network_metric_keys())]
         per_layer = wide.pivot(index="run_key", columns="layer", values=metric_keys)
         per_layer.columns = [f"layer{layer}_{key}" for key, layer in per_layer.columns]
         layer_order = sorted(per_layer.columns, key=lambda c: int(c[5 : c.index("_")]))
         net = net.join(per_layer[layer_order], how="outer")
+    else:
+        net = net[_ordered(net.columns, _registries.network_metric_keys())]
     frame = frame.join(net, on="run_key")
     return frame
 
@@ -290,6 +294,55 @@ def varied_training_columns(frame: pd.DataFrame) -> list[str]:
         if (column in names or column.startswith("training_"))
         and frame[column].astype(str).nunique(dropna=False) > 1
     ]
+
+
+def _dense_flags(wide: pd.DataFrame, families: dict) -> np.ndarray:
+    """Whether each (run, layer) row of ``wide`` is a dense layer
+    (:func:`~topokit.metrics.is_dense_layer`): from its stored ``n_in``, ``n_out`` and
+    ``n_edges``, else its stored ``density`` (1), else its configured family."""
+    configured = np.array(
+        [
+            families.get(key, ())[int(layer)] == "dense"
+            if int(layer) < len(families.get(key, ()))
+            else False
+            for key, layer in zip(wide["run_key"], wide["layer"], strict=True)
+        ],
+        dtype=bool,
+    )
+    flags = configured.copy()
+    known = np.zeros(len(wide), dtype=bool)
+    if {"n_in", "n_out", "n_edges"} <= set(wide.columns):
+        sizes = wide[["n_in", "n_out", "n_edges"]].to_numpy(float)
+        known = np.isfinite(sizes).all(axis=1)
+        flags[known] = [is_dense_layer(*map(int, row)) for row in sizes[known]]
+    if "density" in wide.columns:
+        density = wide["density"].to_numpy(float)
+        use = ~known & np.isfinite(density)
+        flags[use] = density[use] == 1.0
+    return flags
+
+
+def _sparse_aggregates(wide: pd.DataFrame, keys: list, families: dict) -> pd.DataFrame:
+    """``min_<key>``/``mean_<key>`` per run over its sparse layers
+    (:func:`~topokit.metrics.sparse_aggregates`), and a boolean frame of the same shape:
+    whether the run stored any per-layer value of the key (where not, a stored aggregate
+    stands)."""
+    wide = wide.assign(_dense=_dense_flags(wide, families))
+    rows, index = [], []
+    for run_key, layers in wide.groupby("run_key", sort=False):
+        per_layer = [
+            {key: value for key, value in zip(keys, values, strict=True) if np.isfinite(value)}
+            for values in layers[keys].to_numpy(float)
+        ]
+        recorded = [key for key in keys if any(key in values for values in per_layer)]
+        rows.append(sparse_aggregates(per_layer, layers["_dense"].tolist(), recorded))
+        index.append(run_key)
+    names = [f"{stat}_{key}" for key in keys for stat in ("min", "mean")]
+    table = pd.DataFrame(rows, index=pd.Index(index, name="run_key"), columns=names)
+    recorded = pd.DataFrame(
+        {name: [name in row for row in rows] for name in names}, index=table.index
+    )
+    return table.astype(float), recorded
 
 
 def load_layer_metrics(directory) -> pd.DataFrame:

@@ -60,6 +60,7 @@ from topokit.analysis._coefficients import (
     FitLine,
     _check_confidence,
     _is_constant,
+    _is_determined,
     _screen,
     cross_validated_r2,
     fit_line,
@@ -67,6 +68,7 @@ from topokit.analysis._coefficients import (
     pearson,
     spearman,
 )
+from topokit.analysis.study import TRAINING_COLUMNS
 
 __all__ = [
     "DEFAULT_OUTCOMES",
@@ -79,6 +81,7 @@ __all__ = [
     "default_controls",
     "fit_line",
     "metric_columns",
+    "metric_groups",
     "ols_table",
     "partial_correlation",
     "pearson",
@@ -93,6 +96,12 @@ OUTCOME_LABELS = {"test_accuracy": "test accuracy", "epochs_to_target": "epochs 
 _METRIC_PREFIXES = ("net_", "min_", "mean_", "input_")
 _ENCODINGS = ("auto", "linear", "levels")
 _MAX_LEVELS = 12  # "auto": a numeric control with this many values or fewer enters by level
+# the columns of [training] keys, controls when they vary; a swept ``epochs`` is the column
+# ``training_epochs``, since ``epochs`` is the outcome "epochs run" (early stopping ends runs
+# at different epochs)
+_TRAINING_CONTROLS = tuple(TRAINING_COLUMNS.values())
+#: Kinds of :func:`metric_groups`.
+_GROUP_KINDS = ("distinct", "constant", "controls")
 
 
 # ------------------------------------------------------------------ frames
@@ -140,10 +149,16 @@ def metric_columns(frame: pd.DataFrame, *, layers: bool = False) -> list[str]:
 
 def default_controls(frame: pd.DataFrame) -> list[str]:
     """The controls used when none are given: ``net_density`` (or ``density`` if the
-    measured one is absent) when it varies, and ``sizes`` when it varies.
+    measured one is absent) when it varies, ``sizes`` when it varies, and each
+    ``[training]`` key of the study (a column named by the key: ``learning_rate``,
+    ``batch_size``, ``optimizer``, ...) that varies across the runs.
 
     Only successful runs (``status`` ``"ok"``, where there is a ``status`` column) count
-    when deciding whether a column varies.
+    when deciding whether a column varies. A numeric training key enters as density does
+    (by level for a grid of a few values, else linearly: see the module docstring), a text
+    one (``optimizer``, ``schedule``, ``activation``) as one indicator per value. A swept
+    ``epochs`` is the column ``training_epochs``; the ``epochs`` column is the outcome
+    "epochs run", never a control.
 
     Parameters
     ----------
@@ -153,7 +168,8 @@ def default_controls(frame: pd.DataFrame) -> list[str]:
     Returns
     -------
     list of str
-        Zero, one or two column names, the density first.
+        Column names: the density first, then ``sizes``, then the varying training keys
+        in the order of :data:`~topokit.analysis.study.TRAINING_DEFAULTS`.
 
     Examples
     --------
@@ -161,6 +177,9 @@ def default_controls(frame: pd.DataFrame) -> list[str]:
     >>> from topokit.analysis.statistics import default_controls
     >>> default_controls(pd.DataFrame({"net_density": [0.1, 0.2], "sizes": ["8-2", "8-2"]}))
     ['net_density']
+    >>> default_controls(pd.DataFrame({"net_density": [0.1, 0.2], "optimizer": ["sgd", "adam"],
+    ...                                "learning_rate": [0.01, 0.01]}))
+    ['net_density', 'optimizer']
     """
     controls = []
     frame = _successful(frame)
@@ -168,8 +187,9 @@ def default_controls(frame: pd.DataFrame) -> list[str]:
         if name in frame.columns and frame[name].dropna().nunique() > 1:
             controls.append(name)
             break
-    if "sizes" in frame.columns and frame["sizes"].dropna().nunique() > 1:
-        controls.append("sizes")
+    for name in ("sizes", *_TRAINING_CONTROLS):
+        if name in frame.columns and frame[name].dropna().nunique() > 1:
+            controls.append(name)
     return controls
 
 
@@ -526,6 +546,8 @@ def cross_validation_table(
             r2[name], note = cross_validated_r2(X, y, n_splits=n_splits, seed=seed)
             if note:
                 notes.append(note)
+        if any(note.startswith("too few runs for cross-validation") for note in notes):
+            r2 = dict.fromkeys(r2, math.nan)  # no R² shown beside "too few runs"
         row.update(r2)
         row["delta_r2"] = r2["r2_metric_density"] - r2["r2_density"]
         row["note"] = "; ".join(dict.fromkeys(notes))
@@ -533,6 +555,117 @@ def cross_validation_table(
     columns = ["metric", "outcome", "n", "n_dropped", "r2_metric", "r2_density"]
     columns += ["r2_metric_density", "delta_r2", "controls", "note"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _finite_values(data: pd.DataFrame, name: str) -> np.ndarray:
+    values = data[name].to_numpy(dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _representative(members) -> str:
+    """The member that stands for a group: its first ``mean_`` metric (the figures' axis),
+    else its first member."""
+    return next((name for name in members if name.startswith("mean_")), members[0])
+
+
+def metric_groups(
+    frame: pd.DataFrame, metrics=None, controls=None, *, encoding="auto"
+) -> pd.DataFrame:
+    """Group the metrics that say the same thing in this study, so each is tested once.
+
+    Found from the data, over the successful runs:
+
+    - ``"constant"``: every metric that takes one value (to 1e-10 relative) across the runs;
+    - ``"controls"``: every metric that the controls determine, i.e. a least-squares fit on
+      the control block (:func:`default_controls`, entered as ``encoding`` says) leaves a
+      residual sd of at most 1e-8 of the metric's sd (R² = 1 to 1e-16): ``n_edges`` given
+      density by level, say;
+    - ``"distinct"``: the other metrics, grouped when one is an exact affine function of
+      another (the same criterion, fitting one on an intercept and the other, over the
+      same runs, at least 3): ``edge_expansion_lower`` = ``fiedler_value``/2, ``min_x`` =
+      ``mean_x`` with one sparse layer. A metric with NaN on other runs than another is
+      never grouped with it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run (:func:`~topokit.analysis.load_results`); failed runs are ignored.
+    metrics : list of str, optional
+        Default :func:`metric_columns`. Metrics that are also controls are left out.
+    controls : list of str, optional
+        Default :func:`default_controls`.
+    encoding : {"auto", "linear", "levels"}, default "auto"
+        How numeric controls enter (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``metric`` (the member that stands for the group: its first
+        ``mean_`` metric, else its first member), ``members`` (tuple of the member
+        names, in ``metrics`` order) and ``kind``
+        (``"distinct"``, ``"constant"``, ``"controls"``). The distinct groups come first,
+        in the order of their first members, then the constant group and the
+        control-determined group when there are any.
+
+    Raises
+    ------
+    TopokitError
+        If ``frame`` is not a DataFrame, a named column is not in it, or ``encoding`` is
+        not one of the three.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from topokit.analysis.statistics import metric_groups
+    >>> rng = np.random.default_rng(0)
+    >>> density = np.repeat([0.1, 0.2], 6)
+    >>> fiedler = rng.uniform(size=12)
+    >>> frame = pd.DataFrame({"net_density": density, "mean_fiedler_value": fiedler,
+    ...                       "mean_edge_expansion_lower": fiedler / 2,
+    ...                       "mean_n_edges": 640 * density, "mean_n_in": np.full(12, 64.0),
+    ...                       "net_lambda2": rng.normal(size=12)})
+    >>> for group in metric_groups(frame).itertuples():
+    ...     print(group.kind, group.members)
+    distinct ('mean_fiedler_value', 'mean_edge_expansion_lower')
+    distinct ('net_lambda2',)
+    constant ('mean_n_in',)
+    controls ('mean_n_edges',)
+    """
+    data, metrics, _, controls = _arguments(frame, metrics, [], controls, encoding)
+    constant, determined, groups = [], [], []  # groups: [representative values, members]
+    for metric in metrics:
+        values = _finite_values(data, metric)
+        finite = ~np.isnan(values)
+        if finite.any() and _is_constant(values[finite]):
+            constant.append(metric)
+            continue
+        rows = finite & data[list(controls)].notna().all(axis=1).to_numpy()
+        block, _, _ = _control_block(data[rows], controls, encoding)
+        if block.shape[1] and rows.sum() >= block.shape[1] + 3:
+            design = np.column_stack([np.ones(int(rows.sum())), block])
+            if _is_determined(values[rows], design):
+                determined.append(metric)
+                continue
+        for group in groups:
+            other = group[0]
+            same_runs = np.array_equal(np.isnan(other), ~finite)
+            if same_runs and finite.sum() >= 3:
+                design = np.column_stack([np.ones(int(finite.sum())), other[finite]])
+                if _is_determined(values[finite], design):
+                    group[1].append(metric)
+                    break
+        else:
+            groups.append((values, [metric]))
+    records = [
+        {"metric": _representative(members), "members": tuple(members), "kind": "distinct"}
+        for _, members in groups
+    ]
+    for kind, members in (("constant", constant), ("controls", determined)):
+        if members:
+            records.append(
+                {"metric": _representative(members), "members": tuple(members), "kind": kind}
+            )
+    return pd.DataFrame(records, columns=["metric", "members", "kind"])
 
 
 def rank_metrics(
@@ -545,11 +678,19 @@ def rank_metrics(
     confidence=0.95,
     n_splits=5,
     seed=0,
+    grouped=True,
 ) -> pd.DataFrame:
     """Rank the metrics by how much they explain ``outcome`` beyond the controls (density).
 
-    Sorted by the absolute partial correlation, largest first; metrics whose partial
-    correlation is undefined (constant, determined by density, too few runs) come last.
+    With ``grouped`` (the default), metrics that say the same thing in this study
+    (:func:`metric_groups`, over the runs with an ``outcome``) take one row: a group of
+    exactly affine metrics is tested once, by the metric that stands for it (its first
+    ``mean_`` metric, else its first), and every constant metric
+    and every metric determined by the controls share one row each, not tested. So each
+    row is one hypothesis, and a multiple-testing correction over the rows counts distinct
+    hypotheses. Sorted by the absolute partial correlation, largest first; rows whose
+    partial correlation is undefined (constant, determined by the controls, too few runs)
+    come last.
 
     Parameters
     ----------
@@ -570,13 +711,20 @@ def rank_metrics(
         Number of folds of the cross-validated R² (fewer when there are too few runs).
     seed : int, default 0
         Seed of the shuffled folds.
+    grouped : bool, default True
+        One row per group of :func:`metric_groups`, tested by the metric that stands for
+        it; False gives one row per metric.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``rank`` (from 1), ``metric``, ``n``, ``partial_r``, ``partial_ci_low``,
-        ``partial_ci_high``, ``partial_p``, ``pearson_r``, ``r2_metric``, ``r2_density``,
-        ``r2_metric_density``, ``delta_r2``, ``controls``, ``note``.
+        Columns ``rank`` (from 1), ``metric`` (the metric that stands for a group),
+        ``members``
+        (the group's metrics, comma-separated; the metric itself when not grouped),
+        ``kind`` (of the group: ``"distinct"``, ``"constant"``, ``"controls"``), ``n``,
+        ``partial_r``, ``partial_ci_low``, ``partial_ci_high``, ``partial_p``,
+        ``pearson_r``, ``r2_metric``, ``r2_density``, ``r2_metric_density``,
+        ``delta_r2``, ``controls``, ``note``.
 
     Raises
     ------
@@ -595,8 +743,9 @@ def rank_metrics(
     ...                       "net_n_edges": 1000 * density,
     ...                       "net_spectral_gap": rng.normal(size=80)})
     >>> frame["test_accuracy"] = frame.net_spectral_gap + 5 * density
-    >>> rank_metrics(frame)[["rank", "metric"]].to_numpy().tolist()
-    [[1, 'net_spectral_gap'], [2, 'net_n_edges']]
+    >>> frame["mean_spectral_gap"] = frame.net_spectral_gap / 3 + 1
+    >>> rank_metrics(frame)[["rank", "members", "kind"]].to_numpy().tolist()
+    [[1, 'net_spectral_gap, mean_spectral_gap', 'distinct'], [2, 'net_n_edges', 'controls']]
     """
     if not isinstance(outcome, str):
         raise TopokitError(f"outcome must be a column name, got {outcome!r}")
@@ -615,7 +764,37 @@ def rank_metrics(
         for a, b in zip(correlations["note"], validation["note"], strict=True)
     ]
     table = table.reset_index()
+    table.insert(1, "members", table["metric"])
+    table.insert(2, "kind", "distinct")
+    if grouped and len(table):
+        table = _grouped(table, frame, outcome, controls, encoding)
     order = table["partial_r"].abs().sort_values(ascending=False, na_position="last").index
     table = table.loc[order].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
+
+
+_UNTESTED_NOTES = {"constant": "constant across the runs", "controls": "determined by the controls"}
+
+
+def _grouped(table, frame, outcome, controls, encoding) -> pd.DataFrame:
+    """One row of ``table`` per :func:`metric_groups` group: its first member's, naming the
+    members; the constant and control-determined groups untested, with their reason."""
+    controls = default_controls(frame) if controls is None else controls
+    data = _successful(frame)
+    data = data[np.isfinite(pd.to_numeric(data[outcome], errors="coerce").to_numpy(float))]
+    groups = metric_groups(data, list(table["metric"]), controls, encoding=encoding)
+    rows = table.set_index("metric")
+    records = []
+    for group in groups.itertuples():
+        row = rows.loc[group.metric].copy()
+        row["members"] = ", ".join(group.members)
+        row["kind"] = group.kind
+        if group.kind != "distinct":
+            for name in rows.columns:
+                if name.startswith(("partial_", "pearson_", "r2_", "delta_")):
+                    row[name] = math.nan
+            row["note"] = _UNTESTED_NOTES[group.kind]
+        records.append(row.rename(group.metric))
+    grouped = pd.DataFrame(records).rename_axis("metric").reset_index()
+    return grouped.astype(table.dtypes.to_dict())

@@ -61,6 +61,7 @@ from topokit.topology import Topology
 
 __all__ = [
     "FORMAT_VERSION",
+    "TRAINING_COLUMNS",
     "TRAINING_DEFAULTS",
     "RunConfig",
     "Study",
@@ -69,6 +70,10 @@ __all__ = [
     "load_preset",
     "load_study",
 ]
+
+#: The column of :func:`load_results` for each training key (present where it varies):
+#: the key itself, but ``training_epochs`` for ``epochs`` (an outcome column already).
+TRAINING_COLUMNS = {key: "training_epochs" if key == "epochs" else key for key in TRAINING_DEFAULTS}
 
 #: Version of the run-configuration format; part of every run key and study key.
 FORMAT_VERSION = 1

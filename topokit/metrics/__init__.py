@@ -9,13 +9,20 @@ feature (the data-aware metrics; the variances are numbers, not a data set).
 
 from topokit.metrics.inputs import INPUT_METRICS, input_metrics
 from topokit.metrics.layer import LAYER_METRICS, layer_metrics
-from topokit.metrics.network import NETWORK_METRICS, network_metrics
+from topokit.metrics.network import (
+    NETWORK_METRICS,
+    is_dense_layer,
+    network_metrics,
+    sparse_aggregates,
+)
 
 __all__ = [
     "INPUT_METRICS",
     "LAYER_METRICS",
     "NETWORK_METRICS",
     "input_metrics",
+    "is_dense_layer",
     "layer_metrics",
     "network_metrics",
+    "sparse_aggregates",
 ]

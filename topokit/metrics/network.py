@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,7 +14,7 @@ from topokit.metrics._paths import alive_inputs, alive_outputs, reachable_pairs
 from topokit.metrics.layer import LAYER_METRICS, _layer_values, _select_keys
 from topokit.topology import Topology
 
-__all__ = ["NETWORK_METRICS", "network_metrics"]
+__all__ = ["NETWORK_METRICS", "is_dense_layer", "network_metrics", "sparse_aggregates"]
 
 _NET_KEYS = (
     "net_n_nodes",
@@ -93,10 +94,94 @@ def _net_values(topology: Topology, keys: tuple[str, ...]) -> dict:
     return values
 
 
+def is_dense_layer(n_in: int, n_out: int, n_edges: int) -> bool:
+    """Whether a layer is dense: complete, every input joined to every output.
+
+    The one rule that decides which layers the ``min_``/``mean_`` aggregates leave out:
+    a layer of the ``dense`` family, and a layer of any family built at density 1, is
+    dense; every other layer is sparse.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        The layer's input and output neurons.
+    n_edges : int
+        Its edges.
+
+    Returns
+    -------
+    bool
+        ``n_edges == n_in * n_out``.
+
+    Examples
+    --------
+    >>> from topokit.metrics import is_dense_layer
+    >>> is_dense_layer(3, 2, 6), is_dense_layer(3, 2, 5)
+    (True, False)
+    """
+    return int(n_edges) == int(n_in) * int(n_out)
+
+
 def _aggregate(per_layer: list, aggregate: str):
     if aggregate == "min":
         return min(per_layer)  # keeps the type: int, float, or bool (all layers biregular)
     return float(sum(per_layer) / len(per_layer))
+
+
+def sparse_aggregates(per_layer, dense, keys=None) -> dict:
+    """``min_<key>`` and ``mean_<key>`` of per-layer metrics over the sparse layers.
+
+    The one computation of the aggregates: :func:`network_metrics` uses it on a
+    topology's layers, and :func:`~topokit.analysis.load_results` on a store's per-layer
+    values, so the store, the tables, the exports and the figures give the same numbers.
+    Dense layers (:func:`is_dense_layer`) are left out; with no sparse layer every
+    aggregate is NaN.
+
+    Parameters
+    ----------
+    per_layer : sequence of dict
+        One ``{key: value}`` per layer, in layer order.
+    dense : sequence of bool
+        Whether each layer is dense, as long as ``per_layer``.
+    keys : iterable of str, optional
+        The per-layer keys to aggregate. Default: every key of the first layer.
+
+    Returns
+    -------
+    dict
+        ``{"min_<key>": ..., "mean_<key>": ...}`` for each key in order; a min keeps the
+        values' type (``int``, ``float``, ``bool``), a mean is a ``float``; NaN where no
+        sparse layer has the key.
+
+    Raises
+    ------
+    TopokitError
+        If ``dense`` and ``per_layer`` differ in length.
+
+    Examples
+    --------
+    >>> from topokit.metrics import sparse_aggregates
+    >>> layers = [{"n_edges": 4}, {"n_edges": 6}, {"n_edges": 10}]
+    >>> sparse_aggregates(layers, [False, False, True])
+    {'min_n_edges': 4, 'mean_n_edges': 5.0}
+    >>> sparse_aggregates(layers[2:], [True])
+    {'min_n_edges': nan, 'mean_n_edges': nan}
+    """
+    per_layer, dense = list(per_layer), [bool(flag) for flag in dense]
+    if len(per_layer) != len(dense):
+        raise TopokitError(
+            f"dense must give one flag per layer: {len(per_layer)} layers, {len(dense)} flags"
+        )
+    if keys is None:
+        keys = list(per_layer[0]) if per_layer else []
+    sparse = [values for values, flag in zip(per_layer, dense, strict=True) if not flag]
+    result = {}
+    for key in keys:
+        column = [values[key] for values in sparse if key in values and values[key] is not None]
+        column = [v for v in column if not (isinstance(v, float) and math.isnan(v))]
+        for aggregate in ("min", "mean"):
+            result[f"{aggregate}_{key}"] = _aggregate(column, aggregate) if column else math.nan
+    return result
 
 
 def network_metrics(topology: Topology, keys=None) -> dict:
@@ -113,9 +198,12 @@ def network_metrics(topology: Topology, keys=None) -> dict:
     (input, output) pairs joined by a path (bitset propagation from the smaller end:
     O(E · min(n_0, n_L) / 64) word operations; for one layer it is the density).
 
-    Then ``min_<key>`` and ``mean_<key>`` over the layers for every per-layer key of
-    ``LAYER_METRICS``; for ``is_biregular`` the min says whether all layers are and
-    the mean is the fraction that are.
+    Then ``min_<key>`` and ``mean_<key>`` over the **sparse** layers for every per-layer
+    key of ``LAYER_METRICS`` (:func:`sparse_aggregates`): a dense layer, one that joins
+    every input to every output (:func:`is_dense_layer`, e.g. a dense output layer), is
+    left out, and a network with no sparse layer has NaN aggregates. For
+    ``is_biregular`` the min says whether all sparse layers are and the mean is the
+    fraction that are.
 
     Parameters
     ----------
@@ -153,7 +241,9 @@ def network_metrics(topology: Topology, keys=None) -> dict:
     >>> from topokit.metrics import network_metrics
     >>> top = Topology([LayerGraph(np.eye(3)), LayerGraph(np.ones((3, 2)))])
     >>> network_metrics(top, keys=["net_n_nodes", "net_dead_inputs", "mean_n_edges"])
-    {'net_n_nodes': 8, 'net_dead_inputs': 0, 'mean_n_edges': 4.5}
+    {'net_n_nodes': 8, 'net_dead_inputs': 0, 'mean_n_edges': 3.0}
+
+    The second layer is complete (dense), so ``mean_n_edges`` is the first layer's 3 edges.
     """
     if not isinstance(topology, Topology):
         raise TopokitError(f"topology must be a Topology, got {type(topology).__name__}")
@@ -166,9 +256,7 @@ def network_metrics(topology: Topology, keys=None) -> dict:
         per_layer = [
             _layer_values(GraphFacts(layer.biadjacency), layer_keys) for layer in topology.layers
         ]
-        for key in layer_keys:
-            column = [metrics[key] for metrics in per_layer]
-            for aggregate in ("min", "mean"):
-                if f"{aggregate}_{key}" in selected:
-                    values[f"{aggregate}_{key}"] = _aggregate(column, aggregate)
+        dense = [is_dense_layer(layer.n_in, layer.n_out, layer.n_edges) for layer in topology]
+        aggregates = sparse_aggregates(per_layer, dense, layer_keys)
+        values.update({key: value for key, value in aggregates.items() if key in selected})
     return {key: values[key] for key in selected}
