@@ -48,6 +48,21 @@ def test_top_level_help_lists_the_commands(capsys, argv):
         assert command in out
 
 
+def test_no_arguments_prints_the_help(capsys):
+    _, help_text, _ = run_cli(capsys, "--help")
+    status, out, err = run_cli(capsys)
+    assert (status, out, err) == (0, help_text, "")
+
+
+def test_console_script_without_arguments_prints_the_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "topokit"], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("usage: topokit")
+    assert "Run 'topokit COMMAND -h'" in done.stdout
+
+
 def test_families_does_not_load_the_analysis():
     # topokit.analysis is imported only by the commands that need it (see cli/_study.py)
     code = (

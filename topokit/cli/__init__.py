@@ -6,7 +6,9 @@ command's subparser and sets ``run(args) -> int`` as its handler
 in ``_COMMANDS``.
 
 Errors (:class:`~topokit.TopokitError`, file errors, bad command lines) print one
-line, ``topokit: error: <message>``, on stderr and give exit status 1.
+line, ``topokit: error: <message>``, on stderr and give exit status 1. ``topokit``
+alone prints the help on stdout and exits 0, as ``pip`` does: asking for nothing is
+asking what there is.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 1 on an error (reported as one line on stderr).
+        Exit status: 0 on success (and for no arguments at all, which prints the help),
+        1 on an error (reported as one line on stderr).
 
     Examples
     --------
@@ -91,7 +94,11 @@ def main(argv=None) -> int:
     0
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if not argv:
+            parser.print_help()
+            return 0
         args = parser.parse_args(argv)
         return args.run(args)
     except SystemExit as exc:  # --help and --version
