@@ -1,4 +1,9 @@
-"""``topokit train``: train a sparse MLP on a data set and report accuracy, speed and metrics."""
+"""``topokit train``: train a sparse MLP on a data set and report accuracy, speed and metrics.
+
+The parser reads only the light modules of :mod:`topokit.nn` (the recipe, the registries'
+names); :class:`~topokit.nn.SparseMLP` (numba) and the data sets are imported when the
+command runs, so that ``topokit --help`` and the other commands do not import them.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,8 @@ from topokit.cli._common import (
     progress,
 )
 from topokit.metrics import layer_metrics, network_metrics
-from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE, SparseMLP
+from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE
 from topokit.nn.activations import ACTIVATIONS
-from topokit.nn.datasets import load_dataset
 from topokit.nn.optimizers import OPTIMIZERS
 from topokit.nn.schedules import SCHEDULES
 from topokit.topology import Topology
@@ -217,6 +221,8 @@ def run(args) -> int:
     """Load the data, build the network, train it, print the outcome."""
     if args.save is not None and not str(args.save).endswith(".npz"):
         raise TopokitError(f"--save must end in .npz, got {args.save!r}")
+    from topokit.nn.datasets import load_dataset  # only when training (see the docstring)
+
     check_int("epochs", args.epochs, minimum=1)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     sizes = _network_sizes(args, data)
@@ -321,6 +327,8 @@ def _family_params(families, pairs) -> dict:
 
 
 def _build_model(args, sizes, rng):
+    from topokit.nn.mlp import SparseMLP  # numba: only when training (see the docstring)
+
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
     topology = Topology.build(
