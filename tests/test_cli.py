@@ -63,6 +63,26 @@ def test_console_script_without_arguments_prints_the_help():
     assert "Run 'topokit COMMAND -h'" in done.stdout
 
 
+HEAVY = ("numba", "sklearn", "pandas", "statsmodels", "matplotlib")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["families"], ["--help"], ["graph", "--help"], ["train", "--help"], ["study", "--help"]],
+    ids=["families", "--help", "graph--help", "train--help", "study--help"],
+)
+def test_light_commands_import_no_heavy_library(argv):
+    # startup speed (benchmarks/bench_startup.py): these need none of them
+    code = (
+        "import sys, contextlib, io\nfrom topokit.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
 def test_families_does_not_load_the_analysis():
     # topokit.analysis is imported only by the commands that need it (see cli/_study.py)
     code = (

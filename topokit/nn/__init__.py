@@ -27,11 +27,17 @@ __all__ = [
 def __getattr__(name):
     """The classes that bring numba and scikit-learn, imported at their first use."""
     if name == "SparseLinear":
-        from topokit.nn.linear import SparseLinear as value
+        from topokit.nn.linear import SparseLinear
+
+        value = SparseLinear
     elif name == "SparseMLP":
-        from topokit.nn.mlp import SparseMLP as value
+        from topokit.nn.mlp import SparseMLP
+
+        value = SparseMLP
     elif name == "SparseMLPClassifier":
-        from topokit.nn.classifier import SparseMLPClassifier as value
+        from topokit.nn.classifier import SparseMLPClassifier
+
+        value = SparseMLPClassifier
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # the next lookup finds it without this function
