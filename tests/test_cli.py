@@ -83,6 +83,24 @@ def test_light_commands_import_no_heavy_library(argv):
     assert done.stdout.strip() == ""
 
 
+@pytest.mark.parametrize(("quiet", "shown"), [([], True), (["-q"], False)], ids=["shown", "quiet"])
+def test_compilation_notice_on_stderr_unless_quiet(capsys, monkeypatch, layer_path, quiet, shown):
+    import logging
+
+    from topokit.cli import _metrics
+    from topokit.nn._compile import COMPILING_MESSAGE
+
+    def run(args):  # what the kernels' first compilation logs (topokit/nn/_compile.py)
+        logging.getLogger("topokit.nn").info(COMPILING_MESSAGE)
+        return 0
+
+    monkeypatch.setattr(_metrics, "run", run)
+    status, out, err = run_cli(capsys, "metrics", layer_path, *quiet)
+    assert (status, out) == (0, "")
+    assert err == (f"topokit: {COMPILING_MESSAGE}\n" if shown else "")
+    assert logging.getLogger("topokit").handlers == []  # main leaves no handler behind
+
+
 def test_families_does_not_load_the_analysis():
     # topokit.analysis is imported only by the commands that need it (see cli/_study.py)
     code = (

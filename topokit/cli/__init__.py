@@ -6,7 +6,9 @@ command's subparser and sets ``run(args) -> int`` as its handler
 in ``_COMMANDS``.
 
 Errors (:class:`~topokit.TopokitError`, file errors, bad command lines) print one
-line, ``topokit: error: <message>``, on stderr and give exit status 1. ``topokit``
+line, ``topokit: error: <message>``, on stderr and give exit status 1. Notices of the
+package's ``"topokit"`` logger at level INFO (the training kernels' one-time
+compilation) go to stderr as ``topokit: <message>``, unless the command has ``--quiet``. ``topokit``
 alone prints the help on stdout and exits 0, as ``pip`` does: asking for nothing is
 asking what there is.
 """
@@ -14,6 +16,8 @@ asking what there is.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 
@@ -72,6 +76,26 @@ def _silence_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _notices(quiet: bool):
+    """Show the ``"topokit"`` logger's INFO records on stderr while a command runs."""
+    if quiet:
+        yield
+        return
+    logger = logging.getLogger("topokit")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("topokit: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv=None) -> int:
     """Run the ``topokit`` command line.
 
@@ -100,7 +124,8 @@ def main(argv=None) -> int:
             parser.print_help()
             return 0
         args = parser.parse_args(argv)
-        return args.run(args)
+        with _notices(quiet=getattr(args, "quiet", False)):
+            return args.run(args)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except BrokenPipeError:  # stdout closed early (topokit ... | head): stop quietly

@@ -201,7 +201,12 @@ def add_parser(subparsers) -> None:
     output.add_argument(
         "--no-metrics", action="store_true", help="skip the topology metrics (null in --json)"
     )
-    output.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    output.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar, no notice of the kernels' compilation",
+    )
     output.add_argument("--save", metavar="PATH.npz", help="write the trained model (.npz)")
     parser.set_defaults(run=run)
 
