@@ -199,10 +199,37 @@ def test_graph_sizes_builds_a_topology(capsys, tmp_path):
     assert status == 0
     topology = load(path)
     assert isinstance(topology, Topology)
-    assert topology == Topology.build([40, 30, 20, 10], "erdos_renyi", density=0.2, rng=5)
+    expected = Topology.build(
+        [40, 30, 20, 10], "erdos_renyi", density=0.2, dense_output=True, rng=5
+    )
+    assert topology == expected
+    assert [layer.family for layer in topology] == ["erdos_renyi", "erdos_renyi", "dense"]
     summary = json.loads(out)
     assert summary["sizes"] == [40, 30, 20, 10]
-    assert summary["n_edges"] == topology.n_edges == 240 + 120 + 40
+    assert summary["n_edges"] == topology.n_edges == 240 + 120 + 20 * 10
+
+
+@pytest.mark.parametrize("command", ["graph", "metrics"])
+def test_sparse_output_builds_the_output_layer_from_the_family(capsys, tmp_path, command):
+    path = tmp_path / "net.npz"
+    argv = ["erdos_renyi", "--sizes", "40,30,10", "--density", 0.2, "--seed", 5]
+    argv += ["--sparse-output", "--json"] + (["-o", path] if command == "graph" else [])
+    status, out, err = run_cli(capsys, command, *argv)
+    assert (status, err) == (0, "")
+    expected = Topology.build([40, 30, 10], "erdos_renyi", density=0.2, rng=5)
+    key = "n_edges" if command == "graph" else "net_n_edges"
+    assert json.loads(out)[key] == expected.n_edges == 240 + 60
+    if command == "graph":
+        assert load(path) == expected
+
+
+def test_metrics_sizes_has_a_dense_output_layer(capsys):
+    argv = ["erdos_renyi", "--sizes", "40,30,10", "--density", 0.2, "--seed", 5, "--json"]
+    status, out, _ = run_cli(capsys, "metrics", *argv)
+    assert status == 0
+    printed = json.loads(out)
+    assert [layer["density"] for layer in printed["layers"]] == [0.2, 1.0]
+    assert printed["net_n_edges"] == 240 + 300
 
 
 # ----------------------------------------------------------------- metrics
@@ -355,6 +382,17 @@ ERRORS = [
                  "--sizes must be comma-separated integers", id="bad-sizes"),
     pytest.param(["graph", "dense", "--sizes", "5,4", "--n-in", 5, "-o", "{tmp}/x.npz"],
                  "give --sizes or --n-in/--n-out, not both", id="sizes-and-n-in"),
+    pytest.param(["graph", "erdos_renyi", "--sizes", "5,4", "--density", 0.5, "-o", "{tmp}/x.npz"],
+                 "--sizes 5,4 is one layer, the output layer, which is dense unless "
+                 "--sparse-output: give --sparse-output", id="one-layer-dense-output"),
+    pytest.param(["graph", "erdos_renyi", "--n-in", 5, "--n-out", 4, "--density", 0.5,
+                  "--sparse-output", "-o", "{tmp}/x.npz"],
+                 r"--sparse-output only applies to a network \(--sizes\)",
+                 id="sparse-output-layer"),
+    pytest.param(["graph", "erdos_renyi", "--sizes", "5,4,3", "--dense-output",
+                  "-o", "{tmp}/x.npz"],
+                 "--dense-output is gone: the output layer is dense by default; give "
+                 "--sparse-output", id="dense-output-gone"),
     pytest.param(["graph", "dense", "--n-in", 3, "--n-out", 3, "-o", "{tmp}/x.txt"],
                  "--output must end in .npz", id="output-suffix"),
     pytest.param(["graph", "dense", "--n-in", 3, "--n-out", 3, "-o", "{tmp}/no/dir/x.npz"],
@@ -365,7 +403,6 @@ ERRORS = [
                  id="argparse-type"),
     pytest.param(["graph", "dense"], "the following arguments are required: -o/--output",
                  id="argparse-required"),
-    pytest.param([], "the following arguments are required: COMMAND", id="no-command"),
     pytest.param(["frobnicate"], "invalid choice: 'frobnicate'", id="unknown-command"),
     pytest.param(["metrics", "{tmp}/missing.npz"], "graph file '.*missing.npz' does not exist",
                  id="missing-file"),
@@ -379,6 +416,9 @@ ERRORS = [
     pytest.param(["metrics", "{tmp}"], "is a directory", id="directory"),
     pytest.param(["metrics", "{garbage}", "--density", 0.5],
                  "--density only apply when building from a family", id="options-with-file"),
+    pytest.param(["metrics", "{garbage}", "--sparse-output"],
+                 "--sparse-output only apply when building from a family",
+                 id="sparse-output-with-file"),
     pytest.param(["metrics", "dense", "--n-in", 2, "--n-out", 2, "--keys", ","],
                  "--keys must list metric names", id="empty-keys"),
     pytest.param(["draw", "dense", "--n-in", 3, "--n-out", 3, "-o", "{tmp}/x.txt"],

@@ -21,8 +21,10 @@ __all__ = [
     "UsageError",
     "add_build_options",
     "add_layout_option",
+    "add_output_option",
     "add_source_argument",
     "build_from_family",
+    "dense_output",
     "describe_sizes",
     "load_source",
     "parse_params",
@@ -96,8 +98,53 @@ def add_build_options(parser: argparse.ArgumentParser, *, sizes_help: str) -> No
         help="a family parameter; repeat for several (see 'topokit families')",
     )
 
+    add_output_option(group)
+
 
 _BUILD_OPTIONS = ("n_in", "n_out", "sizes", "density", "degree", "seed")
+
+
+class _Removed(argparse.Action):
+    """A hidden flag that is gone: giving it raises ``message`` (which names the new one)."""
+
+    def __init__(self, option_strings, dest, *, message, **kwargs):
+        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, help=argparse.SUPPRESS)
+        self.message = message
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise TopokitError(self.message)
+
+
+def add_output_option(group) -> None:
+    """``--sparse-output``: the one switch for the output layer, which is dense by default."""
+    group.add_argument(
+        "--sparse-output",
+        action="store_true",
+        help="build the output layer (the last) from the family too; by default it is "
+        "dense, as in Bourely et al., and the family builds the layers before it",
+    )
+    group.add_argument(
+        "--dense-output",
+        action=_Removed,
+        message="--dense-output is gone: the output layer is dense by default; "
+        "give --sparse-output to build it from the family too",
+    )
+
+
+def dense_output(args, sizes) -> bool:
+    """Whether the output layer of a network of ``sizes`` is dense (not ``--sparse-output``).
+
+    A network of one layer has only the output layer: building it dense would ignore the
+    family, so that is an error that asks for ``--sparse-output``.
+    """
+    if args.sparse_output:
+        return False
+    if len(sizes) == 2:
+        raise TopokitError(
+            f"--sizes {','.join(map(str, sizes))} is one layer, the output layer, which is "
+            "dense unless --sparse-output: give --sparse-output to build it from the family"
+        )
+    return True
 
 
 # -------------------------------------------------------------------- parsing
@@ -226,6 +273,7 @@ def load_source(args):
 def _reject_build_options(args, path: str) -> None:
     given = [name for name in _BUILD_OPTIONS if getattr(args, name, None) is not None]
     given += ["param"] if getattr(args, "param", None) else []
+    given += ["sparse_output"] if getattr(args, "sparse_output", False) else []
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise TopokitError(
@@ -234,14 +282,21 @@ def _reject_build_options(args, path: str) -> None:
 
 
 def build_from_family(family: str, args):
-    """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``."""
+    """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``.
+
+    A Topology's output layer is dense unless ``--sparse-output`` (:func:`dense_output`).
+    """
     record = get_family(family)
     params = parse_params(family, args.param)
     count = {"density": args.density, "degree": args.degree, "rng": args.seed}
     if args.sizes is not None:
         if args.n_in is not None or args.n_out is not None:
             raise TopokitError("give --sizes or --n-in/--n-out, not both")
-        return Topology.build(parse_sizes(args.sizes), family, **count, **params)
+        sizes = parse_sizes(args.sizes)
+        dense = dense_output(args, sizes)
+        return Topology.build(sizes, family, dense_output=dense, **count, **params)
+    if args.sparse_output:
+        raise TopokitError("--sparse-output only applies to a network (--sizes)")
     if not record.fixes_sizes and (args.n_in is None or args.n_out is None):
         missing = [name for name in ("n_in", "n_out") if getattr(args, name) is None]
         options = " and ".join("--" + name.replace("_", "-") for name in missing)

@@ -38,6 +38,10 @@ formats (chosen by the suffix of --output):
                        networkx.read_edgelist(PATH, nodetype=int); for
                        igraph.Graph.Read_Edgelist(PATH) write it with --no-header
 
+networks (--sizes):
+  The family builds every layer but the output layer (the last), which is dense, as in
+  Bourely et al. and 'topokit train'; --sparse-output builds it from the family too.
+
 examples:
   topokit graph erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --output layer.npz
   topokit graph left_regular --n-in 784 --n-out 300 --degree 16 --output layer.npz

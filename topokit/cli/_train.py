@@ -14,6 +14,8 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int, make_rng
 from topokit.cli._common import (
     FORMATTER,
+    add_output_option,
+    dense_output,
     describe_sizes,
     parse_params,
     parse_sizes,
@@ -39,9 +41,10 @@ sizes:
 edge count:
   --family, --density and --degree take one value, or one per sparse layer (comma-
   separated). A family that needs an edge count and gets neither uses density 0.1.
-  The last layer (into the classes) is dense, as in Bourely et al. and as in
-  SparseMLPClassifier; the options describe the layers before it. --sparse-output
-  makes the last layer sparse too (then give one value per layer).
+  The last layer (into the classes) is dense, as in Bourely et al., SparseMLPClassifier
+  and 'topokit graph/metrics --sizes'; the options describe the layers before it.
+  --sparse-output builds the last layer from the family too (then give one value per
+  layer); a network of one layer (--sizes N0,N1) needs it.
 
 output:
   A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
@@ -98,20 +101,7 @@ def add_parser(subparsers) -> None:
         metavar="KEY=VALUE",
         help="a family parameter; repeat for several (see 'topokit families')",
     )
-    output = network.add_mutually_exclusive_group()
-    output.add_argument(
-        "--dense-output",
-        dest="dense_output",
-        action="store_true",
-        default=True,
-        help="make the output layer dense (the default)",
-    )
-    output.add_argument(
-        "--sparse-output",
-        dest="dense_output",
-        action="store_false",
-        help="make the output layer sparse too",
-    )
+    add_output_option(network)
     recipe = DEFAULT_RECIPE
     network.add_argument(
         "--activation",
@@ -341,7 +331,7 @@ def _build_model(args, sizes, rng):
         family,
         density=_split_list(args.density, float, "--density"),
         degree=_split_list(args.degree, int, "--degree"),
-        dense_output=args.dense_output,
+        dense_output=dense_output(args, sizes),
         default_density=DEFAULT_DENSITY,
         rng=rng,
         **_family_params(families, args.param),
