@@ -223,6 +223,15 @@ def test_sparse_output_builds_the_output_layer_from_the_family(capsys, tmp_path,
         assert load(path) == expected
 
 
+def test_sizes_of_one_layer_is_the_familys(capsys, tmp_path):
+    path = tmp_path / "net.npz"
+    argv = ["erdos_renyi", "--sizes", "40,10", "--density", 0.2, "--seed", 5, "-o", path]
+    status, _, err = run_cli(capsys, "graph", *argv)
+    assert (status, err) == (0, "")
+    assert load(path) == Topology.build([40, 10], "erdos_renyi", density=0.2, rng=5)
+    assert load(path).n_edges == 80
+
+
 def test_metrics_sizes_has_a_dense_output_layer(capsys):
     argv = ["erdos_renyi", "--sizes", "40,30,10", "--density", 0.2, "--seed", 5, "--json"]
     status, out, _ = run_cli(capsys, "metrics", *argv)
@@ -382,9 +391,6 @@ ERRORS = [
                  "--sizes must be comma-separated integers", id="bad-sizes"),
     pytest.param(["graph", "dense", "--sizes", "5,4", "--n-in", 5, "-o", "{tmp}/x.npz"],
                  "give --sizes or --n-in/--n-out, not both", id="sizes-and-n-in"),
-    pytest.param(["graph", "erdos_renyi", "--sizes", "5,4", "--density", 0.5, "-o", "{tmp}/x.npz"],
-                 "--sizes 5,4 is one layer, the output layer, which is dense unless "
-                 "--sparse-output: give --sparse-output", id="one-layer-dense-output"),
     pytest.param(["graph", "erdos_renyi", "--n-in", 5, "--n-out", 4, "--density", 0.5,
                   "--sparse-output", "-o", "{tmp}/x.npz"],
                  r"--sparse-output only applies to a network \(--sizes\)",

@@ -305,7 +305,6 @@ def test_progress_gets_loss_and_accuracy_each_epoch(capsys, monkeypatch):
         (["--lr", "0.1"], "--lr is called --learning-rate now: give --learning-rate 0.1"),
         (["--alpha", "0.1"], "--alpha is called --weight-decay now: give --weight-decay 0.1"),
         (["--dense-output"], "--dense-output is gone: the output layer is dense by default"),
-        (["--sizes", "64,10"], "--sizes 64,10 is one layer, the output layer, which is dense"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
@@ -326,8 +325,9 @@ def test_help(capsys):
     assert "--dense-output" not in out  # gone: giving it is an error naming --sparse-output
 
 
-def test_one_layer_with_sparse_output(capsys):
-    argv = ["train", "--sizes", "64,10", "--sparse-output", "--density", "0.5", "--seed", 0]
+@pytest.mark.parametrize("output", [[], ["--sparse-output"]], ids=["default", "sparse"])
+def test_one_layer_is_the_familys(capsys, output):
+    argv = ["train", "--sizes", "64,10", *output, "--density", "0.5", "--seed", 0]
     result = run_json(capsys, *argv, "--epochs", 1, "--no-metrics")
     assert result["topology"]["families"] == ["erdos_renyi"]
     assert result["topology"]["n_edges_per_layer"] == [round(0.5 * 64 * 10)]

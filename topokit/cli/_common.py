@@ -132,19 +132,12 @@ def add_output_option(group) -> None:
 
 
 def dense_output(args, sizes) -> bool:
-    """Whether the output layer of a network of ``sizes`` is dense (not ``--sparse-output``).
+    """Whether the output layer of a network of ``sizes`` is dense.
 
-    A network of one layer has only the output layer: building it dense would ignore the
-    family, so that is an error that asks for ``--sparse-output``.
+    It is, unless ``--sparse-output``, or unless it is the network's only layer, which is
+    then the family's (as in a study; building it dense would ignore the family).
     """
-    if args.sparse_output:
-        return False
-    if len(sizes) == 2:
-        raise TopokitError(
-            f"--sizes {','.join(map(str, sizes))} is one layer, the output layer, which is "
-            "dense unless --sparse-output: give --sparse-output to build it from the family"
-        )
-    return True
+    return not getattr(args, "sparse_output", False) and len(sizes) > 2
 
 
 # -------------------------------------------------------------------- parsing
@@ -295,7 +288,7 @@ def build_from_family(family: str, args):
         sizes = parse_sizes(args.sizes)
         dense = dense_output(args, sizes)
         return Topology.build(sizes, family, dense_output=dense, **count, **params)
-    if args.sparse_output:
+    if getattr(args, "sparse_output", False):
         raise TopokitError("--sparse-output only applies to a network (--sizes)")
     if not record.fixes_sizes and (args.n_in is None or args.n_out is None):
         missing = [name for name in ("n_in", "n_out") if getattr(args, name) is None]

@@ -40,7 +40,8 @@ formats (chosen by the suffix of --output):
 
 networks (--sizes):
   The family builds every layer but the output layer (the last), which is dense, as in
-  Bourely et al. and 'topokit train'; --sparse-output builds it from the family too.
+  Bourely et al. and 'topokit train'; --sparse-output builds it from the family too. A
+  network of one layer (--sizes N0,N1) is built from the family.
 
 examples:
   topokit graph erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --output layer.npz

@@ -44,7 +44,7 @@ edge count:
   The last layer (into the classes) is dense, as in Bourely et al., SparseMLPClassifier
   and 'topokit graph/metrics --sizes'; the options describe the layers before it.
   --sparse-output builds the last layer from the family too (then give one value per
-  layer); a network of one layer (--sizes N0,N1) needs it.
+  layer). A network of one layer (--sizes N0,N1) is built from the family.
 
 output:
   A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
