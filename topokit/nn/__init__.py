@@ -10,6 +10,7 @@ optimizers and schedules, :mod:`topokit.nn.datasets`) are read by ``topokit --he
 which must start fast.
 """
 
+from topokit.nn import _openmp  # noqa: F401  (the OpenMP spin, set on import: see the module)
 from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
 

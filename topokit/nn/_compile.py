@@ -1,19 +1,11 @@
 """How the numba kernels of :mod:`topokit.nn` are compiled, threaded and split into work.
 
 Every kernel module imports this one, so it runs before any kernel can start numba's
-thread pool. It does three things:
+thread pool. It does four things:
 
-* **The OpenMP spin (a process-wide side effect).** Unless ``OMP_WAIT_POLICY`` or
-  ``GOMP_SPINCOUNT`` is already in the environment, importing it sets
-  ``os.environ["GOMP_SPINCOUNT"] = "10000"``: after a parallel region libgomp's threads
-  spin about 10 000 iterations (a fraction of a millisecond), enough to cover the gaps
-  between the kernels of one training step, then sleep instead of holding a core for
-  libgomp's default of 300 000 iterations (several milliseconds). libgomp reads the
-  variable once, when it is loaded into the process (for numba's OpenMP threading layer,
-  at the first parallel kernel call), so it is set here, before any kernel of the
-  package can run. To keep libgomp's own behaviour, set ``GOMP_SPINCOUNT`` or
-  ``OMP_WAIT_POLICY`` yourself before importing topokit; see the documentation's
-  Performance page for the reasons, the value and its reach.
+* **The OpenMP spin (a process-wide side effect).** It imports
+  :mod:`topokit.nn._openmp`, which sets ``GOMP_SPINCOUNT=10000`` in the environment
+  unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set (see that module).
 * **Compilation.** :func:`jit` is ``numba.njit(cache=True)``, falling back to no on-disk
   cache where numba has nowhere to write one. numba keys a kernel's cache on its own
   source file: after editing a module that a kernel calls into (such as
@@ -38,14 +30,13 @@ work and how far ahead they prefetch; neither changes a result either.
 from __future__ import annotations
 
 import logging
-import os
 import types
-
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 from numba import njit
 from numba.core import event
+
+# importing numba does not load libgomp (its first parallel kernel call does)
+from topokit.nn import _openmp  # noqa: F401  (sets the OpenMP spin: see the module)
 
 __all__ = [
     "BLOCK",
