@@ -48,6 +48,59 @@ def test_top_level_help_lists_the_commands(capsys, argv):
         assert command in out
 
 
+def test_no_arguments_prints_the_help(capsys):
+    _, help_text, _ = run_cli(capsys, "--help")
+    status, out, err = run_cli(capsys)
+    assert (status, out, err) == (0, help_text, "")
+
+
+def test_console_script_without_arguments_prints_the_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "topokit"], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("usage: topokit")
+    assert "Run 'topokit COMMAND -h'" in done.stdout
+
+
+HEAVY = ("numba", "sklearn", "pandas", "statsmodels", "matplotlib")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["families"], ["--help"], ["graph", "--help"], ["train", "--help"], ["study", "--help"]],
+    ids=["families", "--help", "graph--help", "train--help", "study--help"],
+)
+def test_light_commands_import_no_heavy_library(argv):
+    # startup speed (benchmarks/bench_startup.py): these need none of them
+    code = (
+        "import sys, contextlib, io\nfrom topokit.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main({argv!r})\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(("quiet", "shown"), [([], True), (["-q"], False)], ids=["shown", "quiet"])
+def test_compilation_notice_on_stderr_unless_quiet(capsys, monkeypatch, layer_path, quiet, shown):
+    import logging
+
+    from topokit.cli import _metrics
+    from topokit.nn._compile import COMPILING_MESSAGE
+
+    def run(args):  # what the kernels' first compilation logs (topokit/nn/_compile.py)
+        logging.getLogger("topokit.nn").info(COMPILING_MESSAGE)
+        return 0
+
+    monkeypatch.setattr(_metrics, "run", run)
+    status, out, err = run_cli(capsys, "metrics", layer_path, *quiet)
+    assert (status, out) == (0, "")
+    assert err == (f"topokit: {COMPILING_MESSAGE}\n" if shown else "")
+    assert logging.getLogger("topokit").handlers == []  # main leaves no handler behind
+
+
 def test_families_does_not_load_the_analysis():
     # topokit.analysis is imported only by the commands that need it (see cli/_study.py)
     code = (
@@ -149,10 +202,46 @@ def test_graph_sizes_builds_a_topology(capsys, tmp_path):
     assert status == 0
     topology = load(path)
     assert isinstance(topology, Topology)
-    assert topology == Topology.build([40, 30, 20, 10], "erdos_renyi", density=0.2, rng=5)
+    expected = Topology.build(
+        [40, 30, 20, 10], "erdos_renyi", density=0.2, dense_output=True, rng=5
+    )
+    assert topology == expected
+    assert [layer.family for layer in topology] == ["erdos_renyi", "erdos_renyi", "dense"]
     summary = json.loads(out)
     assert summary["sizes"] == [40, 30, 20, 10]
-    assert summary["n_edges"] == topology.n_edges == 240 + 120 + 40
+    assert summary["n_edges"] == topology.n_edges == 240 + 120 + 20 * 10
+
+
+@pytest.mark.parametrize("command", ["graph", "metrics"])
+def test_sparse_output_builds_the_output_layer_from_the_family(capsys, tmp_path, command):
+    path = tmp_path / "net.npz"
+    argv = ["erdos_renyi", "--sizes", "40,30,10", "--density", 0.2, "--seed", 5]
+    argv += ["--sparse-output", "--json"] + (["-o", path] if command == "graph" else [])
+    status, out, err = run_cli(capsys, command, *argv)
+    assert (status, err) == (0, "")
+    expected = Topology.build([40, 30, 10], "erdos_renyi", density=0.2, rng=5)
+    key = "n_edges" if command == "graph" else "net_n_edges"
+    assert json.loads(out)[key] == expected.n_edges == 240 + 60
+    if command == "graph":
+        assert load(path) == expected
+
+
+def test_sizes_of_one_layer_is_the_familys(capsys, tmp_path):
+    path = tmp_path / "net.npz"
+    argv = ["erdos_renyi", "--sizes", "40,10", "--density", 0.2, "--seed", 5, "-o", path]
+    status, _, err = run_cli(capsys, "graph", *argv)
+    assert (status, err) == (0, "")
+    assert load(path) == Topology.build([40, 10], "erdos_renyi", density=0.2, rng=5)
+    assert load(path).n_edges == 80
+
+
+def test_metrics_sizes_has_a_dense_output_layer(capsys):
+    argv = ["erdos_renyi", "--sizes", "40,30,10", "--density", 0.2, "--seed", 5, "--json"]
+    status, out, _ = run_cli(capsys, "metrics", *argv)
+    assert status == 0
+    printed = json.loads(out)
+    assert [layer["density"] for layer in printed["layers"]] == [0.2, 1.0]
+    assert printed["net_n_edges"] == 240 + 300
 
 
 # ----------------------------------------------------------------- metrics
@@ -306,6 +395,14 @@ ERRORS = [
                  "--sizes must be comma-separated integers", id="bad-sizes"),
     pytest.param(["graph", "dense", "--sizes", "5,4", "--n-in", 5, "-o", "{tmp}/x.npz"],
                  "give --sizes or --n-in/--n-out, not both", id="sizes-and-n-in"),
+    pytest.param(["graph", "erdos_renyi", "--n-in", 5, "--n-out", 4, "--density", 0.5,
+                  "--sparse-output", "-o", "{tmp}/x.npz"],
+                 r"--sparse-output only applies to a network \(--sizes\)",
+                 id="sparse-output-layer"),
+    pytest.param(["graph", "erdos_renyi", "--sizes", "5,4,3", "--dense-output",
+                  "-o", "{tmp}/x.npz"],
+                 "--dense-output is gone: the output layer is dense by default; give "
+                 "--sparse-output", id="dense-output-gone"),
     pytest.param(["graph", "dense", "--n-in", 3, "--n-out", 3, "-o", "{tmp}/x.txt"],
                  "--output must end in .npz", id="output-suffix"),
     pytest.param(["graph", "dense", "--n-in", 3, "--n-out", 3, "-o", "{tmp}/no/dir/x.npz"],
@@ -316,7 +413,6 @@ ERRORS = [
                  id="argparse-type"),
     pytest.param(["graph", "dense"], "the following arguments are required: -o/--output",
                  id="argparse-required"),
-    pytest.param([], "the following arguments are required: COMMAND", id="no-command"),
     pytest.param(["frobnicate"], "invalid choice: 'frobnicate'", id="unknown-command"),
     pytest.param(["metrics", "{tmp}/missing.npz"], "graph file '.*missing.npz' does not exist",
                  id="missing-file"),
@@ -330,6 +426,9 @@ ERRORS = [
     pytest.param(["metrics", "{tmp}"], "is a directory", id="directory"),
     pytest.param(["metrics", "{garbage}", "--density", 0.5],
                  "--density only apply when building from a family", id="options-with-file"),
+    pytest.param(["metrics", "{garbage}", "--sparse-output"],
+                 "--sparse-output only apply when building from a family",
+                 id="sparse-output-with-file"),
     pytest.param(["metrics", "dense", "--n-in", 2, "--n-out", 2, "--keys", ","],
                  "--keys must list metric names", id="empty-keys"),
     pytest.param(["draw", "dense", "--n-in", 3, "--n-out", 3, "-o", "{tmp}/x.txt"],

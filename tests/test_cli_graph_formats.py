@@ -30,7 +30,8 @@ def _expected_layer():
 
 
 def _expected_network():
-    return Topology.build([30, 20, 10], "small_world", density=0.3, p=0.1, rng=2)
+    # the output layer is dense, as with every --sizes
+    return Topology.build([30, 20, 10], "small_world", density=0.3, p=0.1, dense_output=True, rng=2)
 
 
 def _provenance(graph):

@@ -87,19 +87,21 @@ def test_parse_params_errors(families, pairs, match):
 # ---------------------------------------------------------------- commands
 def test_graph_with_one_family_per_layer_and_a_scoped_param(capsys, tmp_path):
     path = tmp_path / "net.npz"
-    argv = ["graph", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4, "--seed", 3]
+    argv = ["graph", "ramanujan,small_world", "--sizes", "32,32,32,10", "--degree", 4, "--seed", 3]
     status, _, err = run_cli(capsys, *argv, "-p", "small_world:p=0.2", "-o", path)
     assert (status, err) == (0, "")
     built = load(path)
-    assert [layer.family for layer in built] == ["ramanujan", "small_world"]
+    assert [layer.family for layer in built] == ["ramanujan", "small_world", "dense"]
     assert built[1].params["p"] == 0.2
     assert "p" not in built[0].params
-    expected = Topology.build([32, 32, 32], ["ramanujan", "small_world"], degree=4, rng=3, p=0.2)
+    expected = Topology.build(
+        [32, 32, 32, 10], ["ramanujan", "small_world"], degree=4, dense_output=True, rng=3, p=0.2
+    )
     assert list(built) == list(expected)
 
 
 def test_graph_summary_lists_the_parameters_of_every_family(capsys, tmp_path):
-    argv = ["graph", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4, "--json"]
+    argv = ["graph", "ramanujan,small_world", "--sizes", "32,32,32,10", "--degree", 4, "--json"]
     argv += ["-p", "small_world:p=0.2", "-p", "ramanujan:max_attempts=50", "-o", tmp_path / "n.npz"]
     status, out, _ = run_cli(capsys, *argv)
     assert status == 0
@@ -111,10 +113,10 @@ def test_graph_summary_lists_the_parameters_of_every_family(capsys, tmp_path):
 
 
 def test_metrics_with_one_family_per_layer_and_a_scoped_param(capsys):
-    argv = ["metrics", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4]
+    argv = ["metrics", "ramanujan,small_world", "--sizes", "32,32,32,10", "--degree", 4]
     status, out, err = run_cli(capsys, *argv, "-p", "small_world:p=0.2", "--json", "-q")
     assert (status, err) == (0, "")
-    assert json.loads(out)["sizes"] == [32, 32, 32]
+    assert json.loads(out)["sizes"] == [32, 32, 32, 10]
 
 
 def test_train_with_one_family_per_layer_and_a_scoped_param(capsys):
@@ -129,9 +131,9 @@ def test_train_with_one_family_per_layer_and_a_scoped_param(capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        pytest.param(["graph", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4,
+        pytest.param(["graph", "ramanujan,small_world", "--sizes", "32,32,32,10", "--degree", 4,
                       "-o", "{tmp}/x.npz"], id="graph"),
-        pytest.param(["metrics", "ramanujan,small_world", "--sizes", "32,32,32", "--degree", 4],
+        pytest.param(["metrics", "ramanujan,small_world", "--sizes", "32,32,32,10", "--degree", 4],
                      id="metrics"),
         pytest.param(["train", "--hidden", "32,16", "--family", "ramanujan,small_world",
                       "--epochs", 1], id="train"),

@@ -10,6 +10,7 @@ import pytest
 from topokit import Topology
 from topokit.cli import main
 from topokit.metrics import LAYER_METRICS, NETWORK_METRICS
+from topokit.nn._compile import COMPILING_MESSAGE
 from topokit.nn.datasets import load_dataset
 from topokit.nn.mlp import SparseMLP
 
@@ -29,10 +30,15 @@ TINY += ["--seed", "0"]
 
 
 def run_cli(capsys, *argv):
-    """Run ``main`` in-process; return (status, stdout, stderr)."""
+    """Run ``main`` in-process; return (status, stdout, stderr).
+
+    stderr leaves out the kernels' compilation notice, which the first training of a
+    fresh checkout prints (tests/nn/test_compile_notice.py tests it).
+    """
     status = main([str(arg) for arg in argv])
     captured = capsys.readouterr()
-    return status, captured.out, captured.err
+    notice = f"topokit: {COMPILING_MESSAGE}\n"
+    return status, captured.out, captured.err.replace(notice, "")
 
 
 def run_json(capsys, *argv):
@@ -94,7 +100,7 @@ def test_sizes_dense_output_and_per_layer_edge_counts(capsys):
     result = run_json(
         capsys,
         *["train", "--sizes", "64,24,16,10", "--family", "left_regular,erdos_renyi"],
-        *["--degree", "4,8", "--dense-output", "--epochs", 1, "--seed", 1, "--no-metrics"],
+        *["--degree", "4,8", "--epochs", 1, "--seed", 1, "--no-metrics"],
     )
     topology = result["topology"]
     assert topology["sizes"] == [64, 24, 16, 10]
@@ -298,6 +304,7 @@ def test_progress_gets_loss_and_accuracy_each_epoch(capsys, monkeypatch):
         (["--optimizer", "sgd", "--learning-rate", "1e6"], "training diverged in epoch 1"),
         (["--lr", "0.1"], "--lr is called --learning-rate now: give --learning-rate 0.1"),
         (["--alpha", "0.1"], "--alpha is called --weight-decay now: give --weight-decay 0.1"),
+        (["--dense-output"], "--dense-output is gone: the output layer is dense by default"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
@@ -314,7 +321,31 @@ def test_help(capsys):
     status, out, _ = run_cli(capsys, "train", "-h")
     assert status == 0
     assert out.startswith("usage: topokit train")
-    assert "--dense-output" in out
+    assert "--sparse-output" in out
+    assert "--dense-output" not in out  # gone: giving it is an error naming --sparse-output
+
+
+@pytest.mark.parametrize("output", [[], ["--sparse-output"]], ids=["default", "sparse"])
+def test_one_layer_is_the_familys(capsys, output):
+    argv = ["train", "--sizes", "64,10", *output, "--density", "0.5", "--seed", 0]
+    result = run_json(capsys, *argv, "--epochs", 1, "--no-metrics")
+    assert result["topology"]["families"] == ["erdos_renyi"]
+    assert result["topology"]["n_edges_per_layer"] == [round(0.5 * 64 * 10)]
+
+
+def test_defaults_equal_the_studys(capsys):
+    from topokit.analysis.study import TRAINING_DEFAULTS
+    from topokit.cli import build_parser
+
+    args = build_parser().parse_args(["train"])
+    shared = [key for key in TRAINING_DEFAULTS if hasattr(args, key)]
+    # validation_fraction: a study always holds out the recipe's share, train only with
+    # --early-stopping (test_defaults_are_the_shared_recipe checks that share)
+    shared.remove("validation_fraction")
+    assert {key: getattr(args, key) for key in shared} == {
+        key: TRAINING_DEFAULTS[key] for key in shared
+    }
+    assert set(shared) >= {"epochs", "batch_size", "optimizer", "learning_rate", "weight_decay"}
 
 
 def test_defaults_are_the_shared_recipe(capsys):

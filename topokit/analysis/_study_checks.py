@@ -393,7 +393,10 @@ def check_study(config, *, base_dir=None, where="") -> dict:
             "degrees = [...]"
         )
     seeds = _check_seeds(config, problems)
-    dense_layers = config.get("dense_layers", [])
+    # the output layer is dense by default, as everywhere in topokit, unless a network
+    # of the study has no layer before it (its one layer is then the family's)
+    default_dense = [-1] if all(len(s) > 2 for s in sizes) else []
+    dense_layers = config.get("dense_layers", default_dense)
     if not isinstance(dense_layers, list) or not all(_is_int(k) for k in dense_layers):
         problems.add(f"dense_layers must be a list of layer indices, got {dense_layers!r}")
         dense_layers = []

@@ -13,7 +13,7 @@ A study file::
     dataset = "digits"                # a name (topokit.nn.datasets) or a .npz/.csv path,
                                       # relative to the study file
     sizes = [64, 128, 128, 10]        # or a list of lists, to sweep sizes
-    dense_layers = [-1]               # optional: layers kept dense (-1: the output layer)
+    dense_layers = [-1]               # optional: layers kept dense (default: the output layer)
     densities = [0.05, 0.1, 0.2]      # or degrees = [4, 8] (fan-in of each output neuron)
     seeds = [0, 1, 2]                 # or n_seeds = 3 (seeds 0, 1, 2); default three seeds
     metrics = "all"                   # or a list of layer / net_ / input_ metric keys

@@ -6,12 +6,18 @@ command's subparser and sets ``run(args) -> int`` as its handler
 in ``_COMMANDS``.
 
 Errors (:class:`~topokit.TopokitError`, file errors, bad command lines) print one
-line, ``topokit: error: <message>``, on stderr and give exit status 1.
+line, ``topokit: error: <message>``, on stderr and give exit status 1. Notices of the
+package's ``"topokit"`` logger at level INFO (the training kernels' one-time
+compilation) go to stderr as ``topokit: <message>``, unless the command has ``--quiet``. ``topokit``
+alone prints the help on stdout and exits 0, as ``pip`` does: asking for nothing is
+asking what there is.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 
@@ -70,6 +76,26 @@ def _silence_stdout() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _notices(quiet: bool):
+    """Show the ``"topokit"`` logger's INFO records on stderr while a command runs."""
+    if quiet:
+        yield
+        return
+    logger = logging.getLogger("topokit")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("topokit: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv=None) -> int:
     """Run the ``topokit`` command line.
 
@@ -81,7 +107,8 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 1 on an error (reported as one line on stderr).
+        Exit status: 0 on success (and for no arguments at all, which prints the help),
+        1 on an error (reported as one line on stderr).
 
     Examples
     --------
@@ -91,9 +118,14 @@ def main(argv=None) -> int:
     0
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if not argv:
+            parser.print_help()
+            return 0
         args = parser.parse_args(argv)
-        return args.run(args)
+        with _notices(quiet=getattr(args, "quiet", False)):
+            return args.run(args)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except BrokenPipeError:  # stdout closed early (topokit ... | head): stop quietly

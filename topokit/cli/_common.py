@@ -23,8 +23,10 @@ __all__ = [
     "UsageError",
     "add_build_options",
     "add_layout_option",
+    "add_output_option",
     "add_source_argument",
     "build_from_family",
+    "dense_output",
     "describe_sizes",
     "draw_seed",
     "family_names",
@@ -110,8 +112,46 @@ def add_build_options(parser: argparse.ArgumentParser, *, sizes_help: str) -> No
         help=PARAM_HELP,
     )
 
+    add_output_option(group)
+
 
 _BUILD_OPTIONS = ("n_in", "n_out", "sizes", "density", "degree", "seed")
+
+
+class _Removed(argparse.Action):
+    """A hidden flag that is gone: giving it raises ``message`` (which names the new one)."""
+
+    def __init__(self, option_strings, dest, *, message, **kwargs):
+        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, help=argparse.SUPPRESS)
+        self.message = message
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise TopokitError(self.message)
+
+
+def add_output_option(group) -> None:
+    """``--sparse-output``: the one switch for the output layer, which is dense by default."""
+    group.add_argument(
+        "--sparse-output",
+        action="store_true",
+        help="build the output layer (the last) from the family too; by default it is "
+        "dense, as in Bourely et al., and the family builds the layers before it",
+    )
+    group.add_argument(
+        "--dense-output",
+        action=_Removed,
+        message="--dense-output is gone: the output layer is dense by default; "
+        "give --sparse-output to build it from the family too",
+    )
+
+
+def dense_output(args, sizes) -> bool:
+    """Whether the output layer of a network of ``sizes`` is dense.
+
+    It is, unless ``--sparse-output``, or unless it is the network's only layer, which is
+    then the family's (as in a study; building it dense would ignore the family).
+    """
+    return not getattr(args, "sparse_output", False) and len(sizes) > 2
 
 
 # -------------------------------------------------------------------- parsing
@@ -303,6 +343,7 @@ def load_source(args):
 def _reject_build_options(args, path: str) -> None:
     given = [name for name in _BUILD_OPTIONS if getattr(args, name, None) is not None]
     given += ["param"] if getattr(args, "param", None) else []
+    given += ["sparse_output"] if getattr(args, "sparse_output", False) else []
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise TopokitError(
@@ -322,9 +363,11 @@ def draw_seed(seed: int | None) -> int:
 def build_from_family(family: str, args):
     """Build a LayerGraph (``--n-in/--n-out``) or a Topology (``--sizes``) of ``family``.
 
-    ``family`` is one name, or with ``--sizes`` one per layer (``"ramanujan,small_world"``).
-    Without ``--seed`` a seed is drawn (:func:`draw_seed`); ``args.seed`` is set to the
-    seed used, which the graph's provenance records too.
+    ``family`` is one name, or with ``--sizes`` one per sparse layer
+    (``"ramanujan,small_world"``). A Topology's output layer is dense unless
+    ``--sparse-output`` (:func:`dense_output`). Without ``--seed`` a seed is drawn
+    (:func:`draw_seed`); ``args.seed`` is set to the seed used, which the graph's provenance
+    records too.
     """
     names = family_names(family) or [family]  # an unknown name fails in parse_params
     params = parse_params(names, args.param)
@@ -333,8 +376,12 @@ def build_from_family(family: str, args):
     if args.sizes is not None:
         if args.n_in is not None or args.n_out is not None:
             raise TopokitError("give --sizes or --n-in/--n-out, not both")
+        sizes = parse_sizes(args.sizes)
         per_layer = names if len(names) > 1 else names[0]
-        return Topology.build(parse_sizes(args.sizes), per_layer, **count, **params)
+        dense = dense_output(args, sizes)
+        return Topology.build(sizes, per_layer, dense_output=dense, **count, **params)
+    if getattr(args, "sparse_output", False):
+        raise TopokitError("--sparse-output only applies to a network (--sizes)")
     if len(names) > 1:
         raise TopokitError(
             f"one family per layer ({family}) builds a network: give its layer sizes with --sizes"

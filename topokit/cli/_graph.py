@@ -38,6 +38,11 @@ formats (chosen by the suffix of --output):
                        networkx.read_edgelist(PATH, nodetype=int); for
                        igraph.Graph.Read_Edgelist(PATH) write it with --no-header
 
+networks (--sizes):
+  The family builds every layer but the output layer (the last), which is dense, as in
+  Bourely et al. and 'topokit train'; --sparse-output builds it from the family too. A
+  network of one layer (--sizes N0,N1) is built from the family.
+
 examples:
   topokit graph erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --output layer.npz
   topokit graph left_regular --n-in 784 --n-out 300 --degree 16 --output layer.npz
@@ -45,9 +50,9 @@ examples:
   topokit graph erdos_renyi --sizes 784,300,100,10 --density 0.1 --output net.npz
   topokit graph biregular --sizes 784,300,10 --degree 8 --seed 1 --output net.graphml
   topokit graph biregular --n-in 64 --n-out 32 --degree 4 --no-header --output layer.edges
-  topokit graph ramanujan,small_world --sizes 784,300,10 --degree 16 -p small_world:p=0.1 -o net.npz
+  topokit graph ramanujan,small_world --sizes 784,300,100,10 --degree 16 -p small_world:p=0.1 -o net.npz
 
-FAMILY may be one family per layer with --sizes (ramanujan,small_world above); -p KEY=VALUE
+FAMILY may be one family per sparse layer with --sizes (ramanujan,small_world above); -p KEY=VALUE
 is for every family given, -p FAMILY:KEY=VALUE for that family only. Without --seed a seed
 is drawn; the summary (--json: "seed") and the file's provenance record it, so --seed
 with that number rebuilds the same graph.
@@ -67,7 +72,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "family",
         metavar="FAMILY",
-        help="family name, or one per layer with --sizes: ramanujan,small_world "
+        help="family name, or one per sparse layer with --sizes: ramanujan,small_world "
         "(see 'topokit families')",
     )
     add_build_options(parser, sizes_help="build a whole network with these layer sizes")

@@ -40,7 +40,7 @@ examples:
   topokit metrics layer.npz --keys lambda1,lambda2,spectral_gap --json
   topokit metrics erdos_renyi --n-in 784 --n-out 300 --density 0.1 --seed 0 --json
   topokit metrics erdos_renyi --sizes 784,300,100,10 --density 0.1 --json
-  topokit metrics ramanujan,small_world --sizes 784,300,10 --degree 16 -p small_world:p=0.1
+  topokit metrics ramanujan,small_world --sizes 784,300,100,10 --degree 16 -p small_world:p=0.1
   topokit metrics net.graphml
   topokit metrics model.npz            # a model saved by 'topokit train --save'
   topokit metrics model.pt

@@ -1,4 +1,9 @@
-"""``topokit train``: train a sparse MLP on a data set and report accuracy, speed and metrics."""
+"""``topokit train``: train a sparse MLP on a data set and report accuracy, speed and metrics.
+
+The parser reads only the light modules of :mod:`topokit.nn` (the recipe, the registries'
+names); :class:`~topokit.nn.SparseMLP` (numba) and the data sets are imported when the
+command runs, so that ``topokit --help`` and the other commands do not import them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from topokit._validation import check_int, make_rng
 from topokit.cli._common import (
     FORMATTER,
     PARAM_HELP,
+    add_output_option,
+    dense_output,
     describe_sizes,
     draw_seed,
     parse_params,
@@ -18,9 +25,8 @@ from topokit.cli._common import (
     progress,
 )
 from topokit.metrics import layer_metrics, network_metrics
-from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE, SparseMLP
+from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE
 from topokit.nn.activations import ACTIVATIONS
-from topokit.nn.datasets import load_dataset
 from topokit.nn.optimizers import OPTIMIZERS
 from topokit.nn.schedules import SCHEDULES
 from topokit.topology import Topology
@@ -37,9 +43,10 @@ sizes:
 edge count:
   --family, --density and --degree take one value, or one per sparse layer (comma-
   separated). A family that needs an edge count and gets neither uses density 0.1.
-  The last layer (into the classes) is dense, as in Bourely et al. and as in
-  SparseMLPClassifier; the options describe the layers before it. --sparse-output
-  makes the last layer sparse too (then give one value per layer).
+  The last layer (into the classes) is dense, as in Bourely et al., SparseMLPClassifier
+  and 'topokit graph/metrics --sizes'; the options describe the layers before it.
+  --sparse-output builds the last layer from the family too (then give one value per
+  layer). A network of one layer (--sizes N0,N1) is built from the family.
 
 output:
   A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
@@ -101,20 +108,7 @@ def add_parser(subparsers) -> None:
         metavar="[FAMILY:]KEY=VALUE",
         help=PARAM_HELP,
     )
-    output = network.add_mutually_exclusive_group()
-    output.add_argument(
-        "--dense-output",
-        dest="dense_output",
-        action="store_true",
-        default=True,
-        help="make the output layer dense (the default)",
-    )
-    output.add_argument(
-        "--sparse-output",
-        dest="dense_output",
-        action="store_false",
-        help="make the output layer sparse too",
-    )
+    add_output_option(network)
     recipe = DEFAULT_RECIPE
     network.add_argument(
         "--activation",
@@ -207,7 +201,12 @@ def add_parser(subparsers) -> None:
     output.add_argument(
         "--no-metrics", action="store_true", help="skip the topology metrics (null in --json)"
     )
-    output.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    output.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar, no notice of the kernels' compilation",
+    )
     output.add_argument("--save", metavar="PATH.npz", help="write the trained model (.npz)")
     parser.set_defaults(run=run)
 
@@ -227,6 +226,8 @@ def run(args) -> int:
     """Load the data, build the network, train it, print the outcome."""
     if args.save is not None and not str(args.save).endswith(".npz"):
         raise TopokitError(f"--save must end in .npz, got {args.save!r}")
+    from topokit.nn.datasets import load_dataset  # only when training (see the docstring)
+
     check_int("epochs", args.epochs, minimum=1)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     sizes = _network_sizes(args, data)
@@ -324,6 +325,8 @@ def _parse_numbers(option, pairs) -> dict:
 
 
 def _build_model(args, sizes, seed):
+    from topokit.nn.mlp import SparseMLP  # numba: only when training (see the docstring)
+
     rng = make_rng(seed)
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
@@ -332,7 +335,7 @@ def _build_model(args, sizes, seed):
         family,
         density=_split_list(args.density, float, "--density"),
         degree=_split_list(args.degree, int, "--degree"),
-        dense_output=args.dense_output,
+        dense_output=dense_output(args, sizes),
         default_density=DEFAULT_DENSITY,
         rng=rng,
         **parse_params(families, args.param),

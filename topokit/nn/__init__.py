@@ -2,13 +2,17 @@
 
 :class:`SparseLinear` is one layer whose weights live only on a layer graph's edges;
 :class:`SparseMLP` stacks them into a softmax classifier with its own training loop.
+
+The classes are imported at their first use (``topokit.nn.SparseMLP``, ``from topokit.nn
+import SparseMLP``), not with the package: they bring numba and scikit-learn, and the
+light modules below them (:mod:`topokit.nn.defaults`, the registries of activations,
+optimizers and schedules, :mod:`topokit.nn.datasets`) are read by ``topokit --help``,
+which must start fast.
 """
 
-from topokit.nn.classifier import SparseMLPClassifier
+from topokit.nn import _openmp  # noqa: F401  (the OpenMP spin, set on import: see the module)
 from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
-from topokit.nn.linear import SparseLinear
-from topokit.nn.mlp import SparseMLP
 
 __all__ = [
     "DEFAULT_DENSITY",
@@ -19,3 +23,27 @@ __all__ = [
     "SparseMLP",
     "SparseMLPClassifier",
 ]
+
+
+def __getattr__(name):
+    """The classes that bring numba and scikit-learn, imported at their first use."""
+    if name == "SparseLinear":
+        from topokit.nn.linear import SparseLinear
+
+        value = SparseLinear
+    elif name == "SparseMLP":
+        from topokit.nn.mlp import SparseMLP
+
+        value = SparseMLP
+    elif name == "SparseMLPClassifier":
+        from topokit.nn.classifier import SparseMLPClassifier
+
+        value = SparseMLPClassifier
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # the next lookup finds it without this function
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

@@ -1,19 +1,11 @@
 """How the numba kernels of :mod:`topokit.nn` are compiled, threaded and split into work.
 
 Every kernel module imports this one, so it runs before any kernel can start numba's
-thread pool. It does three things:
+thread pool. It does four things:
 
-* **The OpenMP spin (a process-wide side effect).** Unless ``OMP_WAIT_POLICY`` or
-  ``GOMP_SPINCOUNT`` is already in the environment, importing it sets
-  ``os.environ["GOMP_SPINCOUNT"] = "10000"``: after a parallel region libgomp's threads
-  spin about 10 000 iterations (a fraction of a millisecond), enough to cover the gaps
-  between the kernels of one training step, then sleep instead of holding a core for
-  libgomp's default of 300 000 iterations (several milliseconds). libgomp reads the
-  variable once, when it is loaded into the process (for numba's OpenMP threading layer,
-  at the first parallel kernel call), so it is set here, before any kernel of the
-  package can run. To keep libgomp's own behaviour, set ``GOMP_SPINCOUNT`` or
-  ``OMP_WAIT_POLICY`` yourself before importing topokit; see the documentation's
-  Performance page for the reasons, the value and its reach.
+* **The OpenMP spin (a process-wide side effect).** It imports
+  :mod:`topokit.nn._openmp`, which sets ``GOMP_SPINCOUNT=10000`` in the environment
+  unless ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` is set (see that module).
 * **Compilation.** :func:`jit` is ``numba.njit(cache=True)``, falling back to no on-disk
   cache where numba has nowhere to write one. numba keys a kernel's cache on its own
   source file: after editing a module that a kernel calls into (such as
@@ -22,21 +14,46 @@ thread pool. It does three things:
   the serial copy below :data:`PARALLEL_WORK` multiply-adds. Both run the same
   operations in the same order, so the choice never changes a result.
 
+* **The compilation notice.** The first time in a process that numba compiles one of
+  the package's kernels (not when it loads one from its on-disk cache), the logger
+  ``"topokit.nn"`` says so once, at level INFO: :data:`COMPILING_MESSAGE`. The
+  ``topokit`` command line shows it on stderr (silent with ``--quiet``); in Python it
+  shows where logging is set up to show INFO records (``logging.basicConfig(level=
+  logging.INFO)``), and ``logging.getLogger("topokit").setLevel(logging.WARNING)``
+  silences it. numba tells compiling from loading through its event API: the event
+  ``"numba:compile"`` starts only when the cache had no code for the signature.
+
 The constants :data:`BLOCK` and :data:`PREFETCH` set how the layer kernels split their
 work and how far ahead they prefetch; neither changes a result either.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import types
 
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-
 from numba import njit
+from numba.core import event
 
-__all__ = ["BLOCK", "CONTRACT", "PARALLEL_WORK", "PREFETCH", "jit", "parallel_and_serial"]
+# importing numba does not load libgomp (its first parallel kernel call does)
+from topokit.nn import _openmp  # noqa: F401  (sets the OpenMP spin: see the module)
+
+__all__ = [
+    "BLOCK",
+    "COMPILING_MESSAGE",
+    "CONTRACT",
+    "PARALLEL_WORK",
+    "PREFETCH",
+    "jit",
+    "parallel_and_serial",
+]
+
+_LOGGER = logging.getLogger("topokit.nn")
+
+COMPILING_MESSAGE = (
+    "compiling the training kernels (once per installation, about a minute; "
+    "later runs load them from numba's cache)..."
+)
 
 # Below this many multiply-adds a kernel runs on the calling thread, where waking the
 # thread pool would cost more than the work.
@@ -93,3 +110,31 @@ def parallel_and_serial(kernel, fastmath=False):
     run.__doc__ = kernel.__doc__
     run.parallel, run.serial = parallel, serial
     return run
+
+
+class _CompileNotice(event.Listener):
+    """Logs :data:`COMPILING_MESSAGE` at the first compilation of a topokit kernel.
+
+    numba starts a ``"numba:compile"`` event only after its on-disk cache had nothing
+    for the signature, so loading cached kernels says nothing. Compilations of other
+    packages' functions are not ours to announce. Once per process: numba compiles one
+    function at a time (under its compiler lock), so the flag needs no lock of its own.
+    """
+
+    def __init__(self):
+        self.announced = False
+
+    def on_start(self, ev):
+        if self.announced:
+            return
+        function = getattr(ev.data.get("dispatcher"), "py_func", None)
+        if getattr(function, "__module__", "").startswith("topokit."):
+            self.announced = True
+            _LOGGER.info(COMPILING_MESSAGE)
+
+    def on_end(self, ev):
+        pass
+
+
+_NOTICE = _CompileNotice()
+event.register("numba:compile", _NOTICE)

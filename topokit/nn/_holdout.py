@@ -1,11 +1,14 @@
-"""The validation split: one function that SparseMLP.fit and SparseMLPClassifier share."""
+"""The validation split: one function that SparseMLP.fit and SparseMLPClassifier share.
+
+scikit-learn is imported only for the stratified split (the estimator's), so that
+:class:`~topokit.nn.SparseMLP` and ``topokit train`` do not import it.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from topokit._errors import TopokitError
 from topokit._validation import check_real
@@ -55,6 +58,8 @@ def split_validation(X, y, fraction, rng, *, stratify=False):
     if fraction == 0:
         return X, y, None, None
     if stratify:
+        from sklearn.model_selection import train_test_split  # scikit-learn: estimator only
+
         seed = int(rng.integers(np.iinfo(np.int32).max))
         try:
             X_train, X_val, y_train, y_val = train_test_split(

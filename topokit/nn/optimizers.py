@@ -2,6 +2,10 @@
 
 They follow scikit-learn's ``MLPClassifier`` solvers exactly: SGD with momentum
 (optionally Nesterov) and Adam with bias correction folded into the step size.
+
+The numba kernels they run (:mod:`topokit.nn._optimizer_kernels`) are imported in
+``step``, not at the top: the registry :data:`OPTIMIZERS` is read by ``topokit train``'s
+parser, and ``topokit --help`` must not import numba.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import numpy as np
 
 from topokit._errors import TopokitError
 from topokit._validation import check_real
-from topokit.nn import _optimizer_kernels
 
 __all__ = ["OPTIMIZERS", "SGD", "Adam", "make_optimizer"]
 
@@ -129,6 +132,8 @@ class SGD:
         >>> p.round(6).tolist()
         [0.75, 2.25]
         """
+        from topokit.nn import _optimizer_kernels  # numba: off the parser's path
+
         _check_arrays(params, grads, params if self._velocities is None else self._velocities)
         if self._velocities is None:
             self._velocities = [np.zeros_like(p) for p in params]
@@ -209,6 +214,8 @@ class Adam:
         >>> adam.t, p.round(6).tolist()
         (3, [0.7, 2.3])
         """
+        from topokit.nn import _optimizer_kernels  # numba: off the parser's path
+
         _check_arrays(params, grads, params if self._moments is None else self._moments[0])
         if self._moments is None:
             # first and second moments, an array of each per parameter
