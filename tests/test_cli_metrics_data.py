@@ -68,6 +68,7 @@ def test_built_network_equals_its_file(capsys, tmp_path):
     for built_layer, file_layer in zip(built.pop("layers"), from_file.pop("layers"), strict=True):
         assert built_layer == pytest.approx(file_layer, rel=1e-12)
     assert built.pop("sizes") == from_file.pop("sizes") == [64, 16, 10]
+    assert built.pop("seed") == 4  # a build records its seed; the file's layers carry it
     assert built == pytest.approx(from_file, rel=1e-12)
     assert set(INPUT_METRICS) <= set(built)
 

@@ -57,7 +57,9 @@ def test_graph_records_the_drawn_seed_and_rebuilds_from_it(capsys, tmp_path, sou
     if source is LAYER:
         assert drawn == layer_graph("erdos_renyi", 30, 20, density=0.2, rng=seed)
     else:
-        expected = Topology.build([30, 20, 10], "small_world", density=0.3, p=0.4, rng=seed)
+        expected = Topology.build(
+            [30, 20, 10], "small_world", density=0.3, dense_output=True, p=0.4, rng=seed
+        )
         assert drawn == expected
 
 

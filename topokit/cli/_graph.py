@@ -50,7 +50,7 @@ examples:
   topokit graph erdos_renyi --sizes 784,300,100,10 --density 0.1 --output net.npz
   topokit graph biregular --sizes 784,300,10 --degree 8 --seed 1 --output net.graphml
   topokit graph biregular --n-in 64 --n-out 32 --degree 4 --no-header --output layer.edges
-  topokit graph ramanujan,small_world --sizes 784,300,100,10 --degree 16 -p small_world:p=0.1 -o net.npz
+  topokit graph ramanujan,small_world --sizes 64,32,16,10 --degree 4 -p small_world:p=0.1 -o net.npz
 
 FAMILY may be one family per sparse layer with --sizes (ramanujan,small_world above); -p KEY=VALUE
 is for every family given, -p FAMILY:KEY=VALUE for that family only. Without --seed a seed
