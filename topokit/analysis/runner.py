@@ -5,6 +5,10 @@ which runs are still to do, hands each to a worker and records every result as i
 comes back, one transaction per run: it is the store's only writer. Killing the driver
 at any moment loses at most the runs in flight; calling :func:`run_study` again does
 the rest. A run that raises is recorded as failed with its error and the study goes on.
+
+Progress goes to stderr: a bar on a terminal, else (batch jobs, logs) one line every
+:data:`PROGRESS_INTERVAL` seconds with the runs done, failed and the time left.
+An interrupt (Ctrl-C) stops the workers at once; the runs stored stay stored.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_completed
@@ -25,7 +30,10 @@ from topokit.analysis._dask import dask_client
 from topokit.analysis._execute import execute_run, init_worker
 from topokit.analysis.store import ResultStore, RunResult
 
-__all__ = ["StudySummary", "run_study"]
+__all__ = ["PROGRESS_INTERVAL", "StudySummary", "run_study"]
+
+#: Seconds between two progress lines when stderr is not a terminal.
+PROGRESS_INTERVAL = 30.0
 
 # Workers are started from a clean server process (never by forking a driver that may
 # hold numba or BLAS threads); the server imports topokit once, so each worker starts
@@ -170,6 +178,11 @@ class _LocalBackend:
         return _pool_completed(futures)
 
     def close(self, *, cancel: bool):
+        if cancel:  # interrupted or failed: the runs in flight are not waited for
+            # the pool offers no way to stop running work but its processes; they only
+            # compute (the driver alone writes the store), so ending them loses nothing
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
@@ -204,6 +217,65 @@ def _backend(workers, dask, n_pending):
     with dask_client(dask) as (client, threads):
         n_workers = len(client.scheduler_info().get("workers", {}))
         yield _DaskBackend(client, threads), n_workers
+
+
+def _duration(seconds: float) -> str:
+    """``"42 s"``, ``"3 min 20 s"``, ``"2 h 05 min"``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class _ProgressLines:
+    """One line on stderr every :data:`PROGRESS_INTERVAL` seconds, from a thread.
+
+    Reads ``counts`` (``ok``, ``failed``, ``lost``) as the driver updates them.
+    """
+
+    def __init__(self, name: str, total: int, counts: dict):
+        self.name, self.total, self.counts = name, total, counts
+        self.start = time.perf_counter()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="topokit-progress", daemon=True)
+
+    def line(self) -> str:
+        done = sum(self.counts.values())
+        elapsed = time.perf_counter() - self.start
+        if done:
+            left = f"about {_duration(elapsed / done * (self.total - done))} left"
+        else:
+            left = "time left not known yet"
+        return (
+            f"study {self.name}: {done} of {self.total} runs done, "
+            f"{self.counts['failed']} failed, {_duration(elapsed)} elapsed, {left}"
+        )
+
+    def _loop(self):
+        while not self.stopped.wait(PROGRESS_INTERVAL):
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+
+
+@contextmanager
+def _progress(total, name, show, counts):
+    """A tqdm bar (``show`` True, or None on a terminal), progress lines (None elsewhere)
+    or nothing (False); yields the bar, disabled where there is none."""
+    if show is None and not sys.stderr.isatty():
+        with _ProgressLines(name, total, counts), _progress_bar(total, name, False) as bar:
+            yield bar
+        return
+    with _progress_bar(total, name, show) as bar:
+        yield bar
 
 
 def _progress_bar(total, name, show):
@@ -255,7 +327,9 @@ def run_study(
         10 s, or an error), or ``"local:N"`` for a LocalCluster of N worker processes.
         Remote workers are best started single-threaded (``dask worker --nthreads 1``).
     progress : bool, optional
-        Show a progress bar on stderr (default: when stderr is a terminal).
+        True: a progress bar on stderr; False: nothing. By default, a bar when stderr is
+        a terminal, else a line every :data:`PROGRESS_INTERVAL` seconds (runs done,
+        failed, estimated time left), so that batch logs show progress.
     retry_failed : bool, default False
         Run again the runs stored as failed.
 
@@ -269,6 +343,9 @@ def run_study(
         If the folder cannot be created or written (read-only, disk full), holds the
         store of another study, or the Dask scheduler cannot be reached. Runs stored
         before the error are intact.
+    KeyboardInterrupt
+        On Ctrl-C: the local workers are stopped, the runs in flight are not stored, the
+        runs stored before are intact; calling it again goes on from there.
 
     Examples
     --------
@@ -309,7 +386,7 @@ def run_study(
             todo = sorted(todo, key=_estimated_cost, reverse=True)
             with (
                 _backend(workers, dask, len(todo)) as (backend, n_workers),
-                _progress_bar(len(todo), study.name, progress) as bar,
+                _progress(len(todo), study.name, progress, counts) as bar,
             ):
                 futures = {backend.submit(run.to_dict()): run for run in todo}
                 for future in backend.completed(futures):
