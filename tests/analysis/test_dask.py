@@ -1,9 +1,9 @@
 """run_study on Dask: a real LocalCluster, a real scheduler + worker pair on loopback,
 and an unreachable scheduler that fails fast, naming its address."""
 
+import dataclasses
 import os
 import signal
-import dataclasses
 import socket
 import subprocess
 import sys
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from topokit._errors import TopokitError
-from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis import ResultStore, load_study
+from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis.runner import run_study
 
 distributed = pytest.importorskip("distributed")

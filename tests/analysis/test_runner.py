@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from topokit._errors import TopokitError
-from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis import ResultStore, load_results, load_study
 from topokit.analysis._execute import execute_run
+from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.study import build_topology
 from topokit.nn import SparseMLP

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,10 +180,12 @@ class _LocalBackend:
 
     def close(self, *, cancel: bool):
         if cancel:  # interrupted or failed: the runs in flight are not waited for
-            # the pool offers no way to stop running work but its processes; they only
-            # compute (the driver alone writes the store), so ending them loses nothing
+            # the pool offers no way to stop running work but to signal its processes;
+            # they only compute (the driver alone writes the store), so this loses nothing.
+            # SIGINT ends the run in flight and leaves the worker to exit cleanly.
             for process in list((getattr(self.pool, "_processes", None) or {}).values()):
-                process.terminate()
+                with suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGINT)
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
