@@ -194,7 +194,8 @@ def test_family_overrides_the_edge_axis():
 
 
 def test_ints_parameter_is_one_value_and_list_of_lists_sweeps():
-    radix = 'sizes = [64, 8, 10]\ndense_layers = [-1]\nseeds = [0]\n[[families]]\nname = "radix"\n'  # n' = 8: layer 0 is 64 -> 8, the output layer dense
+    # n' = 8: layer 0 is 64 -> 8, the output layer dense
+    radix = 'sizes = [64, 8, 10]\ndense_layers = [-1]\nseeds = [0]\n[[families]]\nname = "radix"\n'
     one = load_study(radix + "radices = [2, 4]")
     assert [run.params for run in one.runs()] == [{"radices": [2, 4]}]
     two = load_study(radix + "radices = [[2, 4], [4, 2]]")
