@@ -19,7 +19,7 @@ from topokit.analysis.runner import run_study
 
 distributed = pytest.importorskip("distributed")
 
-# 3 runs: one per seed, plus a failing family (projective_plane q=2 needs 7 x 7 layers)
+# 2 runs, one per seed, and 2 that fail when run (with_an_infeasible_family)
 TINY = """
 name = "dask-tiny"
 sizes = [64, 16, 10]

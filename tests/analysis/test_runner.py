@@ -19,8 +19,8 @@ from topokit.analysis.study import build_topology
 from topokit.nn import SparseMLP
 from topokit.nn.datasets import load_dataset
 
-# 6 runs: 2 seeds x (erdos_renyi, small_world p=0, p=1); projective_plane q=2 needs 7 x 7
-# layers, so its 2 runs fail.
+# 6 runs: 2 seeds x (erdos_renyi, small_world p=0, p=1), and 2 that fail when run: the
+# projective_plane q=2 of with_an_infeasible_family (its 7 x 7 layers fit no layer here).
 TINY = """
 name = "tiny"
 dataset = "digits"
