@@ -3,6 +3,7 @@ runs, exit 2 when runs failed, Ctrl-C, progress lines; ``topokit export`` of the
 runs and the learning curves, and formats that disagree with the output's suffix."""
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -325,3 +326,21 @@ def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_
     assert status == 0
     with ResultStore(out, readonly=True) as store:
         assert store.counts() == {"ok": 8, "failed": 0}
+
+
+def test_an_interrupt_ends_the_runs_in_flight_and_spares_idle_workers(config):
+    """close(cancel=True), as after Ctrl-C, does not wait for a long run to finish; an
+    idle worker that gets SIGINT (a terminal's Ctrl-C reaches every process) lives on."""
+    long_run = load_study(TINY.replace("epochs = 2", "epochs = 100000")).runs()[0]
+    backend = runner._LocalBackend(1, 1)
+    assert backend.pool.submit(pow, 2, 10).result() == 1024
+    (worker,) = backend.pool._processes.values()
+    os.kill(worker.pid, signal.SIGINT)  # idle: ignored
+    assert backend.pool.submit(pow, 2, 3).result() == 8
+    future = backend.submit(long_run.to_dict())
+    time.sleep(2.0)  # the run is training
+    start = time.monotonic()
+    backend.close(cancel=True)
+    assert time.monotonic() - start < 30  # 100000 epochs would take hours
+    with pytest.raises(KeyboardInterrupt):
+        future.result()

@@ -157,6 +157,31 @@ def _estimated_cost(run) -> float:
     return total
 
 
+_running = False  # in a local worker: whether a run is in progress
+
+
+def _interrupt_a_run(signum, frame):
+    """A local worker's SIGINT handler: end the run in progress; an idle worker (waiting
+    for the next run) ignores it and is ended by the pool's shutdown."""
+    if _running:
+        raise KeyboardInterrupt
+
+
+def _init_local_worker(threads, driver_pid):
+    init_worker(threads, driver_pid)
+    signal.signal(signal.SIGINT, _interrupt_a_run)
+
+
+def _execute_interruptibly(config: dict) -> dict:
+    """:func:`execute_run` in a local worker, where SIGINT ends it."""
+    global _running
+    _running = True
+    try:
+        return execute_run(config)
+    finally:
+        _running = False
+
+
 class _LocalBackend:
     """A pool of worker processes, each limited to its share of the cores."""
 
@@ -168,12 +193,12 @@ class _LocalBackend:
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
-            initializer=init_worker,
+            initializer=_init_local_worker,
             initargs=(threads, os.getpid()),
         )
 
     def submit(self, config):
-        return self.pool.submit(execute_run, config)
+        return self.pool.submit(_execute_interruptibly, config)
 
     def completed(self, futures):
         return _pool_completed(futures)
@@ -182,7 +207,8 @@ class _LocalBackend:
         if cancel:  # interrupted or failed: the runs in flight are not waited for
             # the pool offers no way to stop running work but to signal its processes;
             # they only compute (the driver alone writes the store), so this loses nothing.
-            # SIGINT ends the run in flight and leaves the worker to exit cleanly.
+            # SIGINT ends the run in flight (_interrupt_a_run) and leaves the worker to
+            # exit cleanly.
             for process in list((getattr(self.pool, "_processes", None) or {}).values()):
                 with suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGINT)
