@@ -136,8 +136,8 @@ def _summary_text(summary, report, note) -> str:
     ]
     if summary.stored["failed"]:
         lines.append(
-            "failed runs are stored with their error ('topokit export DIR --failed' lists "
-            "them); --retry-failed runs them again"
+            "failed runs are stored with their error (listed on stderr); --retry-failed "
+            "runs them again"
         )
     if report is not None:
         lines.append(f"report: {report}")
