@@ -168,7 +168,13 @@ def test_invalid_study_lists_every_problem(capsys, tmp_path):
     text = TINY.replace('"erdos_renyi"', '"erdos_renyy"').replace('"spectral_gap",', '"gap",')
     path.write_text(text)
     status, _, err = run_cli(capsys, "study", path, "--out", tmp_path / "out")
-    assert_one_line_error(status, err, "erdos_renyy", "'gap'")
+    # one problem per line, after the error's head
+    head, *problems = err.splitlines()
+    assert status == 1
+    assert head == f"topokit: error: invalid study 'cli-tiny' ({path}): 2 problems:"
+    assert problems[0].startswith("  families[0]: unknown family 'erdos_renyy'")
+    assert problems[1].startswith("  metrics: unknown keys 'gap'")
+    assert len(problems) == 2
     assert not (tmp_path / "out").exists()
 
 

@@ -5,7 +5,7 @@ The graph core: :class:`LayerGraph` (one layer's bipartite graph), :class:`Topol
 """
 
 from topokit._errors import TopokitError
-from topokit.generators import Family, Param, families, get_family, layer_graph
+from topokit.generators import Family, Param, check_feasible, families, get_family, layer_graph
 from topokit.graph import LayerGraph
 from topokit.io import load, load_layer, load_topology, save_layer, save_topology
 from topokit.metrics import (
@@ -30,6 +30,7 @@ __all__ = [
     "TopokitError",
     "Topology",
     "__version__",
+    "check_feasible",
     "families",
     "get_family",
     "input_metrics",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from topokit._errors import TopokitError
 from topokit._graph_file import read_topology, write_topology
 from topokit._validation import check_int, make_rng
-from topokit.generators import get_family, layer_graph
+from topokit.generators import check_feasible, get_family, layer_graph
 from topokit.graph import LayerGraph
 
 __all__ = ["Topology"]
@@ -31,6 +31,62 @@ def _per_layer(name: str, value, n_layers: int, *, dense_output: bool = False) -
             f"{name} must be one value or {which}, got {len(value)} values: {list(value)!r}"
         )
     return list(value)
+
+
+def _plan(sizes, family, density, degree, dense_output, default_density, params) -> list[dict]:
+    """The arguments of :func:`~topokit.layer_graph` for each layer of :meth:`Topology.build`.
+
+    Checks what concerns the whole network (the sizes, the per-layer lists, parameters no
+    layer takes); each layer's own arguments are checked by its family.
+    """
+    if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise TopokitError(f"sizes must list at least two layer sizes, got {sizes!r}")
+    sizes = [check_int(f"sizes[{k}]", n, minimum=1) for k, n in enumerate(sizes)]
+    n_sparse = len(sizes) - 1 - bool(dense_output)
+    family_names = _per_layer("family", family, n_sparse, dense_output=dense_output)
+    densities = _per_layer("density", density, n_sparse, dense_output=dense_output)
+    degrees = _per_layer("degree", degree, n_sparse, dense_output=dense_output)
+    records = [get_family(name) for name in family_names]
+    if default_density is not None:
+        for k, record in enumerate(records):
+            if record.edge_count == "given" and densities[k] is None and degrees[k] is None:
+                densities[k] = default_density
+    if dense_output:
+        family_names.append("dense")
+        densities.append(None)
+        degrees.append(None)
+        records.append(get_family("dense"))
+    accepted = {param.name for record in records for param in record.params}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        names = list(dict.fromkeys(family_names))
+        raise TopokitError(
+            f"unknown parameter {unknown[0]!r} for family {names[0]!r}; no layer's family "
+            f"takes it (families: {', '.join(names)}; their parameters: "
+            f"{', '.join(sorted(accepted)) or 'none'})"
+        )
+    layers = []
+    for k, (name, record) in enumerate(zip(family_names, records, strict=True)):
+        own = {param.name for param in record.params}
+        layer_params = {key: value for key, value in params.items() if key in own}
+        if "layer" in own and "layer" not in layer_params:
+            layer_params["layer"] = k
+        layers.append(
+            {
+                "family": name,
+                "n_in": sizes[k],
+                "n_out": sizes[k + 1],
+                "density": densities[k],
+                "degree": degrees[k],
+                **layer_params,
+            }
+        )
+    return layers
+
+
+def _where(k: int, arguments: dict) -> str:
+    """How an error names layer ``k`` of a plan: ``layer 0 (64 -> 32)``."""
+    return f"layer {k} ({arguments['n_in']} -> {arguments['n_out']})"
 
 
 class Topology:
@@ -136,55 +192,79 @@ class Topology:
         >>> [(layer.family, layer.n_edges) for layer in top]
         [('erdos_renyi', 205), ('dense', 320)]
         """
-        if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-            raise TopokitError(f"sizes must list at least two layer sizes, got {sizes!r}")
-        sizes = [check_int(f"sizes[{k}]", n, minimum=1) for k, n in enumerate(sizes)]
-        n_sparse = len(sizes) - 1 - bool(dense_output)
-        family_names = _per_layer("family", family, n_sparse, dense_output=dense_output)
-        densities = _per_layer("density", density, n_sparse, dense_output=dense_output)
-        degrees = _per_layer("degree", degree, n_sparse, dense_output=dense_output)
-        records = [get_family(name) for name in family_names]
-        if default_density is not None:
-            for k, record in enumerate(records):
-                if record.edge_count == "given" and densities[k] is None and degrees[k] is None:
-                    densities[k] = default_density
-        if dense_output:
-            family_names.append("dense")
-            densities.append(None)
-            degrees.append(None)
-            records.append(get_family("dense"))
-        accepted = {param.name for record in records for param in record.params}
-        unknown = sorted(set(params) - accepted)
-        if unknown:
-            names = list(dict.fromkeys(family_names))
-            raise TopokitError(
-                f"unknown parameter {unknown[0]!r} for family {names[0]!r}; no layer's family "
-                f"takes it (families: {', '.join(names)}; their parameters: "
-                f"{', '.join(sorted(accepted)) or 'none'})"
-            )
+        plan = _plan(sizes, family, density, degree, dense_output, default_density, params)
         generator = make_rng(rng)
         layers = []
-        for k, (name, record) in enumerate(zip(family_names, records, strict=True)):
-            own = {param.name for param in record.params}
-            layer_params = {key: value for key, value in params.items() if key in own}
-            if "layer" in own and "layer" not in layer_params:
-                layer_params["layer"] = k
+        for k, arguments in enumerate(plan):
             try:
-                graph = layer_graph(
-                    name,
-                    sizes[k],
-                    sizes[k + 1],
-                    density=densities[k],
-                    degree=degrees[k],
-                    rng=generator,
-                    **layer_params,
-                )
+                graph = layer_graph(rng=generator, **arguments)
             except TopokitError as exc:
-                raise TopokitError(f"layer {k} ({sizes[k]} -> {sizes[k + 1]}): {exc}") from exc
+                raise TopokitError(f"{_where(k, arguments)}: {exc}") from exc
             if rng is not None and not hasattr(rng, "bit_generator"):
                 graph.seed = rng
             layers.append(graph)
         return cls(layers)
+
+    @classmethod
+    def check_feasible(
+        cls,
+        sizes,
+        family,
+        *,
+        density=None,
+        degree=None,
+        dense_output=False,
+        default_density=None,
+        **params,
+    ) -> None:
+        """Check that :meth:`build` can build this network, without building it.
+
+        Runs the checks of :meth:`build` and, for each layer, of its family
+        (:func:`~topokit.check_feasible`), at a cost that does not grow with the layers.
+        Studies run it on every combination of their grid before the first run.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            ``[n_0, ..., n_L]``, at least two sizes.
+        family : str or sequence of str
+            One family for all layers, or one per layer.
+        density, degree : scalar or sequence, optional
+            As in :meth:`build`.
+        dense_output : bool, default False
+            As in :meth:`build`.
+        default_density : float, optional
+            As in :meth:`build`.
+        **params
+            Family parameters, as in :meth:`build`.
+
+        Returns
+        -------
+        None
+            When every layer can be built.
+
+        Raises
+        ------
+        TopokitError
+            The error :meth:`build` raises for the same arguments (the first layer that
+            cannot be built, named as :meth:`build` names it), except where only
+            building can tell (see :func:`~topokit.check_feasible`).
+
+        Examples
+        --------
+        >>> from topokit import Topology
+        >>> Topology.check_feasible([64, 64, 10], "projective_plane", dense_output=True, q=2)
+        Traceback (most recent call last):
+            ...
+        topokit._errors.TopokitError: layer 0 (64 -> 64): n_in must be 7 (q²+q+1 for q=2), got 64
+        >>> Topology.check_feasible([57, 57, 10], "projective_plane", dense_output=True)
+        """
+        plan = _plan(sizes, family, density, degree, dense_output, default_density, params)
+        for k, arguments in enumerate(plan):
+            try:
+                check_feasible(**arguments)
+            except TopokitError as exc:
+                raise TopokitError(f"{_where(k, arguments)}: {exc}") from exc
 
     @property
     def sizes(self) -> list[int]:

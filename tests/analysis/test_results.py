@@ -236,7 +236,7 @@ def test_export_parquet_without_pyarrow(folder, monkeypatch):
 
 
 def test_export_bad_format(folder):
-    with pytest.raises(TopokitError, match="format must be one of csv, parquet, got 'xlsx'"):
+    with pytest.raises(TopokitError, match="format must be one of csv, parquet, json, got 'xlsx'"):
         export_results(folder, format="xlsx")
 
 

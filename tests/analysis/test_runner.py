@@ -1,6 +1,7 @@
 """run_study on local worker processes: every run stored once, outcomes as a direct
 training gives them, failures recorded, resumption, refusals, thread limits."""
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -12,13 +13,14 @@ import pytest
 from topokit._errors import TopokitError
 from topokit.analysis import ResultStore, load_results, load_study
 from topokit.analysis._execute import execute_run
+from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.study import build_topology
 from topokit.nn import SparseMLP
 from topokit.nn.datasets import load_dataset
 
-# 6 runs: 2 seeds x (erdos_renyi, small_world p=0, p=1); projective_plane q=2 needs 7 x 7
-# layers, so its 2 runs fail.
+# 6 runs: 2 seeds x (erdos_renyi, small_world p=0, p=1), and 2 that fail when run: the
+# projective_plane q=2 of with_an_infeasible_family (its 7 x 7 layers fit no layer here).
 TINY = """
 name = "tiny"
 dataset = "digits"
@@ -41,16 +43,22 @@ name = "erdos_renyi"
 [[families]]
 name = "small_world"
 p = [0.0, 1.0]
-
-[[families]]
-name = "projective_plane"
-q = [2]
 """
+
+
+def with_an_infeasible_family(study):
+    """``study`` with projective_plane q=2 added, whose 7 x 7 plane fits no layer here.
+
+    Loading a study refuses such a family (its feasibility is checked first); a Study
+    made directly is not checked, so its runs stand for runs that fail when run.
+    """
+    infeasible = FamilySpec("projective_plane", {"q": (2,)})
+    return dataclasses.replace(study, families=(*study.families, infeasible))
 
 
 @pytest.fixture(scope="module")
 def study():
-    return load_study(TINY)
+    return with_an_infeasible_family(load_study(TINY))
 
 
 @pytest.fixture(scope="module")

@@ -194,13 +194,11 @@ def test_family_overrides_the_edge_axis():
 
 
 def test_ints_parameter_is_one_value_and_list_of_lists_sweeps():
-    one = load_study(
-        'sizes = [64, 8, 10]\nseeds = [0]\n[[families]]\nname = "radix"\nradices = [2, 4]'
-    )
+    # n' = 8: layer 0 is 64 -> 8, the output layer dense
+    radix = 'sizes = [64, 8, 10]\ndense_layers = [-1]\nseeds = [0]\n[[families]]\nname = "radix"\n'
+    one = load_study(radix + "radices = [2, 4]")
     assert [run.params for run in one.runs()] == [{"radices": [2, 4]}]
-    two = load_study(
-        'sizes = [64, 8, 10]\nseeds = [0]\n[[families]]\nname = "radix"\nradices = [[2, 4], [4, 2]]'
-    )
+    two = load_study(radix + "radices = [[2, 4], [4, 2]]")
     assert [run.params for run in two.runs()] == [{"radices": [2, 4]}, {"radices": [4, 2]}]
 
 
@@ -231,13 +229,18 @@ def test_metrics_split_by_level():
     assert run.network_metric_keys == ("net_fiedler_value", "net_density")
 
 
-def test_infeasible_combinations_are_still_runs():
-    study = load_study(
-        'sizes = [64, 8, 10]\ndegrees = [65]\nseeds = [0]\n[[families]]\nname = "erdos_renyi"'
-    )
-    (run,) = study.runs()
-    with pytest.raises(TopokitError, match=r"layer 0 \(64 -> 8\): degree"):
+def test_infeasible_combinations_are_refused_at_load():
+    text = 'sizes = [64, 8, 10]\ndegrees = [65]\nseeds = [0]\n[[families]]\nname = "erdos_renyi"'
+    with pytest.raises(TopokitError) as info:
+        load_study(text)
+    head, problem = str(info.value).splitlines()
+    assert head == "invalid study 'study' (<text>): 1 problem:"
+    # the error building the run gives, after the combination's name
+    run = RunConfig("digits", (64, 8, 10), "erdos_renyi", {}, None, 65, seed=0)
+    with pytest.raises(TopokitError) as built:
         build_topology(run)
+    assert problem == f"erdos_renyi at sizes [64, 8, 10], degree 65: {built.value}"
+    assert "layer 0 (64 -> 8): degree" in problem
 
 
 # ------------------------------------------------------------------ topology

@@ -13,6 +13,7 @@ from topokit.analysis.plots import (
 from topokit.analysis.results import (
     export_results,
     load_curves,
+    load_failed,
     load_layer_metrics,
     load_results,
     open_store,
@@ -64,6 +65,7 @@ __all__ = [
     "library_versions",
     "list_presets",
     "load_curves",
+    "load_failed",
     "load_layer_metrics",
     "load_preset",
     "load_results",

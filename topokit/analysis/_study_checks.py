@@ -11,8 +11,15 @@ from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.generators import get_family
 from topokit.nn.defaults import DEFAULT_RECIPE
+from topokit.topology import Topology
 
-__all__ = ["RENAMED_TRAINING_KEYS", "TRAINING_DEFAULTS", "FamilySpec", "check_study"]
+__all__ = [
+    "RENAMED_TRAINING_KEYS",
+    "TRAINING_DEFAULTS",
+    "FamilySpec",
+    "check_feasibility",
+    "check_study",
+]
 
 #: The training recipe's keys and their defaults (``[training]`` in a study file):
 #: :data:`topokit.nn.DEFAULT_RECIPE`'s, in its field order, and the study's own
@@ -419,10 +426,7 @@ def check_study(config, *, base_dir=None, where="") -> dict:
             )
     training = _check_training(config.get("training"), problems)
     metrics = _check_metrics(config.get("metrics"), problems)
-    if problems:
-        head = f"invalid study {name!r}" + (f" ({where})" if where else "")
-        noun = "problem" if len(problems) == 1 else "problems"
-        raise TopokitError(f"{head}: {len(problems)} {noun}:\n" + "\n".join(problems))
+    _raise_problems(name, problems, where)
     return {
         "name": name,
         "description": description,
@@ -436,3 +440,50 @@ def check_study(config, *, base_dir=None, where="") -> dict:
         "training": training,
         "metrics": metrics,
     }
+
+
+def _raise_problems(name: str, problems: _Problems, where: str) -> None:
+    """Raise one TopokitError listing ``problems``, one per line (nothing if none)."""
+    if problems:
+        head = f"invalid study {name!r}" + (f" ({where})" if where else "")
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise TopokitError(f"{head}: {len(problems)} {noun}:\n" + "\n".join(problems))
+
+
+def check_feasibility(name: str, cases, *, where: str = "") -> None:
+    """Check that every topology of a study can be built, without building any.
+
+    ``cases`` holds ``(label, edges, arguments)`` triples: a label naming the family (with
+    its parameters) and the sizes, the edge count (``("density", 0.1)``,
+    ``("degree", 4)`` or ``()``) and the arguments of
+    :meth:`Topology.check_feasible <topokit.Topology.check_feasible>`. Every case is
+    checked; the error lists each problem once, one per line, as ``label, densities
+    0.1, 0.2: layer k (n_in -> n_out): <the family's error>`` (the edge counts that
+    meet the same error are listed together).
+
+    Raises
+    ------
+    TopokitError
+        Listing every combination that cannot be built.
+    """
+    failing = {}  # (label, message) -> edge counts meeting it
+    for label, edges, arguments in cases:
+        try:
+            Topology.check_feasible(**arguments)
+        except TopokitError as exc:
+            failing.setdefault((label, str(exc)), []).append(edges)
+    problems = _Problems()
+    for (label, message), edges in failing.items():
+        problems.add(f"{label}{_edge_text(edges)}: {message}")
+    _raise_problems(name, problems, where)
+
+
+def _edge_text(edges: list) -> str:
+    """``", density 0.1"``, ``", densities 0.1, 0.2"`` or ``""`` for a list of edge counts."""
+    edges = [edge for edge in edges if edge]
+    if not edges:
+        return ""
+    axis = edges[0][0]
+    if len(edges) > 1:
+        axis = {"density": "densities", "degree": "degrees"}[axis]
+    return f", {axis} " + ", ".join(str(value) for _, value in edges)

@@ -44,6 +44,7 @@ __all__ = [
     "TRAINING_COLUMNS",
     "export_results",
     "load_curves",
+    "load_failed",
     "load_layer_metrics",
     "load_results",
     "open_store",
@@ -63,7 +64,9 @@ OUTCOME_COLUMNS = (
     "started",
     "finished",
 )
-_FORMATS = ("csv", "parquet")
+_FORMATS = ("csv", "parquet", "json")
+#: The tables :func:`export_results` writes, by name, and the file name they default to.
+_TABLES = ("results", "failed", "curves")
 
 
 def open_store(directory) -> ResultStore:
@@ -451,17 +454,83 @@ def load_curves(directory) -> pd.DataFrame:
     return frame
 
 
-def export_results(directory, path=None, *, format: str = "csv") -> Path:
-    """Write :func:`load_results` of ``directory`` to a CSV or Parquet file.
+def load_failed(directory) -> pd.DataFrame:
+    """The failed runs of the study in ``directory``: one row per run, its configuration
+    and its error.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder (holding ``results.sqlite``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run_key``, the configuration columns of :func:`load_results`
+        (``family``, ``variant``, ``param_<name>``, ``density``, ``degree``, ``seed``,
+        ``sizes``, ``dataset``), ``error``, ``started`` and ``finished``; in the order
+        the runs finished. Empty (with these columns) when no run failed.
+
+    Raises
+    ------
+    TopokitError
+        If the folder or its store does not exist or cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import ResultStore, RunResult, load_failed, load_study
+    >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1]\\n[[families]]\\nname = "dense"')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with ResultStore(folder, study) as store:
+    ...         first, second = study.runs()
+    ...         _ = store.record(first, RunResult("ok", test_accuracy=0.9))
+    ...         _ = store.record(second, RunResult.failed("out of memory"))
+    ...     failed = load_failed(folder)
+    >>> failed[["family", "seed", "error"]]
+      family  seed          error
+    0  dense     1  out of memory
+    """
+    frame = load_results(directory)
+    frame = frame[frame["status"] == "failed"]
+    params = [c for c in frame.columns if c.startswith("param_") and frame[c].notna().any()]
+    columns = ["run_key", "family", "variant", *params]
+    columns += ["density", "degree", "seed", "sizes", "dataset", "error", "started", "finished"]
+    frame = frame.sort_values("finished", kind="stable") if len(frame) else frame
+    return frame[columns].reset_index(drop=True)
+
+
+def _format_of(path, format):
+    """The format to write: ``format``, else the suffix of ``path``, else csv; an error
+    when the two disagree."""
+    suffix = None if path is None else Path(path).suffix.lower().lstrip(".")
+    if format is None:
+        return suffix if suffix in _FORMATS else "csv"
+    if format not in _FORMATS:
+        raise TopokitError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+    if suffix and suffix != format:
+        raise TopokitError(
+            f"format={format!r} disagrees with the suffix of {str(path)!r}: give a path "
+            f"ending in .{format}, or the format of .{suffix}"
+        )
+    return format
+
+
+def export_results(directory, path=None, *, format: str | None = None, table="results") -> Path:
+    """Write a table of the study in ``directory`` to a CSV, Parquet or JSON file.
 
     Parameters
     ----------
     directory : str or os.PathLike
         The study's output folder.
     path : str or os.PathLike, optional
-        Where to write; default ``directory/results.csv`` or ``directory/results.parquet``.
-    format : {"csv", "parquet"}
-        Parquet needs ``pyarrow``.
+        Where to write; default ``directory/TABLE.FORMAT`` (``results.csv``, ...).
+    format : {"csv", "parquet", "json"}, optional
+        Default: the suffix of ``path`` where it names one, else csv. Parquet needs
+        ``pyarrow``; JSON is a list of one object per row.
+    table : {"results", "failed", "curves"}, default "results"
+        Which table: :func:`load_results` (one row per run), :func:`load_failed` (the
+        failed runs and their errors) or :func:`load_curves` (one row per run and epoch).
 
     Returns
     -------
@@ -471,7 +540,9 @@ def export_results(directory, path=None, *, format: str = "csv") -> Path:
     Raises
     ------
     TopokitError
-        For an unknown format, a missing pyarrow, or a file that cannot be written.
+        For an unknown format or table, a ``format`` that disagrees with the suffix of
+        ``path`` (nothing is written), a missing pyarrow, or a file that cannot be
+        written.
 
     Examples
     --------
@@ -486,8 +557,9 @@ def export_results(directory, path=None, *, format: str = "csv") -> Path:
     >>> written.name, header.split(",")[:4]
     ('results.csv', ['run_key', 'status', 'error', 'family'])
     """
-    if format not in _FORMATS:
-        raise TopokitError(f"format must be one of {', '.join(_FORMATS)}, got {format!r}")
+    if table not in _TABLES:
+        raise TopokitError(f"table must be one of {', '.join(_TABLES)}, got {table!r}")
+    format = _format_of(path, format)
     if format == "parquet":
         try:
             import pyarrow  # noqa: F401
@@ -495,11 +567,15 @@ def export_results(directory, path=None, *, format: str = "csv") -> Path:
             raise TopokitError(
                 "format='parquet' needs pyarrow: pip install pyarrow (or use format='csv')"
             ) from None
-    frame = load_results(directory)
-    path = Path(directory) / f"results.{format}" if path is None else Path(path)
+    frame = {"results": load_results, "failed": load_failed, "curves": load_curves}[table](
+        directory
+    )
+    path = Path(directory) / f"{table}.{format}" if path is None else Path(path)
     try:
         if format == "csv":
             frame.to_csv(path, index=False)
+        elif format == "json":
+            frame.to_json(path, orient="records", indent=1)
         else:
             frame.to_parquet(path, index=False)
     except OSError as exc:

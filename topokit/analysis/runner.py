@@ -10,13 +10,19 @@ A changed study file run into the same folder (more seeds, another family, anoth
 density, a changed recipe) runs only the runs that are not stored yet; the stored runs it
 no longer names stay stored, and the summary counts and describes them.
 :func:`plan_study` says what a call would do, and does nothing.
+
+Progress goes to stderr: a bar on a terminal, else (batch jobs, logs) one line every
+:data:`PROGRESS_INTERVAL` seconds with the runs done, failed and the time left.
+An interrupt (Ctrl-C) stops the workers at once; the runs stored stay stored.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_completed
@@ -31,7 +37,10 @@ from topokit.analysis._execute import execute_run, init_worker
 from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
 from topokit.analysis.study import RunConfig
 
-__all__ = ["StudyPlan", "StudySummary", "plan_study", "run_study"]
+__all__ = ["PROGRESS_INTERVAL", "StudyPlan", "StudySummary", "plan_study", "run_study"]
+
+#: Seconds between two progress lines when stderr is not a terminal.
+PROGRESS_INTERVAL = 30.0
 
 # Workers are started from a clean server process (never by forking a driver that may
 # hold numba or BLAS threads); the server imports topokit once, so each worker starts
@@ -164,6 +173,31 @@ def _estimated_cost(run) -> float:
     return total
 
 
+_running = False  # in a local worker: whether a run is in progress
+
+
+def _interrupt_a_run(signum, frame):
+    """A local worker's SIGINT handler: end the run in progress; an idle worker (waiting
+    for the next run) ignores it and is ended by the pool's shutdown."""
+    if _running:
+        raise KeyboardInterrupt
+
+
+def _init_local_worker(threads, driver_pid):
+    init_worker(threads, driver_pid)
+    signal.signal(signal.SIGINT, _interrupt_a_run)
+
+
+def _execute_interruptibly(config: dict) -> dict:
+    """:func:`execute_run` in a local worker, where SIGINT ends it."""
+    global _running
+    _running = True
+    try:
+        return execute_run(config)
+    finally:
+        _running = False
+
+
 class _LocalBackend:
     """A pool of worker processes, each limited to its share of the cores."""
 
@@ -175,17 +209,25 @@ class _LocalBackend:
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
-            initializer=init_worker,
+            initializer=_init_local_worker,
             initargs=(threads, os.getpid()),
         )
 
     def submit(self, config):
-        return self.pool.submit(execute_run, config)
+        return self.pool.submit(_execute_interruptibly, config)
 
     def completed(self, futures):
         return _pool_completed(futures)
 
     def close(self, *, cancel: bool):
+        if cancel:  # interrupted or failed: the runs in flight are not waited for
+            # the pool offers no way to stop running work but to signal its processes;
+            # they only compute (the driver alone writes the store), so this loses nothing.
+            # SIGINT ends the run in flight (_interrupt_a_run) and leaves the worker to
+            # exit cleanly.
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                with suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGINT)
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
@@ -285,6 +327,65 @@ def _unnamed(store, runs):
     return len(configs), (_describe_unnamed(configs, runs) if configs else "")
 
 
+def _duration(seconds: float) -> str:
+    """``"42 s"``, ``"3 min 20 s"``, ``"2 h 05 min"``."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class _ProgressLines:
+    """One line on stderr every :data:`PROGRESS_INTERVAL` seconds, from a thread.
+
+    Reads ``counts`` (``ok``, ``failed``, ``lost``) as the driver updates them.
+    """
+
+    def __init__(self, name: str, total: int, counts: dict):
+        self.name, self.total, self.counts = name, total, counts
+        self.start = time.perf_counter()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="topokit-progress", daemon=True)
+
+    def line(self) -> str:
+        done = sum(self.counts.values())
+        elapsed = time.perf_counter() - self.start
+        if done:
+            left = f"about {_duration(elapsed / done * (self.total - done))} left"
+        else:
+            left = "time left not known yet"
+        return (
+            f"study {self.name}: {done} of {self.total} runs done, "
+            f"{self.counts['failed']} failed, {_duration(elapsed)} elapsed, {left}"
+        )
+
+    def _loop(self):
+        while not self.stopped.wait(PROGRESS_INTERVAL):
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+
+
+@contextmanager
+def _progress(total, name, show, counts):
+    """A tqdm bar (``show`` True, or None on a terminal), progress lines (None elsewhere)
+    or nothing (False); yields the bar, disabled where there is none."""
+    if show is None and not sys.stderr.isatty():
+        with _ProgressLines(name, total, counts), _progress_bar(total, name, False) as bar:
+            yield bar
+        return
+    with _progress_bar(total, name, show) as bar:
+        yield bar
+
+
 def _progress_bar(total, name, show):
     from tqdm import tqdm
 
@@ -336,7 +437,9 @@ def run_study(
         10 s, or an error), or ``"local:N"`` for a LocalCluster of N worker processes.
         Remote workers are best started single-threaded (``dask worker --nthreads 1``).
     progress : bool, optional
-        Show a progress bar on stderr (default: when stderr is a terminal).
+        True: a progress bar on stderr; False: nothing. By default, a bar when stderr is
+        a terminal, else a line every :data:`PROGRESS_INTERVAL` seconds (runs done,
+        failed, estimated time left), so that batch logs show progress.
     retry_failed : bool, default False
         Run again the runs stored as failed.
 
@@ -351,6 +454,9 @@ def run_study(
         store of a study of another name (see :class:`~topokit.analysis.ResultStore`),
         or the Dask scheduler cannot be reached or has no workers (checked before
         anything is written). Runs stored before the error are intact.
+    KeyboardInterrupt
+        On Ctrl-C: the local workers are stopped, the runs in flight are not stored, the
+        runs stored before are intact; calling it again goes on from there.
 
     Examples
     --------
@@ -390,7 +496,7 @@ def run_study(
             todo = sorted(todo, key=_estimated_cost, reverse=True)
             with (
                 _backend(workers, dask, len(todo), client) as (backend, n_workers),
-                _progress_bar(len(todo), study.name, progress) as bar,
+                _progress(len(todo), study.name, progress, counts) as bar,
             ):
                 futures = {backend.submit(run.to_dict()): run for run in todo}
                 for future in backend.completed(futures):

@@ -55,7 +55,12 @@ import numpy as np
 
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
-from topokit.analysis._study_checks import TRAINING_DEFAULTS, FamilySpec, check_study
+from topokit.analysis._study_checks import (
+    TRAINING_DEFAULTS,
+    FamilySpec,
+    check_feasibility,
+    check_study,
+)
 from topokit.generators import get_family
 from topokit.topology import Topology
 
@@ -351,15 +356,35 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
     Topology(sizes=[64, 10], n_edges=640)
     """
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    return Topology.build(**_topology_arguments(run), rng=generator)
+
+
+def _topology_arguments(run: RunConfig) -> dict:
+    """The arguments of :meth:`Topology.build` (and ``check_feasible``) for ``run``."""
     families = run.layer_families()
-    return Topology.build(
-        run.sizes,
-        families,
-        density=[None if name == "dense" else run.density for name in families],
-        degree=[None if name == "dense" else run.degree for name in families],
-        rng=generator,
+    return {
+        "sizes": run.sizes,
+        "family": families,
+        "density": [None if name == "dense" else run.density for name in families],
+        "degree": [None if name == "dense" else run.degree for name in families],
         **run.params,
-    )
+    }
+
+
+def _feasibility_cases(runs) -> list[tuple[str, tuple, dict]]:
+    """One (label, edge count, topology arguments) per distinct topology of ``runs``
+    (seeds aside); the edge count is ``("density", value)``, ``("degree", value)`` or ()."""
+    cases = {}
+    for run in runs:
+        if run.density is not None:
+            edges = ("density", run.density)
+        elif run.degree is not None:
+            edges = ("degree", run.degree)
+        else:
+            edges = ()
+        label = f"{run.label} at sizes {list(run.sizes)}"
+        cases.setdefault((label, edges), _topology_arguments(run))
+    return [(label, edges, arguments) for (label, edges), arguments in cases.items()]
 
 
 @dataclass(frozen=True, eq=False)
@@ -555,7 +580,7 @@ class Study:
         Order: sizes, then training recipes (:meth:`recipes`), then seeds, then families
         (parameters swept in the order given), then the edge-count axis. Families whose
         sizes fix the edge count (``dense``) get one run per sizes, recipe and seed.
-        Combinations a family cannot build are still runs: they fail when run.
+        (Loading a study has checked that every combination can be built.)
 
         Returns
         -------
@@ -726,4 +751,5 @@ def _validate(config, *, source="", base_dir=None, where="") -> Study:
             f"invalid study {study.name!r}: the grid lists {len(keys) - len(set(keys))} runs "
             "more than once (a family with the same parameters given twice?)"
         )
+    check_feasibility(study.name, _feasibility_cases(study.runs()), where=where)
     return study

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 from topokit._errors import TopokitError
 from topokit.cli._common import FORMATTER, print_json
 
-__all__ = ["DEFAULT_OUT", "add_parser", "run"]
+__all__ = ["DEFAULT_OUT", "EXIT_FAILED_RUNS", "EXIT_INTERRUPTED", "add_parser", "run"]
 
 # topokit.analysis (the study store, statistics, plots) is imported inside the functions
 # that load, run and report a study, so that the other commands and `topokit --help`
@@ -16,6 +17,12 @@ __all__ = ["DEFAULT_OUT", "add_parser", "run"]
 
 #: Where ``topokit study`` writes when no ``--out`` is given.
 DEFAULT_OUT = "topokit-study"
+#: Exit status of a study in which runs failed (1 is a bad input, as for every command).
+EXIT_FAILED_RUNS = 2
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+#: How many distinct reasons of failed runs the summary prints.
+_N_REASONS = 3
 
 _EPILOG = """\
 examples:
@@ -30,6 +37,14 @@ Rerunning the same command resumes an interrupted study: finished runs are kept 
 skipped. A changed study file (more seeds, families, densities, a swept [training] key)
 run into the same folder runs only the new runs; stored runs it no longer names are kept
 and listed. Results: OUT/results.sqlite ('topokit export OUT' writes a table).
+
+Every combination of the grid is checked before the first run; the problems are listed
+one per line and nothing runs. Progress goes to stderr: a bar on a terminal, else a line
+every 30 s (none with --quiet).
+
+exit status: 0 all runs ok; 1 bad input (nothing run); 2 some runs failed (their first
+reasons are printed; 'topokit export OUT --failed' lists them all); 130 interrupted
+(Ctrl-C: the runs stored are kept, and the command that resumes is printed).
 """
 
 
@@ -74,7 +89,9 @@ def add_parser(subparsers) -> None:
         "time; run and write nothing",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, progress lines or summary"
+    )
     parser.set_defaults(run=run)
 
 
@@ -133,8 +150,8 @@ def _summary_text(summary, report, note) -> str:
         )
     if summary.stored["failed"]:
         lines.append(
-            "failed runs are stored with their error ('topokit export' lists them); "
-            "--retry-failed runs them again"
+            "failed runs are stored with their error (listed on stderr); --retry-failed "
+            "runs them again"
         )
     if report is not None:
         lines.append(f"report: {report}")
@@ -189,6 +206,68 @@ def _plan_text(plan) -> str:
     return "\n".join(lines)
 
 
+def _resume_command(args) -> str:
+    """The command line that goes on with the study of ``args``."""
+    words = ["topokit", "study"]
+    words += [args.config] if args.config is not None else ["--preset", args.preset or "default"]
+    words += ["--out", args.out]
+    if args.workers is not None:
+        words += ["--workers", str(args.workers)]
+    if args.dask is not None:
+        words += ["--dask", args.dask]
+    return shlex.join(words)
+
+
+def _stored_counts(directory) -> dict:
+    """``{"ok": ..., "failed": ...}`` of the store in ``directory`` (zeros if none)."""
+    from topokit.analysis.results import open_store
+
+    try:
+        with open_store(directory) as store:
+            return store.counts()
+    except TopokitError:  # interrupted before the store was made
+        return {"ok": 0, "failed": 0}
+
+
+def _interrupted(args) -> int:
+    counts = _stored_counts(args.out)
+    stored = counts["ok"] + counts["failed"]
+    print(
+        f"topokit: interrupted: {stored} run{'s' if stored != 1 else ''} stored in "
+        f"{str(Path(args.out) / 'results.sqlite')!r} ({counts['ok']} ok, {counts['failed']} "
+        f"failed); to resume: {_resume_command(args)}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
+
+
+def _failure_text(directory, n_failed: int) -> str:
+    """How many runs failed, their first distinct reasons, and where the rest are."""
+    from topokit.analysis.results import load_failed
+
+    reasons = list(dict.fromkeys(load_failed(directory)["error"].astype(str)))
+    lines = [
+        f"topokit: {n_failed} run{'s' if n_failed != 1 else ''} failed; "
+        + (
+            f"the first {_N_REASONS} of {len(reasons)} distinct reasons:"
+            if len(reasons) > _N_REASONS
+            else ("reason:" if len(reasons) == 1 else "reasons:")
+        )
+    ]
+    lines += [f"  {' '.join(reason.split())}" for reason in reasons[:_N_REASONS]]
+    lines.append(f"  all of them: topokit export {shlex.quote(str(directory))} --failed")
+    return "\n".join(lines)
+
+
+def _print_problems(exc: TopokitError) -> int:
+    """A study's problems, one per line, on stderr; exit status 1."""
+    head, *problems = str(exc).splitlines()
+    print(f"topokit: error: {head}", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
 def run(args) -> int:
     """Run the study (or plan it, with --dry-run), print a summary, write the report."""
     from topokit.analysis.runner import plan_study, run_study
@@ -202,7 +281,12 @@ def run(args) -> int:
             for p in presets:
                 print(f"{p['name']:<{width}}{p['runs']:>4} runs  {p['description']}")
         return 0
-    study = _load(args)
+    try:
+        study = _load(args)
+    except TopokitError as exc:
+        if "\n" not in str(exc):
+            raise
+        return _print_problems(exc)
     if args.dry_run:
         plan = plan_study(
             study, args.out, workers=args.workers, dask=args.dask, retry_failed=args.retry_failed
@@ -212,14 +296,17 @@ def run(args) -> int:
         else:
             print(_plan_text(plan))
         return 0
-    summary = run_study(
-        study,
-        args.out,
-        workers=args.workers,
-        dask=args.dask,
-        progress=False if (args.quiet or args.json) else None,
-        retry_failed=args.retry_failed,
-    )
+    try:
+        summary = run_study(
+            study,
+            args.out,
+            workers=args.workers,
+            dask=args.dask,
+            progress=False if args.quiet else None,
+            retry_failed=args.retry_failed,
+        )
+    except KeyboardInterrupt:
+        return _interrupted(args)
     report, note = _report(summary.directory)
     if args.json:
         print_json({**summary.to_dict(), "report": None if report is None else str(report)})
@@ -227,4 +314,8 @@ def run(args) -> int:
         print(_summary_text(summary, report, note))
     if note is not None and (args.json or args.quiet):
         print(f"topokit: note: {note}", file=sys.stderr)
+    n_failed = summary.stored["failed"]
+    if n_failed:
+        print(_failure_text(summary.directory, n_failed), file=sys.stderr)
+        return EXIT_FAILED_RUNS
     return 0

@@ -5,7 +5,14 @@ Every family is a function ``f(n_in, n_out, *, density=None, degree=None, rng=No
 order of :func:`families`); :func:`layer_graph` builds any of them by name.
 """
 
-from topokit.generators._registry import Family, Param, families, get_family, layer_graph
+from topokit.generators._registry import (
+    Family,
+    Param,
+    check_feasible,
+    families,
+    get_family,
+    layer_graph,
+)
 
 # The import order is the registration order, which is the listing order.
 from topokit.generators._dense import dense  # isort: skip
@@ -24,6 +31,7 @@ __all__ = [
     "Param",
     "array_code",
     "biregular",
+    "check_feasible",
     "dense",
     "erdos_renyi",
     "families",

@@ -116,6 +116,29 @@ def _resolve(q, n_blocks, n_in, n_out, degree) -> tuple[int, int]:
     return q, n_blocks
 
 
+def _check(n_in=None, n_out=None, *, density=None, degree=None, q=None, l=None) -> tuple[int, int]:  # noqa: E741
+    """``(q, l)``, or the TopokitError the builder raises (builds nothing)."""
+    q, n_blocks = _resolve(q, l, n_in, n_out, degree)
+    check_size("n_in", n_in, n_blocks * q, f"l·q for q={q}, l={n_blocks}")
+    check_size("n_out", n_out, q * q, f"q² for q={q}")
+    n_rows, n_cols, n_edges = n_blocks * q, q * q, n_blocks * q * q
+    if n_edges >= 2**31:
+        raise TopokitError(
+            f"q={q}, l={n_blocks} give {n_edges} edges; at most 2**31 - 1 are supported"
+        )
+    check_fixed_edge_count(
+        _NAME,
+        n_rows,
+        n_cols,
+        n_edges,
+        n_blocks,
+        density,
+        degree,
+        f"the array code (q={q}, l={n_blocks})",
+    )
+    return q, n_blocks
+
+
 def array_code(
     n_in=None,
     n_out=None,
@@ -182,24 +205,8 @@ def array_code(
     >>> array_code(21, 49).params
     {'q': 7, 'l': 3}
     """
-    q, n_blocks = _resolve(q, l, n_in, n_out, degree)
-    check_size("n_in", n_in, n_blocks * q, f"l·q for q={q}, l={n_blocks}")
-    check_size("n_out", n_out, q * q, f"q² for q={q}")
+    q, n_blocks = _check(n_in, n_out, density=density, degree=degree, q=q, l=l)
     n_rows, n_cols, n_edges = n_blocks * q, q * q, n_blocks * q * q
-    if n_edges >= 2**31:
-        raise TopokitError(
-            f"q={q}, l={n_blocks} give {n_edges} edges; at most 2**31 - 1 are supported"
-        )
-    check_fixed_edge_count(
-        _NAME,
-        n_rows,
-        n_cols,
-        n_edges,
-        n_blocks,
-        density,
-        degree,
-        f"the array code (q={q}, l={n_blocks})",
-    )
 
     # row i·q + u holds, for j = 0 .. q-1, column j·q + (u + i·j) mod q (sorted by j)
     exponent = (np.arange(n_blocks)[:, None] * np.arange(q)[None, :]) % q  # (l, q): i·j mod q
@@ -215,6 +222,7 @@ register(
     Family(
         name=_NAME,
         function=array_code,
+        check=_check,
         summary="array-code bigraph of Burnwal–Sinha–Vidyasagar: explicit unbalanced Ramanujan",
         sizes="n_in = l·q, n_out = q² for a prime q and 2 <= l <= q",
         params=(

@@ -13,6 +13,12 @@ __all__ = ["biregular"]
 _NAME = "biregular"
 
 
+def _check(n_in, n_out, *, density=None, degree=None) -> tuple[int, int, int]:
+    """``(n_in, n_out, E)``, or the TopokitError the builder raises (builds nothing)."""
+    n_in, n_out = check_sizes(n_in, n_out)
+    return n_in, n_out, edge_count(n_in, n_out, density, degree)
+
+
 def biregular(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
     """Random graph whose degrees differ by at most 1 on each side.
 
@@ -61,8 +67,7 @@ def biregular(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph
     >>> h.n_edges, sorted(set(h.fan_out.tolist())), sorted(set(h.fan_in.tolist()))
     (14, [2], [2, 3])
     """
-    n_in, n_out = check_sizes(n_in, n_out)
-    n_edges = edge_count(n_in, n_out, density, degree)
+    n_in, n_out, n_edges = _check(n_in, n_out, density=density, degree=degree)
     generator = make_rng(rng)
     return LayerGraph._trusted(biregular_csr(generator, n_in, n_out, n_edges), family=_NAME)
 
@@ -71,6 +76,7 @@ register(
     Family(
         name=_NAME,
         function=biregular,
+        check=_check,
         summary=(
             "random graph whose degrees differ by at most 1 on each side; configuration "
             "model without multi-edges"

@@ -13,6 +13,21 @@ from topokit.graph import LayerGraph
 __all__ = ["dense"]
 
 
+def _check(n_in, n_out, *, density=None, degree=None) -> tuple[int, int]:
+    """``(n_in, n_out)``, or the TopokitError the builder raises (builds nothing)."""
+    n_in = check_int("n_in", n_in, minimum=1)
+    n_out = check_int("n_out", n_out, minimum=1)
+    if (density is not None or degree is not None) and edge_count(
+        n_in, n_out, density, degree
+    ) != n_in * n_out:
+        raise TopokitError(
+            f"family 'dense' has every edge: density must be 1 (or degree {n_in}), got "
+            f"density={density}, degree={degree}; for fewer edges use a sparse family "
+            "such as 'erdos_renyi'"
+        )
+    return n_in, n_out
+
+
 def dense(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
     """Complete bipartite graph: every input feeds every output.
 
@@ -43,16 +58,7 @@ def dense(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
     >>> dense(3, 4).n_edges
     12
     """
-    n_in = check_int("n_in", n_in, minimum=1)
-    n_out = check_int("n_out", n_out, minimum=1)
-    if (density is not None or degree is not None) and edge_count(
-        n_in, n_out, density, degree
-    ) != n_in * n_out:
-        raise TopokitError(
-            f"family 'dense' has every edge: density must be 1 (or degree {n_in}), got "
-            f"density={density}, degree={degree}; for fewer edges use a sparse family "
-            "such as 'erdos_renyi'"
-        )
+    n_in, n_out = _check(n_in, n_out, density=density, degree=degree)
     index_dtype = np.int32 if n_in * n_out < 2**31 else np.int64
     indptr = np.arange(0, n_in * n_out + 1, n_out, dtype=index_dtype)
     indices = np.tile(np.arange(n_out, dtype=index_dtype), n_in)
@@ -64,6 +70,7 @@ register(
     Family(
         name="dense",
         function=dense,
+        check=_check,
         summary="complete bipartite graph (every input feeds every output)",
         sizes="any n_in, n_out >= 1",
         edge_count="fixed",

@@ -12,6 +12,12 @@ __all__ = ["erdos_renyi"]
 _NAME = "erdos_renyi"
 
 
+def _check(n_in, n_out, *, density=None, degree=None) -> tuple[int, int, int]:
+    """``(n_in, n_out, E)``, or the TopokitError the builder raises (builds nothing)."""
+    n_in, n_out = check_sizes(n_in, n_out)
+    return n_in, n_out, edge_count(n_in, n_out, density, degree)
+
+
 def erdos_renyi(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
     """Uniformly random bipartite graph with exactly ``E`` edges (the G(n_in, n_out, E) model).
 
@@ -51,8 +57,7 @@ def erdos_renyi(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGra
     >>> g == erdos_renyi(100, 50, density=0.1, rng=0)
     True
     """
-    n_in, n_out = check_sizes(n_in, n_out)
-    n_edges = edge_count(n_in, n_out, density, degree)
+    n_in, n_out, n_edges = _check(n_in, n_out, density=density, degree=degree)
     generator = make_rng(rng)
     edge_ids = distinct_integers(generator, n_in * n_out, n_edges)
     return LayerGraph._trusted(csr_from_sorted_ids(edge_ids, n_in, n_out), family=_NAME)
@@ -62,6 +67,7 @@ register(
     Family(
         name=_NAME,
         function=erdos_renyi,
+        check=_check,
         summary="uniformly random edge set with exactly round(density·n_in·n_out) edges",
         sizes="any n_in, n_out >= 1",
     )

@@ -62,6 +62,12 @@ def _distinct_per_output(rng: np.random.Generator, n_in: int, n_out: int, k: int
     return chosen
 
 
+def _check(n_in, n_out, *, density=None, degree=None) -> tuple[int, int, int]:
+    """``(n_in, n_out, fan_in)``, or the TopokitError the builder raises (builds nothing)."""
+    n_in, n_out = check_sizes(n_in, n_out)
+    return n_in, n_out, _fan_in(n_in, n_out, density, degree)
+
+
 def left_regular(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGraph:
     """Random graph in which every output neuron has exactly ``degree`` distinct inputs.
 
@@ -109,8 +115,7 @@ def left_regular(n_in, n_out, *, density=None, degree=None, rng=None) -> LayerGr
     >>> left_regular(100, 10, density=0.2, rng=0).fan_in.tolist() == [20] * 10
     True
     """
-    n_in, n_out = check_sizes(n_in, n_out)
-    fan_in = _fan_in(n_in, n_out, density, degree)
+    n_in, n_out, fan_in = _check(n_in, n_out, density=density, degree=degree)
     generator = make_rng(rng)
     if 2 * fan_in > n_in:
         left_out = _distinct_per_output(generator, n_in, n_out, n_in - fan_in)
@@ -128,6 +133,7 @@ register(
     Family(
         name=_NAME,
         function=left_regular,
+        check=_check,
         summary="every output neuron has exactly `degree` random inputs (X-Net style)",
         sizes="any n_in, n_out >= 1; with density, density·n_in·n_out a multiple of n_out",
     )

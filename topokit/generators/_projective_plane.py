@@ -119,6 +119,22 @@ def _points_on_lines(field, lines: np.ndarray) -> np.ndarray:
     return points
 
 
+def _check(n_in=None, n_out=None, *, density=None, degree=None, q=None) -> tuple[int, int, int]:
+    """``(q, q²+q+1, E)``, or the TopokitError the builder raises (builds nothing)."""
+    q = _resolve_q(q, n_in, n_out, degree)
+    n = _plane_size(q)
+    check_size("n_in", n_in, n, f"q²+q+1 for q={q}")
+    check_size("n_out", n_out, n, f"q²+q+1 for q={q}")
+    n_edges = (q + 1) * n
+    if n_edges >= 2**31:
+        raise TopokitError(
+            f"q={q} gives PG(2, q) with {n_edges} edges; at most 2**31 - 1 are supported "
+            "(q <= 1289)"
+        )
+    check_fixed_edge_count(_NAME, n, n, n_edges, q + 1, density, degree, f"PG(2, {q})")
+    return q, n, n_edges
+
+
 def projective_plane(
     n_in=None, n_out=None, *, density=None, degree=None, rng=None, q=None
 ) -> LayerGraph:
@@ -168,17 +184,7 @@ def projective_plane(
     >>> projective_plane(57).params
     {'q': 7}
     """
-    q = _resolve_q(q, n_in, n_out, degree)
-    n = _plane_size(q)
-    check_size("n_in", n_in, n, f"q²+q+1 for q={q}")
-    check_size("n_out", n_out, n, f"q²+q+1 for q={q}")
-    n_edges = (q + 1) * n
-    if n_edges >= 2**31:
-        raise TopokitError(
-            f"q={q} gives PG(2, q) with {n_edges} edges; at most 2**31 - 1 are supported "
-            "(q <= 1289)"
-        )
-    check_fixed_edge_count(_NAME, n, n, n_edges, q + 1, density, degree, f"PG(2, {q})")
+    q, n, n_edges = _check(n_in, n_out, density=density, degree=degree, q=q)
 
     field = galois_field(q)
     chunk = max(1, _ROWS_PER_CHUNK // (q + 1))
@@ -197,6 +203,7 @@ register(
     Family(
         name=_NAME,
         function=projective_plane,
+        check=_check,
         summary="point–line incidence graph of the projective plane PG(2, q) (Ramanujan)",
         sizes="n_in = n_out = q²+q+1 for a prime power q (7, 13, 21, 31, 57, 73, 91, ...)",
         params=(

@@ -82,6 +82,40 @@ def _check_multiple(name: str, n: int, width: int, radices: list[int]) -> int:
     return n // width
 
 
+def _check(
+    n_in, n_out, *, density=None, degree=None, radices=None, layer=0
+) -> tuple[int, int, list[int], int]:
+    """``(n_in, n_out, radices, layer)`` checked, or the TopokitError the builder raises
+    (builds nothing)."""
+    n_in = check_int("n_in", n_in, minimum=1)
+    n_out = check_int("n_out", n_out, minimum=1)
+    radices = _check_radices(radices, n_in, n_out)
+    layer = check_int("layer", layer, minimum=0)
+    width = math.prod(radices)
+    a = _check_multiple("n_in", n_in, width, radices)
+    b = _check_multiple("n_out", n_out, width, radices)
+    position = layer % len(radices)
+    n_radix = radices[position]
+    fan_in, fan_out = n_radix * a, n_radix * b
+    n_edges = n_in * fan_out
+    if n_edges >= 2**31:
+        raise TopokitError(
+            f"radices={radices} with n_in={n_in}, n_out={n_out} give {n_edges} edges; "
+            "at most 2**31 - 1 are supported"
+        )
+    check_fixed_edge_count(
+        _NAME,
+        n_in,
+        n_out,
+        n_edges,
+        fan_in,
+        density,
+        degree,
+        f"radix layer {layer} (radix {n_radix} of {radices}, n'={width})",
+    )
+    return n_in, n_out, radices, layer
+
+
 def radix(n_in, n_out, *, density=None, degree=None, rng=None, radices=None, layer=0) -> LayerGraph:
     """One layer of a RadiX-Net: a mixed-radix sum of cyclic shifts, widened by Kronecker.
 
@@ -144,33 +178,16 @@ def radix(n_in, n_out, *, density=None, degree=None, rng=None, radices=None, lay
     >>> radix(16, 24, radices=[2, 4]).shape  # a = 2, b = 3
     (16, 24)
     """
-    n_in = check_int("n_in", n_in, minimum=1)
-    n_out = check_int("n_out", n_out, minimum=1)
-    radices = _check_radices(radices, n_in, n_out)
-    layer = check_int("layer", layer, minimum=0)
+    n_in, n_out, radices, layer = _check(
+        n_in, n_out, density=density, degree=degree, radices=radices, layer=layer
+    )
     width = math.prod(radices)
-    a = _check_multiple("n_in", n_in, width, radices)
-    b = _check_multiple("n_out", n_out, width, radices)
+    a, b = n_in // width, n_out // width
     position = layer % len(radices)
     n_radix = radices[position]
     place = math.prod(radices[:position])
-    fan_in, fan_out = n_radix * a, n_radix * b
+    fan_out = n_radix * b
     n_edges = n_in * fan_out
-    if n_edges >= 2**31:
-        raise TopokitError(
-            f"radices={radices} with n_in={n_in}, n_out={n_out} give {n_edges} edges; "
-            "at most 2**31 - 1 are supported"
-        )
-    check_fixed_edge_count(
-        _NAME,
-        n_in,
-        n_out,
-        n_edges,
-        fan_in,
-        density,
-        degree,
-        f"radix layer {layer} (radix {n_radix} of {radices}, n'={width})",
-    )
 
     base = np.arange(width, dtype=np.int64)[:, None]
     targets = np.sort((base + np.arange(n_radix) * place) % width, axis=1)  # (n', N)
@@ -185,6 +202,7 @@ register(
     Family(
         name=_NAME,
         function=radix,
+        check=_check,
         summary="RadiX-Net layer: mixed-radix sum of cyclic shifts, widened by Kronecker",
         sizes="n_in = n'·a, n_out = n'·b for n' = prod(radices) and integers a, b >= 1",
         params=(

@@ -40,6 +40,18 @@ def _check_bound_can_be_met(n_in: int, n_out: int, n_edges: int) -> None:
             )
 
 
+def _check(
+    n_in, n_out, *, density=None, degree=None, max_attempts=100
+) -> tuple[int, int, int, int]:
+    """``(n_in, n_out, E, max_attempts)``, or the TopokitError the builder raises before
+    sampling (builds nothing; whether the attempts meet the bound is known only by drawing)."""
+    n_in, n_out = check_sizes(n_in, n_out)
+    n_edges = edge_count(n_in, n_out, density, degree)
+    max_attempts = check_int("max_attempts", max_attempts, minimum=1)
+    _check_bound_can_be_met(n_in, n_out, n_edges)
+    return n_in, n_out, n_edges, max_attempts
+
+
 def ramanujan(n_in, n_out, *, density=None, degree=None, rng=None, max_attempts=100) -> LayerGraph:
     """Random near-biregular graph whose second singular value meets the Ramanujan bound.
 
@@ -100,10 +112,9 @@ def ramanujan(n_in, n_out, *, density=None, degree=None, rng=None, max_attempts=
     >>> bool(lambda2 <= ramanujan_bound(60, 40, g.n_edges))  # sqrt(4 - 1) + sqrt(6 - 1)
     True
     """
-    n_in, n_out = check_sizes(n_in, n_out)
-    n_edges = edge_count(n_in, n_out, density, degree)
-    max_attempts = check_int("max_attempts", max_attempts, minimum=1)
-    _check_bound_can_be_met(n_in, n_out, n_edges)
+    n_in, n_out, n_edges, max_attempts = _check(
+        n_in, n_out, density=density, degree=degree, max_attempts=max_attempts
+    )
     bound = ramanujan_bound(n_in, n_out, n_edges)
     generator = make_rng(rng)
     best = math.inf
@@ -124,6 +135,7 @@ register(
     Family(
         name=_NAME,
         function=ramanujan,
+        check=_check,
         summary=(
             "biregular resampled until lambda2 <= ramanujan_bound; certified, bounded attempts"
         ),

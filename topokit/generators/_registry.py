@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
 
-__all__ = ["Family", "Param", "families", "get_family", "layer_graph", "register"]
+__all__ = ["Family", "Param", "check_feasible", "families", "get_family", "layer_graph", "register"]
 
 
 def _parse_ints(text):
@@ -115,6 +115,11 @@ class Family:
         Whether ``rng`` matters.
     fixes_sizes : bool
         Whether ``n_in``/``n_out`` may be omitted (the parameters determine them).
+    check : callable
+        ``check(n_in=None, n_out=None, *, density=None, degree=None, **params)``: the
+        family's own validation, which ``function`` runs first. It raises the
+        :class:`~topokit.TopokitError` that ``function`` raises for these arguments,
+        without building anything (:func:`check_feasible` calls it).
 
     Examples
     --------
@@ -132,6 +137,7 @@ class Family:
     edge_count: str = "given"
     random: bool = True
     fixes_sizes: bool = False
+    check: Callable | None = None
 
     def param(self, name: str) -> Param:
         """The :class:`Param` called ``name``.
@@ -204,12 +210,19 @@ _FAMILIES: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
-    """Add ``family`` to the registry (checks that its function takes its params)."""
+    """Add ``family`` to the registry (checks that its function and check take its params)."""
+    own = {p.name for p in family.params}
     signature = inspect.signature(family.function).parameters
-    expected = {"n_in", "n_out", "density", "degree", "rng"} | {p.name for p in family.params}
-    missing = expected - set(signature)
+    missing = ({"n_in", "n_out", "density", "degree", "rng"} | own) - set(signature)
     if missing:
         raise TypeError(f"family {family.name!r}: function lacks parameters {sorted(missing)}")
+    if family.check is None:
+        raise TypeError(f"family {family.name!r}: needs a check (its feasibility test)")
+    missing = ({"n_in", "n_out", "density", "degree"} | own) - set(
+        inspect.signature(family.check).parameters
+    )
+    if missing:
+        raise TypeError(f"family {family.name!r}: check lacks parameters {sorted(missing)}")
     _FAMILIES[family.name] = family
     return family
 
@@ -259,6 +272,67 @@ def get_family(name: str) -> Family:
     return _FAMILIES[name]
 
 
+def _checked_call(family: str, n_in, n_out, params: dict) -> Family:
+    """The family's record, once its name, parameter names and given sizes are valid."""
+    record = get_family(family)
+    for name in params:
+        record.param(name)
+    if not record.fixes_sizes and (n_in is None or n_out is None):
+        raise TopokitError(
+            f"family {family!r} needs n_in and n_out, got n_in={n_in}, n_out={n_out}"
+        )
+    return record
+
+
+def check_feasible(family: str, n_in=None, n_out=None, *, density=None, degree=None, **params):
+    """Check that :func:`layer_graph` can build this layer, without building it.
+
+    Runs the checks :func:`layer_graph` runs before it builds (the family's name and
+    parameters, the sizes, the edge count, the family's own constraints), at a cost
+    that does not grow with the graph: ``check_feasible("projective_plane", 64, 64,
+    q=2)`` raises the error that building would, and a feasible layer of a billion
+    edges is checked in microseconds.
+
+    Parameters
+    ----------
+    family : str
+        A name from :func:`families`.
+    n_in, n_out : int, optional
+        Number of input and output neurons (may be omitted where the family's
+        parameters fix them).
+    density : float in (0, 1], optional
+        Edge count as ``round(density * n_in * n_out)``.
+    degree : int, optional
+        Edge count as ``degree * n_out``.
+    **params
+        The family's own parameters.
+
+    Returns
+    -------
+    None
+        When the layer can be built.
+
+    Raises
+    ------
+    TopokitError
+        The error :func:`layer_graph` raises for the same arguments, naming the
+        parameter, its constraint and the value given. Two failures only building can
+        show are not predicted: a ``ramanujan`` layer whose ``max_attempts`` samples all
+        miss the bound, and running out of memory.
+
+    Examples
+    --------
+    >>> from topokit import check_feasible
+    >>> check_feasible("erdos_renyi", 100_000, 100_000, density=0.1)
+    >>> check_feasible("small_world", 64, 32, density=0.1, p=2.0)
+    Traceback (most recent call last):
+        ...
+    topokit._errors.TopokitError: p must be in [0.0, 1.0], got 2.0
+    """
+    record = _checked_call(family, n_in, n_out, params)
+    record.check(n_in, n_out, density=density, degree=degree, **params)
+
+
 def layer_graph(
     family: str, n_in=None, n_out=None, *, density=None, degree=None, rng=None, **params
 ) -> LayerGraph:
@@ -295,13 +369,7 @@ def layer_graph(
     >>> layer_graph("dense", 3, 2).n_edges
     6
     """
-    record = get_family(family)
-    for name in params:
-        record.param(name)
-    if not record.fixes_sizes and (n_in is None or n_out is None):
-        raise TopokitError(
-            f"family {family!r} needs n_in and n_out, got n_in={n_in}, n_out={n_out}"
-        )
+    record = _checked_call(family, n_in, n_out, params)
     graph = record.function(n_in, n_out, density=density, degree=degree, rng=rng, **params)
     graph.family = record.name
     graph.params = {**graph.params, **params}

@@ -115,6 +115,13 @@ def _exact_sample(rng, w_in, w_out, n_edges: int) -> np.ndarray:
     return np.sort(top).astype(np.int64)
 
 
+def _check(n_in, n_out, *, density=None, degree=None, exponent=2.5) -> tuple[int, int, int, float]:
+    """``(n_in, n_out, E, exponent)``, or the TopokitError the builder raises (builds nothing)."""
+    n_in, n_out = check_sizes(n_in, n_out)
+    n_edges = edge_count(n_in, n_out, density, degree)
+    return n_in, n_out, n_edges, check_real("exponent", exponent, low=2.0, low_open=True)
+
+
 def scale_free(n_in, n_out, *, density=None, degree=None, rng=None, exponent=2.5) -> LayerGraph:
     """Random graph with power-law expected degrees on both sides (Chung–Lu), ``E`` edges.
 
@@ -166,9 +173,9 @@ def scale_free(n_in, n_out, *, density=None, degree=None, rng=None, exponent=2.5
     >>> bool(g.fan_out.max() > 10 * g.fan_out.mean())
     True
     """
-    n_in, n_out = check_sizes(n_in, n_out)
-    n_edges = edge_count(n_in, n_out, density, degree)
-    exponent = check_real("exponent", exponent, low=2.0, low_open=True)
+    n_in, n_out, n_edges, exponent = _check(
+        n_in, n_out, density=density, degree=degree, exponent=exponent
+    )
     generator = make_rng(rng)
     w_in = _power_law_weights(n_in, n_out, n_edges, exponent)
     w_out = _power_law_weights(n_out, n_in, n_edges, exponent)
@@ -183,6 +190,7 @@ register(
     Family(
         name=_NAME,
         function=scale_free,
+        check=_check,
         summary="power-law expected degrees on both sides (Chung–Lu), edge count fixed",
         sizes="any n_in, n_out >= 1",
         params=(

@@ -139,6 +139,13 @@ def _rewire(
     return outputs
 
 
+def _check(n_in, n_out, *, density=None, degree=None, p=0.1) -> tuple[int, int, int, float]:
+    """``(n_in, n_out, E, p)``, or the TopokitError the builder raises (builds nothing)."""
+    n_in, n_out = check_sizes(n_in, n_out)
+    n_edges = edge_count(n_in, n_out, density, degree)
+    return n_in, n_out, n_edges, check_probability("p", p)
+
+
 def small_world(n_in, n_out, *, density=None, degree=None, rng=None, p=0.1) -> LayerGraph:
     """Banded ring lattice whose edges are each rewired with probability ``p``.
 
@@ -194,9 +201,7 @@ def small_world(n_in, n_out, *, density=None, degree=None, rng=None, p=0.1) -> L
     >>> small_world(50, 40, density=0.1, p=0.3, rng=0).n_edges
     200
     """
-    n_in, n_out = check_sizes(n_in, n_out)
-    n_edges = edge_count(n_in, n_out, density, degree)
-    p = check_probability("p", p)
+    n_in, n_out, n_edges, p = _check(n_in, n_out, density=density, degree=degree, p=p)
     generator = make_rng(rng)
     inputs, outputs = _lattice(n_in, n_out, n_edges)
     if p > 0:
@@ -208,6 +213,7 @@ register(
     Family(
         name=_NAME,
         function=small_world,
+        check=_check,
         summary=(
             "banded ring lattice (each input joined to the outputs nearest its scaled "
             "position), each edge rewired with probability p; edge count fixed"
