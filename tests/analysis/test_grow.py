@@ -3,6 +3,7 @@ file no longer names are kept and listed, [training] lists sweep the recipe, --d
 writes nothing, a Dask address is checked before anything is written, and a closed store
 leaves no -wal/-shm files."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from topokit.analysis import (
     plan_study,
     varied_training_columns,
 )
+from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis.runner import run_study
 from topokit.analysis.store import STORE_FILENAME
 from topokit.cli import main
@@ -340,7 +342,11 @@ def test_unreachable_dask_writes_nothing(tmp_path, capsys):
 
 
 def test_failed_runs_leave_no_journal_files(tmp_path):
-    study = load_study(TINY + '\n[[families]]\nname = "projective_plane"\nq = 2\n')
+    # projective_plane q=2 fits no layer here: loading refuses it, a Study made directly
+    # is not checked, so its runs fail when run
+    infeasible = FamilySpec("projective_plane", {"q": (2,)})
+    study = load_study(TINY)
+    study = dataclasses.replace(study, families=(*study.families, infeasible))
     summary = run_study(study, tmp_path, workers=1, progress=False)
     assert summary.n_failed == 2
     assert _no_journal_files(tmp_path) == [STORE_FILENAME]
