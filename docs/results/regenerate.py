@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from topokit.analysis import analyze_study, load_preset, load_results, load_study, run_study
+from topokit.analysis import (
+    analyze_study,
+    correlation_table,
+    load_preset,
+    load_results,
+    load_study,
+    run_study,
+)
 
 HERE = Path(__file__).resolve().parent
 PAGE = HERE.parent / "results.md"
@@ -166,14 +173,18 @@ def _paragraph(name, ok, ranking) -> str:
     by_level = sparse.groupby("density")["test_accuracy"].mean() * 100
     spread = sparse.groupby(["density", "variant"])["test_accuracy"].mean().groupby("density")
     gaps = (spread.max() - spread.min()) * 100
+    extremes = "; ".join(
+        f"at {d:g}, `{means.idxmax()[1]}` best and `{means.idxmin()[1]}` worst"
+        for d, means in spread
+    )
     noise = sparse.groupby(["density", "variant"])["test_accuracy"].std().median() * 100
     text = (
         f"On {name}, {len(ok)} runs succeeded. Mean sparse test accuracy goes from "
         f"{by_level.iloc[0]:.2f}% at density {by_level.index[0]:g} to {by_level.iloc[-1]:.2f}% "
         f"at density {by_level.index[-1]:g}; at one density the best and worst variant are "
-        f"{gaps.min():.2f} to {gaps.max():.2f} points apart, against a median seed-to-seed sd "
-        f"of {noise:.2f} points. Of {len(tested)} distinct metric groups tested against test "
-        f"accuracy beyond density ({_n_range(tested)}), "
+        f"{gaps.min():.2f} to {gaps.max():.2f} points apart ({extremes}), against a median "
+        f"seed-to-seed sd of {noise:.2f} points. Of {len(tested)} distinct metric groups tested "
+        f"against test accuracy beyond density ({_n_range(tested)}), "
     )
     if len(supported):
         text += f"{len(supported)} are supported after the Holm correction: {_names(supported)}"
@@ -193,7 +204,27 @@ def _paragraph(name, ok, ranking) -> str:
                 f" The strongest, `{best.metric}`, moves the cross-validated R² of accuracy from "
                 f"{best.r2_density:.3f} (density alone) to {best.r2_metric_density:.3f}."
             )
+        text += _leave_one_out(ok, best.metric)
     return text
+
+
+def _leave_one_out(ok: pd.DataFrame, metric: str) -> str:
+    """How the partial r of ``metric`` moves when one sparse variant at a time is left out."""
+    found = []
+    for variant in sorted(ok.loc[ok["family"] != "dense", "variant"].unique()):
+        table = correlation_table(ok[ok["variant"] != variant], [metric], ["test_accuracy"])
+        row = table.iloc[0]
+        if np.isfinite(row.partial_r):
+            found.append((abs(row.partial_r), variant, row))
+    if not found:
+        return ""
+    rs = [row.partial_r for _, _, row in found]
+    _, variant, row = min(found, key=lambda item: item[0])
+    return (
+        f" Leaving out one variant at a time, the partial r of `{metric}` stays between "
+        f"{min(rs):+.3f} and {max(rs):+.3f}; it is closest to 0 without `{variant}`: "
+        f"{_ci(row)}, n = {int(row.n)}."
+    )
 
 
 def _verdict_of(metric: str, ranking: pd.DataFrame):
@@ -231,34 +262,57 @@ def _comparison(results: dict) -> list[str]:
             status[metric, key] = (verdict, r)
             cells.append(f"{r:+.3f}, {verdict}" if np.isfinite(r) else verdict)
         lines.append(f"| `{metric}` | " + " | ".join(cells) + " |")
-    everywhere = [m for m in metrics if all(status[m, k][0] == SUPPORTED for k in keys)]
+
+    def signs(m):
+        return {np.sign(status[m, k][1]) for k in keys if status[m, k][0] == SUPPORTED}
+
+    everywhere = [
+        m for m in metrics if all(status[m, k][0] == SUPPORTED for k in keys) and len(signs(m)) == 1
+    ]
+    flipped = [m for m in metrics if len(signs(m)) > 1]
     somewhere = [
         m
         for m in metrics
-        if any(status[m, k][0] == SUPPORTED for k in keys) and m not in everywhere
-    ]
-    flipped = [
-        m
-        for m in metrics
-        if len({np.sign(status[m, k][1]) for k in keys if status[m, k][0] == SUPPORTED}) > 1
+        if any(status[m, k][0] == SUPPORTED for k in keys)
+        and m not in everywhere
+        and m not in flipped
     ]
     text = []
     if everywhere:
-        text.append("Supported on every data set: " + ", ".join(f"`{m}`" for m in everywhere) + ".")
+        text.append(
+            "Supported on every data set, with the same sign: "
+            + ", ".join(f"`{m}`" for m in everywhere)
+            + "."
+        )
     else:
-        text.append("No metric is supported on every data set.")
+        text.append("No metric is supported on every data set with the same sign.")
+    patterns = {}
     for m in somewhere:
-        where = [results[k]["title"] for k in keys if status[m, k][0] == SUPPORTED]
+        patterns.setdefault(tuple(status[m, k][0] for k in keys), []).append(m)
+    for pattern, names in patterns.items():
+        where = [results[k]["title"] for k, v in zip(keys, pattern, strict=True) if v == SUPPORTED]
         elsewhere = [
-            f"{results[k]['title']}: {status[m, k][0]}"
-            for k in keys
-            if status[m, k][0] != SUPPORTED
+            f"{results[k]['title']}: {v}"
+            for k, v in zip(keys, pattern, strict=True)
+            if v != SUPPORTED
         ]
-        text.append(f"`{m}` is supported on {', '.join(where)} only ({'; '.join(elsewhere)}).")
+        text.append(
+            f"Supported on {' and '.join(where)} only ({'; '.join(elsewhere)}): "
+            + ", ".join(f"`{m}`" for m in names)
+            + "."
+        )
     if flipped:
         text.append(
-            "Supported with opposite signs on different data sets: "
-            + ", ".join(f"`{m}`" for m in flipped)
+            "Supported on more than one data set but with opposite signs, so that what goes "
+            "with higher accuracy on one goes with lower accuracy on another: "
+            + "; ".join(
+                f"`{m}` ("
+                + ", ".join(
+                    f"{results[k]['title']} {status[m, k][1]:+.2f} {status[m, k][0]}" for k in keys
+                )
+                + ")"
+                for m in flipped
+            )
             + "."
         )
     return [*lines, "", " ".join(text)]
