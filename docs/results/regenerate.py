@@ -57,6 +57,13 @@ SHORT = {"digits": "digits", "mnist1d": "MNIST-1D", "mnist": "MNIST"}
 #: Figures copied next to the page, by the report's file stem.
 FIGURES = ("accuracy_vs_density", "accuracy_vs_normalized_spectral_gap")
 MAX_FIGURE_BYTES = 200_000
+#: Kinds of metric for the short statement, by a part of the metric's key (first match).
+KINDS = (
+    ("data-aware", ("input_",)),
+    ("connectivity", ("isolated", "components", "dead", "path")),
+    ("degree", ("fan_in", "fan_out", "biregular")),
+    ("spectral and expansion", ("lambda", "gap", "fiedler", "expansion")),
+)
 SUPPORTED, SUGGESTIVE, NOT_SUPPORTED = "supported", "suggestive only", "not supported"
 
 
@@ -234,10 +241,37 @@ def _leave_one_out(ok: pd.DataFrame, metric: str) -> str:
     rs = [row.partial_r for _, _, row in found]
     _, variant, row = min(found, key=lambda item: item[0])
     return (
-        f" Leaving out one variant at a time, the partial r of `{metric}` stays between "
-        f"{min(rs):+.3f} and {max(rs):+.3f}; it is closest to 0 without `{variant}`: "
+        f" Leaving out one variant at a time, the partial r of `{metric}` ranges from "
+        f"{min(rs):+.3f} to {max(rs):+.3f}; it is closest to 0 without `{variant}`: "
         f"{_ci(row)}, n = {int(row.n)}."
     )
+
+
+def _kind(metric: str) -> str:
+    for kind, parts in KINDS:
+        if any(part in metric for part in parts):
+            return kind
+    return "other"
+
+
+def _short_statement(name: str, result: dict) -> str:
+    """One line: the supported metric groups of a data set by kind, each kind's strongest."""
+    ranking = result["ranking"]
+    name = f"{name}** ({result['n_ok']} runs)"
+    supported = ranking[ranking["verdict"] == SUPPORTED]
+    if supported.empty:
+        suggestive = ranking[ranking["verdict"] == SUGGESTIVE]
+        return (
+            f"- **{name}: no metric is supported beyond density; "
+            f"{len(suggestive)} {'is' if len(suggestive) == 1 else 'are'} suggestive only."
+        )
+    parts = []
+    for kind in [k for k, _ in KINDS] + ["other"]:
+        rows = supported[[_kind(m) == kind for m in supported["metric"]]]
+        if len(rows):
+            top = rows.iloc[0]
+            parts.append(f"{len(rows)} {kind} (strongest `{top.metric}`, {_ci(top)})")
+    return f"- **{name}: supported beyond density: " + "; ".join(parts) + "."
 
 
 def _verdict_of(metric: str, ranking: pd.DataFrame):
@@ -353,12 +387,13 @@ def write_page(folder: Path) -> None:
         analysis = analyze_study(directory)
         frame = load_results(directory)
         ok = frame[frame["status"] == "ok"]
+        counts = analysis.counts
         results[key] = {
             "title": SHORT[key],
             "ranking": analysis.ranking,
             "correlations": analysis.correlations,
+            "n_ok": counts["ok"],
         }
-        counts = analysis.counts
         lines = [f"## {title}", "", f"Study: {source}; {counts.get('planned', '?')} runs planned, "]
         lines[-1] += (
             f"{counts['ok']} succeeded, {counts['failed']} failed ({_minutes(ok)}, 2 workers)."
@@ -413,6 +448,12 @@ def write_page(folder: Path) -> None:
         "",
         "## Across the data sets",
         "",
+        "In short (groups of metrics that are exact affine functions of each other count "
+        "once; the sign says whether more of the metric goes with higher accuracy at equal "
+        "density):",
+        "",
+        *[_short_statement(result["title"], result) for result in results.values()],
+        "",
         "Every metric that stands for a supported or suggestive group on some data set: its "
         "partial correlation with test accuracy given density, and its group's verdict, on "
         "each.",
@@ -426,8 +467,11 @@ def write_page(folder: Path) -> None:
         "neighbouring indices — on a sequence such as MNIST-1D's, a local receptive field — "
         "and has the smallest spectral gap of the families, so any metric that singles it "
         "out takes its accuracy with it; the leave-one-variant-out sentences below say how "
-        "much one variant drives a result. The metrics of a group are exact affine functions of "
-        "each other in that study and are tested once; distinct metrics can still be strongly "
+        "much one variant drives a result. A metric undefined for some families "
+        "(`input_variance_fan_out` is NaN when every first-layer fan-out is equal: in the MNIST "
+        "study, for every family but `erdos_renyi` and `scale_free`) is tested on the other "
+        "families' runs only: its n says how many. The metrics of a group are exact affine "
+        "functions of each other in that study and are tested once; distinct metrics can still be strongly "
         "correlated, so several supported rows may tell one story. A verdict of *not "
         "supported* at this number of runs means no effect large enough to see, not no effect.",
         "",
@@ -451,7 +495,10 @@ def main(argv=None) -> int:
             if args.only and key not in args.only:
                 continue
             summary = run_study(load(), args.runs / key, workers=args.workers)
-            print(f"{key}: {summary}")
+            print(
+                f"{key}: {summary.n_ok} runs ok and {summary.n_failed} failed now, "
+                f"{summary.n_skipped} already stored"
+            )
     write_page(args.runs)
     return 0
 
