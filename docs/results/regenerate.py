@@ -471,9 +471,10 @@ def write_page(folder: Path) -> None:
         "(`input_variance_fan_out` is NaN when every first-layer fan-out is equal: in the MNIST "
         "study, for every family but `erdos_renyi` and `scale_free`) is tested on the other "
         "families' runs only: its n says how many. The metrics of a group are exact affine "
-        "functions of each other in that study and are tested once; distinct metrics can still be strongly "
-        "correlated, so several supported rows may tell one story. A verdict of *not "
-        "supported* at this number of runs means no effect large enough to see, not no effect.",
+        "functions of each other in that study and are tested once; distinct metrics can "
+        "still be strongly correlated, so several supported rows may tell one story. A "
+        "verdict of *not supported* at this number of runs means no effect large enough to "
+        "see, not no effect.",
         "",
         *sections,
     ]
