@@ -274,8 +274,8 @@ def _short_statement(name: str, result: dict) -> str:
     return f"- **{name}: supported beyond density: " + "; ".join(parts) + "."
 
 
-def _verdict_of(metric: str, ranking: pd.DataFrame):
-    """The (partial r of the metric's group representative, verdict) of a metric."""
+def _group_of(metric: str, ranking: pd.DataFrame):
+    """The ranking row of the group that holds ``metric``, or None."""
     for row in ranking.itertuples():
         if metric in [m.strip() for m in str(row.members).split(",")]:
             return row
@@ -303,7 +303,7 @@ def _comparison(results: dict) -> list[str]:
             row = correlations[
                 (correlations["metric"] == metric) & (correlations["outcome"] == "test_accuracy")
             ]
-            group = _verdict_of(metric, results[key]["ranking"])
+            group = _group_of(metric, results[key]["ranking"])
             verdict = group.verdict if group is not None else "not recorded"
             r = row["partial_r"].iloc[0] if len(row) else math.nan
             status[metric, key] = (verdict, r)
@@ -376,6 +376,7 @@ def _minutes(ok: pd.DataFrame) -> str:
 
 
 def write_page(folder: Path) -> None:
+    """Analyse the studies stored under ``folder`` and write the page and its figures."""
     results = {}
     sections = []
     for key, title, load, source in STUDIES:
@@ -395,9 +396,7 @@ def write_page(folder: Path) -> None:
             "n_ok": counts["ok"],
         }
         lines = [f"## {title}", "", f"Study: {source}; {counts.get('planned', '?')} runs planned, "]
-        lines[-1] += (
-            f"{counts['ok']} succeeded, {counts['failed']} failed ({_minutes(ok)}, 2 workers)."
-        )
+        lines[-1] += f"{counts['ok']} succeeded, {counts['failed']} failed ({_minutes(ok)})."
         lines += ["", *_recipe(study), "", "### Test accuracy by variant and density", ""]
         lines += [
             "Mean ± sd over seeds, in %, with the number of runs.",
