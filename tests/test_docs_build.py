@@ -210,6 +210,7 @@ def test_index_toctree_lists_every_part():
         "getting-started",
         "concepts/index",
         "guides/index",
+        "results",
         "examples",
         "reference/index",
         "performance",
