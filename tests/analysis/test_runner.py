@@ -3,6 +3,7 @@ training gives them, failures recorded, resumption, refusals, thread limits."""
 
 import dataclasses
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 
 from topokit._errors import TopokitError
-from topokit.analysis import ResultStore, load_results, load_study
-from topokit.analysis._execute import execute_run
+from topokit.analysis import ResultStore, load_results, load_study, runner
+from topokit.analysis._execute import execute_run, init_worker
 from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis.runner import StudySummary, run_study
 from topokit.analysis.study import build_topology
@@ -262,3 +263,36 @@ def test_limit_threads_caps_numba_and_blas():
         [sys.executable, "-c", _THREADS_PROBE], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["1", "1"]
+
+
+@pytest.fixture
+def topokit_logger():
+    """The "topokit" logger, its level and handlers restored after the test."""
+    logger = logging.getLogger("topokit")
+    level, handlers = logger.level, list(logger.handlers)
+    yield logger
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
+
+def test_a_worker_shows_the_compile_notice_when_the_driver_shows_notices(capsys, topokit_logger):
+    # the kernels' one-time compilation happens in the workers: with notices (the command
+    # line without --quiet) a worker's "topokit.nn" INFO record reaches its stderr
+    init_worker(None, notices=True)
+    logging.getLogger("topokit.nn").info("compiling the training kernels")
+    assert capsys.readouterr().err == "topokit: compiling the training kernels\n"
+
+
+def test_a_worker_stays_quiet_without_notices(capsys, topokit_logger):
+    topokit_logger.setLevel(logging.WARNING)
+    init_worker(None, notices=False)
+    logging.getLogger("topokit.nn").info("compiling the training kernels")
+    assert capsys.readouterr().err == ""
+
+
+def test_the_driver_passes_on_whether_it_shows_notices(topokit_logger):
+    topokit_logger.setLevel(logging.WARNING)
+    assert not runner._driver_shows_notices()
+    topokit_logger.addHandler(logging.StreamHandler(sys.stderr))
+    topokit_logger.setLevel(logging.INFO)
+    assert runner._driver_shows_notices()

@@ -12,6 +12,7 @@ the numba and BLAS thread pools of a worker to its share of the cores;
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -82,10 +83,21 @@ def _watch_driver(pid: int, interval: float) -> None:
             os._exit(1)  # the driver was killed (kill -9): nobody will collect our result
 
 
-def init_worker(threads: int | None, driver_pid: int | None = None, interval=1.0) -> None:
-    """Initializer of a local pool's worker: limit its threads, and end it when the
-    driver ``driver_pid`` is gone (pool workers outlive a driver killed by SIGKILL)."""
+def init_worker(
+    threads: int | None, driver_pid: int | None = None, interval=1.0, notices: bool = False
+) -> None:
+    """Initializer of a local pool's worker: limit its threads, end it when the driver
+    ``driver_pid`` is gone (pool workers outlive a driver killed by SIGKILL), and with
+    ``notices`` show the ``"topokit"`` logger's INFO records on stderr, as the driver's
+    command line does (the kernels' one-time compilation notice comes from a worker)."""
     limit_threads(threads)
+    if notices:
+        logger = logging.getLogger("topokit")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("topokit: %(message)s"))
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
     if driver_pid is not None:
         watcher = threading.Thread(
             target=_watch_driver, args=(driver_pid, interval), name="topokit-driver-watch"

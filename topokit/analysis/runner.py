@@ -18,6 +18,7 @@ An interrupt (Ctrl-C) stops the workers at once; the runs stored stay stored.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -183,8 +184,8 @@ def _interrupt_a_run(signum, frame):
         raise KeyboardInterrupt
 
 
-def _init_local_worker(threads, driver_pid):
-    init_worker(threads, driver_pid)
+def _init_local_worker(threads, driver_pid, notices):
+    init_worker(threads, driver_pid, notices=notices)
     signal.signal(signal.SIGINT, _interrupt_a_run)
 
 
@@ -196,6 +197,13 @@ def _execute_interruptibly(config: dict) -> dict:
         return execute_run(config)
     finally:
         _running = False
+
+
+def _driver_shows_notices() -> bool:
+    """Whether this process shows the ``"topokit"`` logger's INFO records (the command line
+    does unless --quiet): the local workers then show theirs too."""
+    logger = logging.getLogger("topokit")
+    return logger.isEnabledFor(logging.INFO) and logger.hasHandlers()
 
 
 class _LocalBackend:
@@ -210,7 +218,7 @@ class _LocalBackend:
             max_workers=workers,
             mp_context=context,
             initializer=_init_local_worker,
-            initargs=(threads, os.getpid()),
+            initargs=(threads, os.getpid(), _driver_shows_notices()),
         )
 
     def submit(self, config):
