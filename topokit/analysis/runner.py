@@ -335,8 +335,17 @@ def _unnamed(store, runs):
     return len(configs), (_describe_unnamed(configs, runs) if configs else "")
 
 
-def _duration(seconds: float) -> str:
-    """``"42 s"``, ``"3 min 20 s"``, ``"2 h 05 min"``."""
+def format_duration(seconds: float) -> str:
+    """A duration as people read it: ``"42 s"``, ``"3 min 20 s"``, ``"2 h 05 min"``.
+
+    Progress lines and ``topokit study --dry-run`` estimates use it.
+
+    Examples
+    --------
+    >>> from topokit.analysis.runner import format_duration
+    >>> format_duration(42.4), format_duration(200), format_duration(7500)
+    ('42 s', '3 min 20 s', '2 h 05 min')
+    """
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
@@ -361,12 +370,12 @@ class _ProgressLines:
         done = sum(self.counts.values())
         elapsed = time.perf_counter() - self.start
         if done:
-            left = f"about {_duration(elapsed / done * (self.total - done))} left"
+            left = f"about {format_duration(elapsed / done * (self.total - done))} left"
         else:
             left = "time left not known yet"
         return (
             f"study {self.name}: {done} of {self.total} runs done, "
-            f"{self.counts['failed']} failed, {_duration(elapsed)} elapsed, {left}"
+            f"{self.counts['failed']} failed, {format_duration(elapsed)} elapsed, {left}"
         )
 
     def _loop(self):

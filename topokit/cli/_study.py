@@ -160,15 +160,9 @@ def _summary_text(summary, report, note) -> str:
     return "\n".join(lines)
 
 
-def _duration(seconds) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _plan_text(plan) -> str:
+    from topokit.analysis.runner import format_duration  # analysis: only when used
+
     grid = plan.grid
     families = []
     for spec in grid["families"]:
@@ -198,10 +192,10 @@ def _plan_text(plan) -> str:
         )
     if plan.n_new:
         if plan.seconds is None:
-            when = f"about {_duration(plan.run_seconds)} of run time (workers unknown)"
+            when = f"about {format_duration(plan.run_seconds)} of run time (workers unknown)"
         else:
             workers = f"{plan.workers} worker{'s' if plan.workers != 1 else ''}"
-            when = f"about {_duration(plan.seconds)} on {workers}"
+            when = f"about {format_duration(plan.seconds)} on {workers}"
         lines.append(f"estimated time: {when}; {plan.estimate}")
     return "\n".join(lines)
 
