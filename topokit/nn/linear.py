@@ -45,7 +45,7 @@ def _row_sums(gt, out) -> None:
     """
     if gt.shape[1] <= _panel_sums.ROW_SUM_MAX:
         # memory-bound: worth both threads from a quarter of the kernels' threshold
-        _panel_sums.row_sums(4 * gt.size, gt, out)
+        _panel_sums.row_sums(gt.itemsize * gt.size, gt, out)
         return
     panels = gt.reshape(-1, out.size, gt.shape[1])
     np.sum(panels[0], axis=1, out=out)
@@ -165,6 +165,8 @@ class SparseLinear:
         # plain ints: read several times per training step, through scipy's properties
         self._n_in, self._n_out, self._n_edges = graph.n_in, graph.n_out, graph.n_edges
         self.dtype = _check_dtype(dtype)
+        # kernel work in float32 multiply-adds: a float64 one moves twice the bytes
+        self._work_scale = self.dtype.itemsize // 4
         self.dense_threshold = _check_dense_threshold(dense_threshold)
         csr = graph.biadjacency
         self._indptr = csr.indptr
@@ -386,7 +388,7 @@ class SparseLinear:
             return yt
         relu = activation is not None and activation.name == "relu"
         _layer_forward.forward(
-            self.n_edges * xt.shape[1] * n_panels,
+            self._work_scale * self.n_edges * xt.shape[1] * n_panels,
             self._columns,
             self.weight_data,
             self.bias,
@@ -463,7 +465,7 @@ class SparseLinear:
                 grad, weights = self.weight_grad, self.weight_data
                 _panel_sums.add_weight_decay(64 * grad.size, grad, weights, decay)
             return grad_xt
-        work = self.n_edges * width * n_panels
+        work = self._work_scale * self.n_edges * width * n_panels
         grad = self._panel_rows("grad", self.weight_grad, n_panels)
         if not input_grad:
             zero = self.dtype.type(0)
@@ -501,6 +503,20 @@ class SparseLinear:
         if input_grad_sums is not None and not sums_in_kernel:
             _row_sums(out, input_grad_sums)
         return out
+
+    def _weight_sum_of_squares(self) -> float:
+        """``Σ W²`` over the stored weights, in their dtype, in an order fixed by ``n_edges``.
+
+        The L2 penalty of :class:`~topokit.nn.SparseMLP`: a numba kernel
+        (:func:`~topokit.nn._panel_sums.sum_of_squares`), the same bits for any number of
+        threads, where ``numpy.dot`` would call BLAS and its own threads.
+        """
+        data = self.weight_data
+        partial = self._panel_scratch.get("squares")
+        n_blocks = _panel_sums.squares_blocks(data.size)
+        if partial is None or partial.shape != (n_blocks,) or partial.dtype != data.dtype:
+            partial = self._panel_scratch["squares"] = np.empty(n_blocks, dtype=data.dtype)
+        return float(_panel_sums.sum_of_squares(data.size, data, partial))
 
     def _panel_rows(self, name, total, n_panels) -> np.ndarray:
         """A (n_panels, total.size) array for per-panel results: ``total`` itself for one."""
