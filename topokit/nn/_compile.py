@@ -134,13 +134,12 @@ def parallel_and_serial(kernel, fastmath=False):
     serial = jit(serial_kernel, parallel=False, **options)
 
     choice = _ThreadChoice()
-    measured = THREAD_CHOICE == "measured"
     perf_counter = time.perf_counter
 
     def run(work, *args):
         if work < PARALLEL_WORK:
             return serial(*args)
-        if not measured:
+        if THREAD_CHOICE != "measured":
             return parallel(*args)
         threads = _num_threads()
         if threads == 1:
@@ -164,7 +163,8 @@ class _Entry:
     Each copy's first call is not counted (it may compile or load the kernel, and
     finds cold caches); after that, the copy in use updates a moving average of its
     time with every call (weight :data:`_SMOOTHING`), and every ``interval`` calls the
-    other copy runs once, its time replacing its estimate. The faster estimate wins.
+    other copy runs once, its time replacing its estimate; so does the next call when
+    the copy in use becomes slower than the other's estimate. The faster estimate wins.
     A probe that changes nothing doubles ``interval`` (up to :data:`_MAX_INTERVAL`), one
     that switches resets it to :data:`_MIN_INTERVAL`: on a steady machine probes become
     rare, and when the load changes the choice follows within a few hundred calls.
@@ -205,7 +205,11 @@ class _Entry:
             self.estimate[parallel] = seconds
         else:
             self.estimate[parallel] = estimate + _SMOOTHING * (seconds - estimate)
-        if not probe or self.estimate[not parallel] is None:
+        if self.estimate[not parallel] is None:
+            return
+        if not probe:
+            if self.estimate[parallel] > self.estimate[not parallel]:
+                self.countdown = 1  # slower than the other copy was: probe it next
             return
         if self.estimate[parallel] < self.estimate[not parallel]:
             self.parallel = parallel
