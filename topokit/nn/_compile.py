@@ -11,9 +11,15 @@ thread pool. It does four things:
   source file: after editing a module that a kernel calls into (such as
   :mod:`topokit.nn._simd`), delete ``topokit/nn/__pycache__/*.nbi`` and ``*.nbc``.
 * **Serial or parallel.** :func:`parallel_and_serial` compiles a kernel twice and calls
-  the serial copy below :data:`PARALLEL_WORK` multiply-adds. Both run the same
-  operations in the same order, so the choice never changes a result.
-
+  the serial copy below :data:`PARALLEL_WORK` multiply-adds (float32 ones: callers
+  count a float64 one twice). Above it, by default (:data:`THREAD_CHOICE`
+  ``"measured"``), a kernel runs serially on one numba thread, and otherwise times its
+  two copies for each amount of work and calls the faster (:class:`_Entry`): on a
+  quiet machine the parallel copy where its threads gain, on a busy one the serial
+  copy, whose one thread never waits at a barrier for a thread whose core another
+  process holds. ``TOPOKIT_THREAD_CHOICE=parallel`` in the environment restores the
+  rule by work size alone. Both copies run the same operations in the same order, so
+  the choice never changes a result.
 * **The compilation notice.** The first time in a process that numba compiles one of
   the package's kernels (not when it loads one from its on-disk cache), the logger
   ``"topokit.nn"`` says so once, at level INFO: :data:`COMPILING_MESSAGE`. The
@@ -119,10 +125,13 @@ def jit(kernel, **options):
 def parallel_and_serial(kernel, fastmath=False):
     """A kernel compiled twice, multithreaded and serial, called by amount of work.
 
-    Returns ``run(work, *args)``, which calls the parallel version when ``work`` (the
-    number of multiply-adds, or a comparable count) is at least :data:`PARALLEL_WORK`
-    and the serial one otherwise; ``run.parallel`` and ``run.serial`` are the two
-    versions, to call directly.
+    Returns ``run(work, *args)``. It calls the serial version when ``work`` (the number
+    of float32 multiply-adds, or a comparable count) is under :data:`PARALLEL_WORK`.
+    Otherwise, when :data:`THREAD_CHOICE` is ``"parallel"``, the parallel one; when it
+    is ``"measured"`` (the default), the serial one on one numba thread, else the faster
+    of the two as measured (:class:`_Entry`, one per amount of work and thread count).
+    ``run.parallel`` and ``run.serial`` are the two versions, to call directly;
+    ``run.choice`` holds the measurements.
     """
     options = {"fastmath": fastmath, "error_model": "numpy"}
     parallel = jit(kernel, parallel=True, **options)
