@@ -162,12 +162,32 @@ class SparseLinear:
         if init not in _INITS:
             raise TopokitError(f"init must be one of {list(_INITS)}, got {init!r}")
         self.graph = graph
-        # plain ints: read several times per training step, through scipy's properties
-        self._n_in, self._n_out, self._n_edges = graph.n_in, graph.n_out, graph.n_edges
         self.dtype = _check_dtype(dtype)
         # kernel work in float32 multiply-adds: a float64 one moves twice the bytes
         self._work_scale = self.dtype.itemsize // 4
         self.dense_threshold = _check_dense_threshold(dense_threshold)
+        self._derive_pattern()
+        self.weight_data = np.zeros(graph.n_edges, dtype=self.dtype)
+        self.bias = np.zeros(graph.n_out, dtype=self.dtype)
+        self.weight_grad = np.zeros_like(self.weight_data)
+        self.bias_grad = np.zeros_like(self.bias)
+        self._input_t = None
+        self._panel_scratch = {}
+        self.reset_parameters(init, rng=rng)
+
+    def _derive_pattern(self) -> None:
+        """Derive everything the kernels read of the pattern from :attr:`graph`.
+
+        Called by ``__init__``, and again by whoever replaces :attr:`graph` with another
+        pattern of the same sizes (dynamic sparse training): the CSR arrays, the column
+        order of the forward pass, the work split of the weight gradient, and on the dense
+        path the positions of the entries. :attr:`weight_data` and the optimizer's state
+        are the caller's to rearrange into the new CSR order; nothing else a step uses is
+        kept across steps that depends on the pattern.
+        """
+        graph = self.graph
+        # plain ints: read several times per training step, through scipy's properties
+        self._n_in, self._n_out, self._n_edges = graph.n_in, graph.n_out, graph.n_edges
         csr = graph.biadjacency
         self._indptr = csr.indptr
         self._indices = csr.indices
@@ -192,13 +212,6 @@ class SparseLinear:
             self._sddmm_chunks = 1 if n_blocks > 1 else numba_config.NUMBA_NUM_THREADS
             # with several panels, a thread per panel: all of its rows in one pass
             self._sddmm_rows = np.stack([csr.indptr[:-1], csr.indptr[1:]], axis=1)
-        self.weight_data = np.zeros(graph.n_edges, dtype=self.dtype)
-        self.bias = np.zeros(graph.n_out, dtype=self.dtype)
-        self.weight_grad = np.zeros_like(self.weight_data)
-        self.bias_grad = np.zeros_like(self.bias)
-        self._input_t = None
-        self._panel_scratch = {}
-        self.reset_parameters(init, rng=rng)
 
     # ------------------------------------------------------------- sizes
     @property
