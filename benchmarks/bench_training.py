@@ -68,12 +68,12 @@ FULL["thread_networks"] = [
     ([784, 4000, 4000, 10], [0.01, 0.01]),
 ]
 FULL["thread_batches"] = [16, 40, 128, 512]
-QUICK["thread_networks"] = [([64, 300, 300, 10], [0.05, 0.05])]
+QUICK["thread_networks"] = [([64, 2000, 2000, 10], [0.02, 0.02])]  # above PARALLEL_WORK
 QUICK["thread_batches"] = [16, 128]
 # figure 3: (sizes, hidden densities, batch) and seconds of stepping per phase
 FULL["busy_network"] = ([784, 4000, 4000, 10], [0.01, 0.01], 128)
 FULL["busy_seconds"] = 4.0
-QUICK["busy_network"] = ([64, 300, 300, 10], [0.05, 0.05], 128)
+QUICK["busy_network"] = ([64, 2000, 2000, 10], [0.02, 0.02], 128)
 QUICK["busy_seconds"] = 0.5
 THREADS_TARGET = 1.05
 DTYPE_TARGET = 2.5
@@ -336,15 +336,19 @@ def thread_table(config):
         f"(minimum, median in brackets); load average {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} CPUs"
     )
+    names = [
+        f"{sizes} @ {'/'.join(f'{d:.1%}' for d in densities)}"
+        for sizes, densities in config["thread_networks"]
+    ]
+    width = max(len(name) for name in names)
     print(
-        f"{'network':>28} {'batch':>5} {'dtype':>7} {'1 thread ms':>12} "
+        f"{'network':>{width}} {'batch':>5} {'dtype':>7} {'1 thread ms':>12} "
         f"{f'{threads} threads ms':>13} {'default/1':>16} {'float64/float32':>16}"
     )
     worst_threads, worst_dtype = 0.0, 0.0
-    for sizes, densities in config["thread_networks"]:
+    for name, (sizes, densities) in zip(names, config["thread_networks"], strict=True):
         rng = np.random.default_rng(0)
         topology = network(sizes, densities, rng)
-        name = f"{sizes} @ {'/'.join(f'{d:.1%}' for d in densities)}"
         for batch in config["thread_batches"]:
             X = rng.random((batch, sizes[0]))
             y = rng.integers(0, sizes[-1], batch)
@@ -367,7 +371,7 @@ def thread_table(config):
                     worst_dtype = max(worst_dtype, dtype_ratio)
                     dtype_text = f"{dtype_ratio:.2f}x ({default[1] / f32[1]:.2f}x)"
                 print(
-                    f"{name:>28} {batch:>5} {dtype:>7} {one[0] * 1e3:>12.2f} "
+                    f"{name:>{width}} {batch:>5} {dtype:>7} {one[0] * 1e3:>12.2f} "
                     f"{default[0] * 1e3:>13.2f} "
                     f"{f'{ratio:.2f}x ({default[1] / one[1]:.2f}x)':>16} {dtype_text:>16}"
                 )
