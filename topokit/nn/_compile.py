@@ -11,7 +11,7 @@ thread pool. It does four things:
   source file: after editing a module that a kernel calls into (such as
   :mod:`topokit.nn._simd`), delete ``topokit/nn/__pycache__/*.nbi`` and ``*.nbc``.
 * **Serial or parallel.** :func:`parallel_and_serial` compiles a kernel twice and calls
-  the serial copy below :data:`PARALLEL_WORK` multiply-adds (float32 ones: callers
+  the serial copy below :data:`PARALLEL_WORK` multiply-adds (float32 ones: the layers
   count a float64 one twice). Above it, by default (:data:`THREAD_CHOICE`
   ``"measured"``), a kernel runs serially on one numba thread, and otherwise times its
   two copies for each amount of work and calls the faster (:class:`_Entry`): on a
