@@ -1,5 +1,7 @@
 """SparseLinear: batch-major API against dense NumPy, sparse vs dense path, initialisation."""
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -205,3 +207,16 @@ def test_a_replaced_pattern_is_derived_again(make_pattern, dense_threshold):
     np.testing.assert_array_equal(layer.weight_grad, fresh.weight_grad)
     W = _dense(fresh)
     np.testing.assert_allclose(layer.forward(X), X @ W + layer.bias, rtol=1e-12, atol=1e-12)
+
+
+def test_pickling_leaves_the_scratch_space_behind(make_pattern):
+    """Scratch arrays are rebuilt on the next step: a copy (pickle, joblib's read-only
+    memmaps) carries none of them, and computes the same values."""
+    layer = SparseLinear(make_pattern(20, 40, 0.3, 0), rng=0)
+    expected = layer._weight_sum_of_squares()
+    assert layer._panel_scratch
+    copy = pickle.loads(pickle.dumps(layer))
+    assert copy._panel_scratch == {}
+    assert copy._weight_sum_of_squares() == expected
+    squares = np.sum(layer.weight_data.astype(np.float64) ** 2)
+    np.testing.assert_allclose(expected, squares, rtol=1e-5)

@@ -175,6 +175,11 @@ class SparseLinear:
         self._panel_scratch = {}
         self.reset_parameters(init, rng=rng)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_panel_scratch"] = {}  # scratch space, rebuilt on the next step that needs it
+        return state
+
     def _derive_pattern(self) -> None:
         """Derive everything the kernels read of the pattern from :attr:`graph`.
 
