@@ -15,7 +15,18 @@ It fits step time against nnz over the sparse-kernel densities, and measures the
 memory (``resource.getrusage``) of a [1000, 100000, 100000, 10] network at density 1e-4
 training a few steps, in a fresh subprocess (target: under 1.5 GB).
 
-Usage: ``python benchmarks/bench_training.py [--quick]``.
+Thread choice, dtype and a busy machine (issue 14, figures 1-3), on [784, 1000, 1000,
+1000, 10] at hidden densities 2.9 / 2.6 / 2.6 % and [784, 4000, 4000, 10] at 1% (output
+layers dense), batches 16, 40, 128 and 512, float32 and float64:
+
+1. a step on numba's default thread count against one thread (``numba.set_num_threads``),
+   timed in the same rounds: target at most 1.05x;
+2. a float64 step against a float32 step of the same shape and batch: target at most 2.5x;
+3. [784, 4000, 4000, 10] at 1%, batch 128: the step while a second process trains the same
+   network on two threads (this script starts it) against the step before it started:
+   target at most 2.5x (a fair share of the cores is 2x).
+
+Usage: ``python benchmarks/bench_training.py [--quick] [--only {speed,threads,busy}]``.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
@@ -50,6 +62,22 @@ QUICK = {
     "memory_density": 1e-3,
     "min_seconds": 0.05,
 }
+# figures 1 and 2: (sizes, hidden densities) x batches x {float32, float64}
+FULL["thread_networks"] = [
+    ([784, 1000, 1000, 1000, 10], [0.029, 0.026, 0.026]),
+    ([784, 4000, 4000, 10], [0.01, 0.01]),
+]
+FULL["thread_batches"] = [16, 40, 128, 512]
+QUICK["thread_networks"] = [([64, 2000, 2000, 10], [0.02, 0.02])]  # above PARALLEL_WORK
+QUICK["thread_batches"] = [16, 128]
+# figure 3: (sizes, hidden densities, batch) and seconds of stepping per phase
+FULL["busy_network"] = ([784, 4000, 4000, 10], [0.01, 0.01], 128)
+FULL["busy_seconds"] = 4.0
+QUICK["busy_network"] = ([64, 2000, 2000, 10], [0.02, 0.02], 128)
+QUICK["busy_seconds"] = 0.5
+THREADS_TARGET = 1.05
+DTYPE_TARGET = 2.5
+BUSY_TARGET = 2.5
 BATCH = 128
 MEMORY_LIMIT_GB = 1.5
 
@@ -77,6 +105,14 @@ def random_layer(n_in, n_out, density, rng) -> LayerGraph:
 def build_topology(sizes, density, rng) -> Topology:
     """Hidden layers at ``density``, the output layer dense."""
     layers = [random_layer(a, b, density, rng) for a, b in itertools.pairwise(sizes[:-1])]
+    layers.append(LayerGraph(np.ones((sizes[-2], sizes[-1]))))
+    return Topology(layers)
+
+
+def network(sizes, densities, rng) -> Topology:
+    """Hidden layers at their ``densities`` (one per hidden layer), the output layer dense."""
+    pairs = itertools.pairwise(sizes[:-1])
+    layers = [random_layer(a, b, d, rng) for (a, b), d in zip(pairs, densities, strict=True)]
     layers.append(LayerGraph(np.ones((sizes[-2], sizes[-1]))))
     return Topology(layers)
 
@@ -276,6 +312,144 @@ def speed_table(config, rng):
         )
 
 
+# ------------------------------------------- threads, dtypes, a busy machine
+def on_threads(step, threads):
+    """``step`` run on ``threads`` numba threads (None: numba's default count)."""
+    count = numba.config.NUMBA_NUM_THREADS if threads is None else threads
+
+    def run():
+        numba.set_num_threads(count)
+        try:
+            step()
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+    return run
+
+
+def thread_table(config):
+    """Figures 1 and 2: default threads against one thread, float64 against float32."""
+    threads = numba.config.NUMBA_NUM_THREADS
+    print(
+        f"\nthreads and dtypes: a training step (SGD momentum) on numba's default {threads} "
+        f"threads against 1 thread, float64 against float32, all four timed in the same rounds "
+        f"(minimum, median in brackets); load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
+    )
+    names = [
+        f"{sizes} @ {'/'.join(f'{d:.1%}' for d in densities)}"
+        for sizes, densities in config["thread_networks"]
+    ]
+    width = max(len(name) for name in names)
+    print(
+        f"{'network':>{width}} {'batch':>5} {'dtype':>7} {'1 thread ms':>12} "
+        f"{f'{threads} threads ms':>13} {'default/1':>16} {'float64/float32':>16}"
+    )
+    worst_threads, worst_dtype = 0.0, 0.0
+    for name, (sizes, densities) in zip(names, config["thread_networks"], strict=True):
+        rng = np.random.default_rng(0)
+        topology = network(sizes, densities, rng)
+        for batch in config["thread_batches"]:
+            X = rng.random((batch, sizes[0]))
+            y = rng.integers(0, sizes[-1], batch)
+            steps = {}
+            for dtype in ("float32", "float64"):
+                model = SparseMLP(topology, optimizer="sgd", learning_rate=1e-3, dtype=dtype, rng=0)
+                Xd = X.astype(dtype)
+                step = lambda m=model, Xd=Xd, y=y: m.train_step(Xd, y)  # noqa: E731
+                steps[dtype, 1] = on_threads(step, 1)
+                steps[dtype, None] = on_threads(step, None)
+            timing = timed_together(steps, config["min_seconds"])
+            for dtype in ("float32", "float64"):
+                one, default = timing[dtype, 1], timing[dtype, None]
+                ratio = default[0] / one[0]
+                worst_threads = max(worst_threads, ratio)
+                dtype_text = "-"
+                if dtype == "float64":
+                    f32 = timing["float32", None]
+                    dtype_ratio = default[0] / f32[0]
+                    worst_dtype = max(worst_dtype, dtype_ratio)
+                    dtype_text = f"{dtype_ratio:.2f}x ({default[1] / f32[1]:.2f}x)"
+                print(
+                    f"{name:>{width}} {batch:>5} {dtype:>7} {one[0] * 1e3:>12.2f} "
+                    f"{default[0] * 1e3:>13.2f} "
+                    f"{f'{ratio:.2f}x ({default[1] / one[1]:.2f}x)':>16} {dtype_text:>16}"
+                )
+    print(
+        f"figure 1: worst default/1-thread ratio {worst_threads:.2f}x (target <= "
+        f"{THREADS_TARGET}x); figure 2: worst float64/float32 ratio {worst_dtype:.2f}x "
+        f"(target <= {DTYPE_TARGET}x)"
+    )
+
+
+def stepping(model, X, y, seconds):
+    """Per-step seconds of ``model.train_step(X, y)`` called for ``seconds``."""
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        model.train_step(X, y)
+        times.append(time.perf_counter() - t0)
+    return np.array(times)
+
+
+def busy_model(sizes, densities, batch):
+    """The figure-3 network, its model and a minibatch (the same in both processes)."""
+    rng = np.random.default_rng(0)
+    model = SparseMLP(network(sizes, densities, rng), optimizer="sgd", learning_rate=1e-3, rng=0)
+    X = rng.random((batch, sizes[0])).astype(np.float32)
+    return model, X, rng.integers(0, sizes[-1], batch)
+
+
+def busy_child(sizes, densities, batch):
+    """The competing process: trains the figure-3 network until its parent ends or dies."""
+    parent = os.getppid()
+    model, X, y = busy_model(sizes, densities, batch)
+    stepping(model, X, y, 0.5)
+    print("ready", flush=True)
+    while os.getppid() == parent:
+        stepping(model, X, y, 0.5)
+
+
+def busy_check(config):
+    """Figure 3: the step while a second process trains the same network, against quiet."""
+    sizes, densities, batch = config["busy_network"]
+    seconds = config["busy_seconds"]
+    model, X, y = busy_model(sizes, densities, batch)
+    stepping(model, X, y, seconds / 2)  # compile, settle the thread choice
+    quiet = stepping(model, X, y, seconds)
+    spec = [",".join(map(str, sizes)), ",".join(map(str, densities)), str(batch)]
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--busy-child", *spec], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the competing training process did not start")
+        stepping(model, X, y, seconds / 2)  # the thread choice follows the load
+        busy = stepping(model, X, y, seconds)
+    finally:
+        child.kill()
+        child.wait()
+    after = stepping(model, X, y, seconds)
+    threads = numba.config.NUMBA_NUM_THREADS
+    print(
+        f"\nbusy machine: {sizes} @ {'/'.join(f'{d:.1%}' for d in densities)}, batch {batch}, "
+        f"float32, {threads} threads, with a second process training the same network on "
+        f"{threads} threads; {os.cpu_count()} CPUs"
+    )
+    for name, times in (("quiet", quiet), ("busy", busy), ("quiet after", after)):
+        print(
+            f"{name:>12}: median {np.median(times) * 1e3:.2f} ms, minimum "
+            f"{times.min() * 1e3:.2f} ms, mean {times.mean() * 1e3:.2f} ms over {times.size} steps"
+        )
+    quiet_median = min(np.median(quiet), np.median(after))
+    print(
+        f"figure 3: busy/quiet {np.median(busy) / quiet_median:.2f}x by medians, "
+        f"{busy.mean() / min(quiet.mean(), after.mean()):.2f}x by means (target <= "
+        f"{BUSY_TARGET}x; a fair share of the cores is 2x)"
+    )
+
+
 def memory_child(sizes, density, steps=3):
     rng = np.random.default_rng(0)
     topology = build_topology(sizes, density, rng)
@@ -328,16 +502,33 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds")
     parser.add_argument(
+        "--only",
+        choices=["speed", "threads", "busy"],
+        help="one part: the speed table, figures 1-2 (threads) or figure 3 (busy)",
+    )
+    parser.add_argument(
         "--memory-child", nargs=2, metavar=("SIZES", "DENSITY"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--busy-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         memory_child([int(s) for s in args.memory_child[0].split(",")], float(args.memory_child[1]))
         return
+    if args.busy_child:
+        sizes, densities, batch = args.busy_child
+        busy_child(
+            [int(s) for s in sizes.split(",")], [float(d) for d in densities.split(",")], int(batch)
+        )
+        return
     config = QUICK if args.quick else FULL
     rng = np.random.default_rng(0)
-    memory_check(config)  # first, while this process is small (see _own_peak_gb)
-    speed_table(config, rng)
+    if args.only in (None, "speed"):
+        memory_check(config)  # first, while this process is small (see _own_peak_gb)
+        speed_table(config, rng)
+    if args.only in (None, "threads"):
+        thread_table(config)
+    if args.only in (None, "busy"):
+        busy_check(config)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """SparseLinear: batch-major API against dense NumPy, sparse vs dense path, initialisation."""
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -180,3 +182,41 @@ def test_input_grad_sums_are_numpy_row_sums_bit_for_bit(
     layer.bias_grad[:] = 7
     layer._backward_panels(gt, activation=act, bias_grad_ready=True)
     assert np.all(layer.bias_grad == 7)
+
+
+@pytest.mark.parametrize("dense_threshold", PATHS)
+def test_a_replaced_pattern_is_derived_again(make_pattern, dense_threshold):
+    """After ``graph`` is replaced and ``_derive_pattern`` called, the layer computes on the
+    new pattern, as a layer built on it does (dynamic sparse training's pattern surgery)."""
+    first = make_pattern(30, 24, 0.3, 0)
+    columns = np.random.default_rng(1).permutation(24)  # the same edge count, elsewhere
+    second = LayerGraph(first.biadjacency.toarray()[:, columns])
+    assert (first.biadjacency != second.biadjacency).nnz > 0
+    layer = SparseLinear(first, dtype=np.float64, dense_threshold=dense_threshold, rng=1)
+    fresh = SparseLinear(second, dtype=np.float64, dense_threshold=dense_threshold, rng=2)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((70, 30))
+    G = rng.standard_normal((70, 24))
+    layer.forward(X)  # a step on the old pattern first
+    layer.backward(G)
+    layer.graph = second
+    layer._derive_pattern()
+    layer.weight_data[:] = fresh.weight_data
+    np.testing.assert_array_equal(layer.forward(X), fresh.forward(X))
+    np.testing.assert_array_equal(layer.backward(G), fresh.backward(G))
+    np.testing.assert_array_equal(layer.weight_grad, fresh.weight_grad)
+    W = _dense(fresh)
+    np.testing.assert_allclose(layer.forward(X), X @ W + layer.bias, rtol=1e-12, atol=1e-12)
+
+
+def test_pickling_leaves_the_scratch_space_behind(make_pattern):
+    """Scratch arrays are rebuilt on the next step: a copy (pickle, joblib's read-only
+    memmaps) carries none of them, and computes the same values."""
+    layer = SparseLinear(make_pattern(20, 40, 0.3, 0), rng=0)
+    expected = layer._weight_sum_of_squares()
+    assert layer._panel_scratch
+    copy = pickle.loads(pickle.dumps(layer))
+    assert copy._panel_scratch == {}
+    assert copy._weight_sum_of_squares() == expected
+    squares = np.sum(layer.weight_data.astype(np.float64) ** 2)
+    np.testing.assert_allclose(expected, squares, rtol=1e-5)

@@ -11,9 +11,15 @@ thread pool. It does four things:
   source file: after editing a module that a kernel calls into (such as
   :mod:`topokit.nn._simd`), delete ``topokit/nn/__pycache__/*.nbi`` and ``*.nbc``.
 * **Serial or parallel.** :func:`parallel_and_serial` compiles a kernel twice and calls
-  the serial copy below :data:`PARALLEL_WORK` multiply-adds. Both run the same
-  operations in the same order, so the choice never changes a result.
-
+  the serial copy below :data:`PARALLEL_WORK` multiply-adds (float32 ones: the layers
+  count a float64 one twice). Above it, by default (:data:`THREAD_CHOICE`
+  ``"measured"``), a kernel runs serially on one numba thread, and otherwise times its
+  two copies for each amount of work and calls the faster (:class:`_Entry`): on a
+  quiet machine the parallel copy where its threads gain, on a busy one the serial
+  copy, whose one thread never waits at a barrier for a thread whose core another
+  process holds. ``TOPOKIT_THREAD_CHOICE=parallel`` in the environment restores the
+  rule by work size alone. Both copies run the same operations in the same order, so
+  the choice never changes a result.
 * **The compilation notice.** The first time in a process that numba compiles one of
   the package's kernels (not when it loads one from its on-disk cache), the logger
   ``"topokit.nn"`` says so once, at level INFO: :data:`COMPILING_MESSAGE`. The
@@ -30,10 +36,16 @@ work and how far ahead they prefetch; neither changes a result either.
 from __future__ import annotations
 
 import logging
+import os
+import time
 import types
 
+import numba
 from numba import njit
 from numba.core import event
+from numba.np.ufunc import parallel as numba_parallel
+
+from topokit._errors import TopokitError
 
 # importing numba does not load libgomp (its first parallel kernel call does)
 from topokit.nn import _openmp  # noqa: F401  (sets the OpenMP spin: see the module)
@@ -44,6 +56,8 @@ __all__ = [
     "CONTRACT",
     "PARALLEL_WORK",
     "PREFETCH",
+    "THREAD_CHOICE",
+    "THREAD_CHOICE_VARIABLE",
     "jit",
     "parallel_and_serial",
 ]
@@ -58,6 +72,28 @@ COMPILING_MESSAGE = (
 # Below this many multiply-adds a kernel runs on the calling thread, where waking the
 # thread pool would cost more than the work.
 PARALLEL_WORK = 1 << 20
+
+# Above PARALLEL_WORK, how the copy that runs is chosen: "measured" (the faster of the two
+# by their recent times, :class:`_Entry`) or "parallel" (always the parallel copy).
+THREAD_CHOICE_VARIABLE = "TOPOKIT_THREAD_CHOICE"
+_THREAD_CHOICES = ("measured", "parallel")
+
+
+def _thread_choice(environ) -> str:
+    value = environ.get(THREAD_CHOICE_VARIABLE, "measured")
+    if value not in _THREAD_CHOICES:
+        raise TopokitError(
+            f"{THREAD_CHOICE_VARIABLE} must be one of {list(_THREAD_CHOICES)}, got {value!r}"
+        )
+    return value
+
+
+THREAD_CHOICE = _thread_choice(os.environ)
+
+# The moving average and the probe intervals of the measured choice (_Entry).
+_SMOOTHING = 0.25
+_MIN_INTERVAL = 8
+_MAX_INTERVAL = 1024
 
 # Output (or input) neurons per parallel work item of the gather kernels.
 BLOCK = 16
@@ -89,10 +125,13 @@ def jit(kernel, **options):
 def parallel_and_serial(kernel, fastmath=False):
     """A kernel compiled twice, multithreaded and serial, called by amount of work.
 
-    Returns ``run(work, *args)``, which calls the parallel version when ``work`` (the
-    number of multiply-adds, or a comparable count) is at least :data:`PARALLEL_WORK`
-    and the serial one otherwise; ``run.parallel`` and ``run.serial`` are the two
-    versions, to call directly.
+    Returns ``run(work, *args)``. It calls the serial version when ``work`` (the number
+    of float32 multiply-adds, or a comparable count) is under :data:`PARALLEL_WORK`.
+    Otherwise, when :data:`THREAD_CHOICE` is ``"parallel"``, the parallel one; when it
+    is ``"measured"`` (the default), the serial one on one numba thread, else the faster
+    of the two as measured (:class:`_Entry`, one per amount of work and thread count).
+    ``run.parallel`` and ``run.serial`` are the two versions, to call directly;
+    ``run.choice`` holds the measurements.
     """
     options = {"fastmath": fastmath, "error_model": "numpy"}
     parallel = jit(kernel, parallel=True, **options)
@@ -103,13 +142,128 @@ def parallel_and_serial(kernel, fastmath=False):
     serial_kernel.__qualname__ = kernel.__qualname__ + "_serial"
     serial = jit(serial_kernel, parallel=False, **options)
 
+    choice = _ThreadChoice()
+    perf_counter = time.perf_counter
+
     def run(work, *args):
-        return (parallel if work >= PARALLEL_WORK else serial)(*args)
+        if work < PARALLEL_WORK:
+            return serial(*args)
+        if THREAD_CHOICE != "measured":
+            return parallel(*args)
+        threads = _num_threads()
+        if threads == 1:
+            return serial(*args)
+        entry = choice.entry(work, threads)
+        use_parallel = entry.next_is_parallel()
+        start = perf_counter()
+        result = (parallel if use_parallel else serial)(*args)
+        entry.record(use_parallel, perf_counter() - start)
+        return result
 
     run.__name__ = kernel.__name__
     run.__doc__ = kernel.__doc__
-    run.parallel, run.serial = parallel, serial
+    run.parallel, run.serial, run.choice = parallel, serial, choice
     return run
+
+
+class _Entry:
+    """The measured choice between the two copies of a kernel for one amount of work.
+
+    Each copy's first call is not counted (it may compile or load the kernel, and
+    finds cold caches); after that, the copy in use updates a moving average of its
+    time with every call (weight :data:`_SMOOTHING`), and every ``interval`` calls the
+    other copy runs once, its time replacing its estimate; so does the next call when
+    the copy in use becomes slower than the other's estimate. The faster estimate wins.
+    A probe that changes nothing doubles ``interval`` (up to :data:`_MAX_INTERVAL`), one
+    that switches resets it to :data:`_MIN_INTERVAL`: on a steady machine probes become
+    rare, and when the load changes the choice follows within a few hundred calls.
+    """
+
+    __slots__ = ("countdown", "estimate", "interval", "parallel", "probing", "warm")
+
+    def __init__(self):
+        self.parallel = True
+        self.estimate = [None, None]  # seconds per call, indexed by parallel (0/1)
+        self.warm = [False, False]
+        self.interval = _MIN_INTERVAL
+        self.countdown = _MIN_INTERVAL
+        self.probing = False
+
+    def next_is_parallel(self) -> bool:
+        """Whether the next call runs the parallel copy."""
+        current = self.parallel
+        if self.estimate[current] is None:
+            return current
+        if self.estimate[not current] is None:
+            self.probing = True
+            return not current
+        self.countdown -= 1
+        if self.countdown <= 0:
+            self.probing = True
+            return not current
+        return current
+
+    def record(self, parallel, seconds) -> None:
+        """Count a call of the parallel (True) or serial (False) copy that took ``seconds``."""
+        probe, self.probing = self.probing, False
+        if not self.warm[parallel]:
+            self.warm[parallel] = True
+            return
+        estimate = self.estimate[parallel]
+        if probe or estimate is None:
+            self.estimate[parallel] = seconds
+        else:
+            self.estimate[parallel] = estimate + _SMOOTHING * (seconds - estimate)
+        if self.estimate[not parallel] is None:
+            return
+        if not probe:
+            if self.estimate[parallel] > self.estimate[not parallel]:
+                self.countdown = 1  # slower than the other copy was: probe it next
+            return
+        if self.estimate[parallel] < self.estimate[not parallel]:
+            self.parallel = parallel
+            self.interval = _MIN_INTERVAL
+        else:
+            self.interval = min(2 * self.interval, _MAX_INTERVAL)
+        self.countdown = self.interval
+
+
+class _ThreadChoice:
+    """One kernel's :class:`_Entry` for each amount of work it was called with."""
+
+    def __init__(self):
+        self.entries = {}
+
+    def entry(self, work, threads) -> _Entry:
+        """The entry of ``work`` on ``threads`` threads, made on first use.
+
+        All are forgotten past 4096 of them.
+        """
+        key = (work, threads)
+        entry = self.entries.get(key)
+        if entry is None:
+            if len(self.entries) >= 4096:
+                self.entries.clear()
+            entry = self.entries[key] = _Entry()
+        return entry
+
+
+def _launch_and_count_threads() -> int:
+    """numba's thread count (:func:`numba.get_num_threads`), and a faster way to read it.
+
+    ``numba.get_num_threads`` makes sure the thread pool runs before it reads the count
+    (about a microsecond a call); once the pool runs, :func:`_num_threads` becomes the
+    reader alone (numba's ``_get_num_threads``), where this numba has it.
+    """
+    global _num_threads
+    count = numba.get_num_threads()
+    reader = getattr(numba_parallel, "_get_num_threads", None)
+    if callable(reader) and reader() == count:
+        _num_threads = reader
+    return count
+
+
+_num_threads = _launch_and_count_threads
 
 
 class _CompileNotice(event.Listener):

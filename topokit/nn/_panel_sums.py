@@ -8,6 +8,8 @@
   ``out[k] = ((parts[0, k] + parts[1, k]) + ...) + decay · weights[k]``: the weight
   gradient of a minibatch from its panels' gradients, with L2 regularisation's term.
 * :func:`add_weight_decay` is that last term alone, in place.
+* :func:`sum_of_squares` is ``Σ_k weights[k]²`` (the L2 penalty), in blocks of
+  :data:`SQUARES_BLOCK` summed in block order.
 
 Each output element is computed by one thread in a fixed order, so results do not
 depend on the number of threads (see :mod:`topokit.nn._panels`). The tests compare
@@ -21,10 +23,22 @@ from numba import prange
 
 from topokit.nn import _compile, _simd
 
-__all__ = ["ROW_SUM_MAX", "add_panels", "add_weight_decay", "block_sum", "row_sums"]
+__all__ = [
+    "ROW_SUM_MAX",
+    "SQUARES_BLOCK",
+    "add_panels",
+    "add_weight_decay",
+    "block_sum",
+    "row_sums",
+    "squares_blocks",
+    "sum_of_squares",
+]
 
 # Longest row :func:`row_sums` sums (numpy's pairwise-summation block, PW_BLOCKSIZE).
 ROW_SUM_MAX = 128
+
+# Elements per block of :func:`sum_of_squares`: the unit of its work split.
+SQUARES_BLOCK = 4096
 
 
 def block_sum(a, row, n, zero):  # pragma: no cover - numba
@@ -96,7 +110,57 @@ def add_weight_decay(grad, weights, decay):  # pragma: no cover - numba
     add_panels(grad.reshape(1, grad.size), grad, weights, decay)
 
 
+def sum_of_squares(weights, partial):  # pragma: no cover - numba
+    """``Σ_k weights[k]²`` in ``weights``' dtype, in an order fixed by the size alone.
+
+    Block b holds elements ``[b · SQUARES_BLOCK, (b + 1) · SQUARES_BLOCK)``; it is summed
+    in eight running sums over strides of 8 (element k into sum ``k % 8``, one fused
+    multiply-add each), combined as ``((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))``,
+    then its leftover elements one by one; ``partial`` (of shape
+    ``(ceil(size / SQUARES_BLOCK),)``, ``weights``' dtype) receives the block sums, which
+    are added in block order. A thread per block: the result does not depend on the
+    number of threads.
+    """
+    n = weights.size
+    zero = np.zeros(1, dtype=partial.dtype)[0]
+    for b in prange(partial.size):
+        start = b * SQUARES_BLOCK
+        stop = min(start + SQUARES_BLOCK, n)
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+        k = start
+        while k + 8 <= stop:
+            s0 += weights[k] * weights[k]
+            s1 += weights[k + 1] * weights[k + 1]
+            s2 += weights[k + 2] * weights[k + 2]
+            s3 += weights[k + 3] * weights[k + 3]
+            s4 += weights[k + 4] * weights[k + 4]
+            s5 += weights[k + 5] * weights[k + 5]
+            s6 += weights[k + 6] * weights[k + 6]
+            s7 += weights[k + 7] * weights[k + 7]
+            k += 8
+        total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        for i in range(k, stop):
+            total += weights[i] * weights[i]
+        partial[b] = total
+    result = zero
+    for b in range(partial.size):
+        result += partial[b]
+    return result
+
+
+def squares_blocks(size) -> int:
+    """Number of blocks of :func:`sum_of_squares` for ``size`` elements (at least 1).
+
+    Examples
+    --------
+    >>> squares_blocks(0), squares_blocks(SQUARES_BLOCK), squares_blocks(SQUARES_BLOCK + 1)
+    (1, 1, 2)
+    """
+    return max(1, -(-size // SQUARES_BLOCK))
+
+
 block_sum = _compile.jit(block_sum, inline="always", error_model="numpy")
 add_panels = _compile.jit(add_panels, inline="always", error_model="numpy")
 row_sums = _compile.parallel_and_serial(row_sums)
 add_weight_decay = _compile.parallel_and_serial(add_weight_decay, fastmath=_compile.CONTRACT)
+sum_of_squares = _compile.parallel_and_serial(sum_of_squares, fastmath=_compile.CONTRACT)

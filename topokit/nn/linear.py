@@ -45,7 +45,7 @@ def _row_sums(gt, out) -> None:
     """
     if gt.shape[1] <= _panel_sums.ROW_SUM_MAX:
         # memory-bound: worth both threads from a quarter of the kernels' threshold
-        _panel_sums.row_sums(4 * gt.size, gt, out)
+        _panel_sums.row_sums(gt.itemsize * gt.size, gt, out)
         return
     panels = gt.reshape(-1, out.size, gt.shape[1])
     np.sum(panels[0], axis=1, out=out)
@@ -162,10 +162,37 @@ class SparseLinear:
         if init not in _INITS:
             raise TopokitError(f"init must be one of {list(_INITS)}, got {init!r}")
         self.graph = graph
+        self.dtype = _check_dtype(dtype)
+        # kernel work in float32 multiply-adds: a float64 one moves twice the bytes
+        self._work_scale = self.dtype.itemsize // 4
+        self.dense_threshold = _check_dense_threshold(dense_threshold)
+        self._derive_pattern()
+        self.weight_data = np.zeros(graph.n_edges, dtype=self.dtype)
+        self.bias = np.zeros(graph.n_out, dtype=self.dtype)
+        self.weight_grad = np.zeros_like(self.weight_data)
+        self.bias_grad = np.zeros_like(self.bias)
+        self._input_t = None
+        self._panel_scratch = {}
+        self.reset_parameters(init, rng=rng)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_panel_scratch"] = {}  # scratch space, rebuilt on the next step that needs it
+        return state
+
+    def _derive_pattern(self) -> None:
+        """Derive everything the kernels read of the pattern from :attr:`graph`.
+
+        Called by ``__init__``, and again by whoever replaces :attr:`graph` with another
+        pattern of the same sizes (dynamic sparse training): the CSR arrays, the column
+        order of the forward pass, the work split of the weight gradient, and on the dense
+        path the positions of the entries. :attr:`weight_data` and the optimizer's state
+        are the caller's to rearrange into the new CSR order; nothing else a step uses is
+        kept across steps that depends on the pattern.
+        """
+        graph = self.graph
         # plain ints: read several times per training step, through scipy's properties
         self._n_in, self._n_out, self._n_edges = graph.n_in, graph.n_out, graph.n_edges
-        self.dtype = _check_dtype(dtype)
-        self.dense_threshold = _check_dense_threshold(dense_threshold)
         csr = graph.biadjacency
         self._indptr = csr.indptr
         self._indices = csr.indices
@@ -190,13 +217,6 @@ class SparseLinear:
             self._sddmm_chunks = 1 if n_blocks > 1 else numba_config.NUMBA_NUM_THREADS
             # with several panels, a thread per panel: all of its rows in one pass
             self._sddmm_rows = np.stack([csr.indptr[:-1], csr.indptr[1:]], axis=1)
-        self.weight_data = np.zeros(graph.n_edges, dtype=self.dtype)
-        self.bias = np.zeros(graph.n_out, dtype=self.dtype)
-        self.weight_grad = np.zeros_like(self.weight_data)
-        self.bias_grad = np.zeros_like(self.bias)
-        self._input_t = None
-        self._panel_scratch = {}
-        self.reset_parameters(init, rng=rng)
 
     # ------------------------------------------------------------- sizes
     @property
@@ -386,7 +406,7 @@ class SparseLinear:
             return yt
         relu = activation is not None and activation.name == "relu"
         _layer_forward.forward(
-            self.n_edges * xt.shape[1] * n_panels,
+            self._work_scale * self.n_edges * xt.shape[1] * n_panels,
             self._columns,
             self.weight_data,
             self.bias,
@@ -463,7 +483,7 @@ class SparseLinear:
                 grad, weights = self.weight_grad, self.weight_data
                 _panel_sums.add_weight_decay(64 * grad.size, grad, weights, decay)
             return grad_xt
-        work = self.n_edges * width * n_panels
+        work = self._work_scale * self.n_edges * width * n_panels
         grad = self._panel_rows("grad", self.weight_grad, n_panels)
         if not input_grad:
             zero = self.dtype.type(0)
@@ -501,6 +521,20 @@ class SparseLinear:
         if input_grad_sums is not None and not sums_in_kernel:
             _row_sums(out, input_grad_sums)
         return out
+
+    def _weight_sum_of_squares(self) -> float:
+        """``Σ W²`` over the stored weights, in their dtype, in an order fixed by ``n_edges``.
+
+        The L2 penalty of :class:`~topokit.nn.SparseMLP`: a numba kernel
+        (:func:`~topokit.nn._panel_sums.sum_of_squares`), the same bits for any number of
+        threads, where ``numpy.dot`` would call BLAS and its own threads.
+        """
+        data = self.weight_data
+        partial = self._panel_scratch.get("squares")
+        n_blocks = _panel_sums.squares_blocks(data.size)
+        if partial is None or partial.shape != (n_blocks,) or partial.dtype != data.dtype:
+            partial = self._panel_scratch["squares"] = np.empty(n_blocks, dtype=data.dtype)
+        return float(_panel_sums.sum_of_squares(data.size, data, partial))
 
     def _panel_rows(self, name, total, n_panels) -> np.ndarray:
         """A (n_panels, total.size) array for per-panel results: ``total`` itself for one."""

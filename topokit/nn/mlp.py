@@ -306,7 +306,7 @@ class SparseMLP:
             )
             delta = grad_in
         if self.weight_decay > 0:
-            penalty = sum(float(np.dot(ly.weight_data, ly.weight_data)) for ly in self.layers)
+            penalty = sum(layer._weight_sum_of_squares() for layer in self.layers)
             loss += 0.5 * (self.weight_decay / batch) * penalty
         for layer in self.layers:
             layer._input_t = None
