@@ -627,8 +627,6 @@ class _Bookkeeping(TrainingHook):
     and the ConvergenceWarning after ``max_iter`` epochs.
     """
 
-    _reads_batch = False
-
     def __init__(self, estimator, params, n_samples, incremental, has_validation):
         self.estimator = estimator
         self.params = params

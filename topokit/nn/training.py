@@ -66,8 +66,9 @@ class TrainingState:
         Minibatches in an epoch.
     X_batch : ndarray of shape (batch, n_features) or None, default None
         The current minibatch, in the model's dtype, as :meth:`SparseMLP.train_step`
-        takes it. Set when a hook other than the built-in ones (early stopping,
-        progress, the estimator's bookkeeping) is in the loop; None otherwise.
+        takes it. Set for every step when some hook has an ``on_step_end`` (the loop
+        then copies each minibatch out of the data; the last one stays for
+        ``on_epoch_end``); None otherwise.
     y_batch : ndarray of int64, of shape (batch,) or None, default None
         Its class indices.
     loss : float, default nan
@@ -129,9 +130,6 @@ class TrainingHook:
     >>> model.fit(X, y, epochs=50, batch_size=20, hooks=[StopAtLoss()]).history.n_epochs < 50
     True
     """
-
-    # whether the hook may read state.X_batch / y_batch (the loop then sets them)
-    _reads_batch = True
 
     def on_fit_start(self, state: TrainingState) -> None:
         """Called once before the first step.
@@ -229,8 +227,6 @@ class EarlyStopping(TrainingHook):
     >>> model.history.n_epochs < 100
     True
     """
-
-    _reads_batch = False
 
     def __init__(self, patience=10, tol=1e-4):
         self.patience = check_int("patience", patience, minimum=1)
@@ -332,8 +328,6 @@ def _restore(model, snapshot, what) -> None:
 class _OnEpoch(TrainingHook):
     """``fit(on_epoch=f)``: ``f(model)`` after each epoch."""
 
-    _reads_batch = False
-
     def __init__(self, function):
         self.function = function
 
@@ -343,8 +337,6 @@ class _OnEpoch(TrainingHook):
 
 class _ProgressBar(TrainingHook):
     """``fit(progress=True)``: a tqdm bar over the epochs."""
-
-    _reads_batch = False
 
     def __init__(self, epochs):
         self.epochs = epochs
@@ -400,16 +392,13 @@ def _run_loop(
         total_steps=epochs * steps_per_epoch if plan_steps else None,
         steps_per_epoch=steps_per_epoch,
     )
-    reads_batch = any(hook._reads_batch for hook in hooks)
     step_hooks = [hook for hook in hooks if _overrides(hook, "on_step_end")]
     for hook in hooks:
         hook.on_fit_start(state)
     for epoch in range(epochs):
         state.epoch = epoch
         model._current_rate = rate(epoch)
-        loss, accuracy, seconds = _run_epoch(
-            state, X, labels, batch_size, shuffle, reads_batch, step_hooks
-        )
+        loss, accuracy, seconds = _run_epoch(state, X, labels, batch_size, shuffle, step_hooks)
         val_accuracy = None if validation is None else model.score(*validation)
         state.history._append(loss, accuracy, val_accuracy, seconds, model._current_rate)
         if _diverged(model, loss):
@@ -423,7 +412,7 @@ def _run_loop(
     return state
 
 
-def _run_epoch(state, X, labels, batch_size, shuffle, reads_batch, step_hooks):
+def _run_epoch(state, X, labels, batch_size, shuffle, step_hooks):
     """One pass over the samples; returns (mean loss, training accuracy, seconds)."""
     model = state.model
     n_samples = X.shape[0]
@@ -433,7 +422,7 @@ def _run_epoch(state, X, labels, batch_size, shuffle, reads_batch, step_hooks):
     for first in range(0, n_samples, batch_size):
         rows = order[first : first + batch_size]
         y_batch = labels[rows]
-        if reads_batch:
+        if step_hooks:
             state.X_batch, state.y_batch = X[rows], y_batch
             xt = model._load_batch(state.X_batch)
         else:
