@@ -324,3 +324,13 @@ def test_classifier_fit_and_partial_fit_warn_as_before(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.partial_fit(X, y, classes=[0, 1, 2])  # one epoch: no convergence warning
+
+
+def test_the_estimator_counts_steps_across_partial_fit_calls(data):
+    X, y = data
+    clf = SparseMLPClassifier((8,), density=0.5, batch_size=40, max_iter=2, random_state=0)
+    with pytest.warns(Warning, match="Maximum iterations"):
+        clf.fit(X, y)
+    assert clf._n_steps == 2 * 6  # 230 samples: 6 minibatches of at most 40
+    clf.partial_fit(X[:100], y[:100])
+    assert clf._n_steps == 12 + 3

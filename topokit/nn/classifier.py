@@ -416,7 +416,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.out_activation_ = "softmax"
         self.n_iter_ = 0
         self.t_ = 0
-        self._n_steps = 0  # optimizer steps of the partial_fit calls so far
+        self._n_steps = 0  # optimizer steps since the network was drawn (the loop's state.step)
         self.loss_curve_ = []
         if params.early_stopping:
             self.validation_scores_ = []
@@ -450,7 +450,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             shuffle=params.shuffle,
             validation=validation,
             hooks=[bookkeeping],
-            first_step=self._n_steps if incremental else 0,
+            first_step=getattr(self, "_n_steps", 0) if incremental else 0,
             plan_steps=not incremental,
         )
         self._n_steps = state.step
