@@ -291,6 +291,12 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         ``n`` calls on the same data with the same ``random_state`` give the model that
         ``fit`` gives with ``max_iter=n`` (when ``fit`` does not stop early).
 
+        A call after the first on plain NumPy arrays (``X`` numeric, ``y`` of numbers or
+        strings, an estimator fitted without column names) checks them in one pass
+        over the data, as cheaply as :meth:`SparseMLP.train_step` does: the cost of a
+        call on one minibatch is that of a training step. Any other input goes
+        through scikit-learn's checks, which report what is wrong with it.
+
         Examples
         --------
         >>> import numpy as np
