@@ -17,7 +17,7 @@ from topokit.nn._holdout import split_validation
 from topokit.nn.defaults import DEFAULT_DENSITY
 from topokit.nn.mlp import SparseMLP
 from topokit.nn.schedules import make_schedule
-from topokit.nn.training import TrainingHook, _run_loop
+from topokit.nn.training import TrainingHook, _restore, _run_loop, _snapshot
 from topokit.topology import Topology
 
 __all__ = ["SparseMLPClassifier"]
@@ -638,7 +638,7 @@ class _Bookkeeping(TrainingHook):
         self.params = params
         self.n_samples = n_samples
         self.incremental = incremental
-        self.best = _weights(estimator.model_) if has_validation else None
+        self.best = _snapshot(estimator.model_) if has_validation else None
 
     def on_epoch_end(self, state):
         estimator, params = self.estimator, self.params
@@ -654,7 +654,7 @@ class _Bookkeeping(TrainingHook):
             improved = score >= estimator.best_validation_score_ + params.tol
             if score > estimator.best_validation_score_:
                 estimator.best_validation_score_ = score
-                self.best = _weights(state.model)
+                self.best = _snapshot(state.model)
         else:
             improved = estimator.loss_ <= estimator.best_loss_ - params.tol
             estimator.best_loss_ = min(estimator.best_loss_, estimator.loss_)
@@ -676,9 +676,7 @@ class _Bookkeeping(TrainingHook):
 
     def on_fit_end(self, state):
         if self.best is not None:
-            for layer, (weights, bias) in zip(state.model.layers, self.best, strict=True):
-                layer.weight_data[:] = weights
-                layer.bias[:] = bias
+            _restore(state.model, self.best, "the best validation epoch")
 
 
 # ------------------------------------------------------------------ helpers
@@ -741,7 +739,3 @@ def _writeable(value, seen):
         return tuple(_writeable(item, seen) for item in value)
     _make_writeable(value, seen)
     return value
-
-
-def _weights(model) -> list:
-    return [(layer.weight_data.copy(), layer.bias.copy()) for layer in model.layers]
