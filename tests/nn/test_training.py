@@ -334,3 +334,10 @@ def test_the_estimator_counts_steps_across_partial_fit_calls(data):
     assert clf._n_steps == 2 * 6  # 230 samples: 6 minibatches of at most 40
     clf.partial_fit(X[:100], y[:100])
     assert clf._n_steps == 12 + 3
+
+
+def test_progress_bar_counts_the_epochs(topology, data, capsys):
+    SparseMLP(topology, rng=0).fit(*data, epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "epochs" in err
+    assert "3/3" in err
