@@ -11,6 +11,11 @@ of topokit's SparseMLP is timed next to, in the same process:
   gathered at the stored entries with NumPy): target at least 2x slower than ours;
 * a masked dense ``torch.nn.Linear`` network on the CPU, where torch is importable.
 
+Through the scikit-learn estimator, at the same sizes with hidden layers at 1%, it times
+``SparseMLPClassifier.partial_fit`` on one minibatch of 128 against ``train_step`` of its
+model on the same minibatch (target: at most 1.15x), and prints both effective rates
+against the dense-BLAS yardstick (target through ``partial_fit``: at least 40%).
+
 It fits step time against nnz over the sparse-kernel densities, and measures the peak
 memory (``resource.getrusage``) of a [1000, 100000, 100000, 10] network at density 1e-4
 training a few steps, in a fresh subprocess (target: under 1.5 GB).
@@ -45,7 +50,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from topokit.graph import LayerGraph
-from topokit.nn import SparseMLP
+from topokit.nn import SparseMLP, SparseMLPClassifier
 from topokit.topology import Topology
 
 FULL = {
@@ -53,6 +58,7 @@ FULL = {
     "densities": [0.005, 0.01, 0.02, 0.05, 0.10, 1.0],
     "memory_sizes": [1000, 100000, 100000, 10],
     "memory_density": 1e-4,
+    "estimator_density": 0.01,
     "min_seconds": 1.0,
 }
 QUICK = {
@@ -60,6 +66,7 @@ QUICK = {
     "densities": [0.02, 0.1, 1.0],
     "memory_sizes": [100, 5000, 5000, 10],
     "memory_density": 1e-3,
+    "estimator_density": 0.05,
     "min_seconds": 0.05,
 }
 # figures 1 and 2: (sizes, hidden densities) x batches x {float32, float64}
@@ -80,6 +87,8 @@ DTYPE_TARGET = 2.5
 BUSY_TARGET = 2.5
 BATCH = 128
 MEMORY_LIMIT_GB = 1.5
+PARTIAL_FIT_LIMIT = 1.15  # partial_fit on one minibatch / train_step on it
+ESTIMATOR_RATE_TARGET = 0.40  # partial_fit's effective rate / the dense-BLAS rate
 
 
 def random_layer(n_in, n_out, density, rng) -> LayerGraph:
@@ -450,6 +459,57 @@ def busy_check(config):
     )
 
 
+def estimator_ratios(config, rng):
+    """partial_fit on one minibatch against train_step, and both against dense BLAS."""
+    sizes, density = config["sizes"], config["estimator_density"]
+    X = rng.random((BATCH, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], BATCH)
+    classifier = SparseMLPClassifier(
+        tuple(sizes[1:-1]),
+        solver="sgd",
+        learning_rate_init=1e-3,
+        batch_size=BATCH,
+        density=density,
+        random_state=0,
+    )
+    classifier.partial_fit(X, y, classes=np.arange(sizes[-1]))  # draws the network
+    model = classifier.model_
+    blas_step, blas_flops = dense_blas_step(sizes, rng)
+    steps = {
+        "partial_fit": lambda: classifier.partial_fit(X, y),
+        "train_step": lambda: model.train_step(X, y),
+        "blas": blas_step,
+        "blas_1": with_one_blas_thread(blas_step),
+    }
+    timing = timed_together(steps, config["min_seconds"], burst=5)
+    fit_time, fit_med = timing["partial_fit"]
+    step_time, step_med = timing["train_step"]
+    blas_time = min(timing["blas"][0], timing["blas_1"][0])
+    flops = 6 * model.n_edges * BATCH
+    print(
+        f"estimator: SparseMLPClassifier(hidden {sizes[1:-1]}, erdos_renyi at density "
+        f"{density:g}, output layer dense, sgd), {model.n_edges} edges, batch {BATCH}, "
+        "one minibatch per call"
+    )
+    verdict = "within" if fit_time / step_time <= PARTIAL_FIT_LIMIT else "OVER"
+    print(
+        f"  partial_fit {fit_time * 1e3:.2f} ms, train_step {step_time * 1e3:.2f} ms: "
+        f"partial_fit / train_step {fit_time / step_time:.3f}x "
+        f"({fit_med / step_med:.3f}x of the medians); {verdict} the {PARTIAL_FIT_LIMIT}x limit"
+    )
+    for name, seconds in (("partial_fit", fit_time), ("train_step", step_time)):
+        share = blas_time / seconds * flops / blas_flops
+        target = ""
+        if name == "partial_fit":
+            reached = "reached" if share >= ESTIMATOR_RATE_TARGET else "NOT reached"
+            target = f"; target {ESTIMATOR_RATE_TARGET:.0%} {reached}"
+        print(
+            f"  through {name}: {flops / seconds / 1e9:.2f} GFLOP/s effective "
+            f"(6 * nnz * batch / step), dense BLAS {blas_flops / blas_time / 1e9:.1f} "
+            f"GFLOP/s: {share:.1%} of the BLAS rate{target}"
+        )
+
+
 def memory_child(sizes, density, steps=3):
     rng = np.random.default_rng(0)
     topology = build_topology(sizes, density, rng)
@@ -504,7 +564,7 @@ def main(argv=None):
     parser.add_argument(
         "--only",
         choices=["speed", "threads", "busy"],
-        help="one part: the speed table, figures 1-2 (threads) or figure 3 (busy)",
+        help="one part: speed table and estimator, figures 1-2 (threads) or 3 (busy)",
     )
     parser.add_argument(
         "--memory-child", nargs=2, metavar=("SIZES", "DENSITY"), help=argparse.SUPPRESS
@@ -524,6 +584,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     if args.only in (None, "speed"):
         memory_check(config)  # first, while this process is small (see _own_peak_gb)
+        estimator_ratios(config, rng)
         speed_table(config, rng)
     if args.only in (None, "threads"):
         thread_table(config)

@@ -35,6 +35,7 @@ def _loaded_after(statement: str) -> set[str]:
             id="registries",
         ),
         pytest.param("import topokit.nn.datasets", set(), id="datasets"),
+        pytest.param("import topokit.nn.training", set(), id="training-hooks"),
         pytest.param("from topokit.nn import SparseMLP", {"numba"}, id="SparseMLP"),
         pytest.param(
             "from topokit.nn import SparseMLPClassifier", {"numba", "sklearn"}, id="classifier"

@@ -29,6 +29,7 @@ from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE
 from topokit.nn.activations import ACTIVATIONS
 from topokit.nn.optimizers import OPTIMIZERS
 from topokit.nn.schedules import SCHEDULES
+from topokit.nn.training import TrainingHook
 from topokit.topology import Topology
 
 __all__ = ["add_parser", "run"]
@@ -244,7 +245,7 @@ def run(args) -> int:
             early_stopping=args.early_stopping,
             patience=args.patience,
             target_accuracy=args.target_accuracy,
-            on_epoch=_show_epoch(bar),
+            hooks=[_EpochProgress(bar)],
         )
     finally:
         bar.close()
@@ -354,18 +355,19 @@ def _build_model(args, sizes, seed):
     )
 
 
-def _show_epoch(bar):
-    """An ``on_epoch`` hook that puts the epoch's loss and accuracies on the progress bar."""
+class _EpochProgress(TrainingHook):
+    """Puts each epoch's loss and accuracies on the progress bar."""
 
-    def show(model):
-        history = model.history
+    def __init__(self, bar):
+        self.bar = bar
+
+    def on_epoch_end(self, state):
+        history = state.history
         postfix = {"loss": f"{history.loss[-1]:.4f}", "acc": history.train_accuracy[-1]}
         if history.val_accuracy[-1] is not None:
             postfix["val_acc"] = history.val_accuracy[-1]
-        bar.set_postfix(postfix, refresh=False)
-        bar.update()
-
-    return show
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update()
 
 
 def _validation_fraction(args) -> float:

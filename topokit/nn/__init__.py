@@ -1,7 +1,9 @@
 """topokit.nn: train multilayer perceptrons directly on the sparse weights of a Topology.
 
 :class:`SparseLinear` is one layer whose weights live only on a layer graph's edges;
-:class:`SparseMLP` stacks them into a softmax classifier with its own training loop.
+:class:`SparseMLP` stacks them into a softmax classifier; :mod:`topokit.nn.training` is
+the one training loop that it, :class:`SparseMLPClassifier` and the studies share, with its
+hooks (:class:`TrainingHook`, :class:`TrainingState`, :class:`EarlyStopping`).
 
 The classes are imported at their first use (``topokit.nn.SparseMLP``, ``from topokit.nn
 import SparseMLP``), not with the package: they bring numba and scikit-learn, and the
@@ -13,15 +15,19 @@ which must start fast.
 from topokit.nn import _openmp  # noqa: F401  (the OpenMP spin, set on import: see the module)
 from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
+from topokit.nn.training import EarlyStopping, TrainingHook, TrainingState
 
 __all__ = [
     "DEFAULT_DENSITY",
     "DEFAULT_RECIPE",
+    "EarlyStopping",
     "History",
     "Recipe",
     "SparseLinear",
     "SparseMLP",
     "SparseMLPClassifier",
+    "TrainingHook",
+    "TrainingState",
 ]
 
 

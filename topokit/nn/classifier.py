@@ -17,6 +17,7 @@ from topokit.nn._holdout import split_validation
 from topokit.nn.defaults import DEFAULT_DENSITY
 from topokit.nn.mlp import SparseMLP
 from topokit.nn.schedules import make_schedule
+from topokit.nn.training import TrainingHook, _restore, _run_loop, _snapshot
 from topokit.topology import Topology
 
 __all__ = ["SparseMLPClassifier"]
@@ -255,7 +256,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         (['no', 'yes'], [2, 8, 2], 1.0)
         """
         self.__dict__.pop("model_", None)  # a fit that fails leaves the estimator unfitted
-        params = validate_parameters(self.get_params())
+        params = validate_parameters(self._parameters())
         X, y = self._check_data(X, y, reset=True, dtype=params.dtype)
         self.classes_, codes = np.unique(y, return_inverse=True)
         _check_two_classes(self.classes_)
@@ -290,6 +291,12 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         ``n`` calls on the same data with the same ``random_state`` give the model that
         ``fit`` gives with ``max_iter=n`` (when ``fit`` does not stop early).
 
+        A call after the first on plain NumPy arrays (``X`` numeric, ``y`` of numbers or
+        strings, an estimator fitted without column names) checks them in one pass
+        over the data, as cheaply as :meth:`SparseMLP.train_step` does: the cost of a
+        call on one minibatch is that of a training step. Any other input goes
+        through scikit-learn's checks, which report what is wrong with it.
+
         Examples
         --------
         >>> import numpy as np
@@ -302,7 +309,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.n_iter_, clf.t_
         (2, 40)
         """
-        params = validate_parameters(self.get_params())
+        params = validate_parameters(self._parameters())
         if params.early_stopping:
             raise TopokitError(
                 "partial_fit does not support early_stopping=True (there is no held-out "
@@ -318,22 +325,65 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             X, y = self._check_data(X, y, reset=True, dtype=params.dtype)
             self.classes_ = np.unique(_check_targets(classes))
             _check_two_classes(self.classes_)
+            codes = self._encode(y)
+            self._initialize(params, X.shape[1])
         else:
-            X, y = self._check_data(X, y, reset=False, dtype=self.model_.dtype)
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise TopokitError(
                     f"classes={np.unique(classes).tolist()!r} differs from classes_="
                     f"{self.classes_.tolist()!r} of the earlier calls"
                 )
+            checked = self._checked_plain_arrays(X, y)
+            if checked is None:  # not plain arrays, or something to report: the full checks
+                X, y = self._check_data(X, y, reset=False, dtype=self.model_.dtype)
+                codes = self._encode(y)
+            else:
+                X, codes = checked
+        self._train(X, codes, params, incremental=True)
+        return self
+
+    def _parameters(self) -> dict:
+        """The constructor parameters (what ``get_params`` gives, without its introspection)."""
+        return {name: getattr(self, name) for name in PARAMETER_CHECKS}
+
+    def _encode(self, y) -> np.ndarray:
+        """``y`` as int64 indices into ``classes_``; raises for labels outside it."""
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise TopokitError(
                 f"y has labels {unknown.tolist()!r} not in classes_={self.classes_.tolist()!r}"
             )
-        if first_call:
-            self._initialize(params, X.shape[1])
-        self._train(X, np.searchsorted(self.classes_, y), params, incremental=True)
-        return self
+        return np.searchsorted(self.classes_, y).astype(np.int64, copy=False)
+
+    def _checked_plain_arrays(self, X, y):
+        """``(X, codes)`` when ``X`` and ``y`` pass every check of a later ``partial_fit``.
+
+        The fast path of a fitted estimator, at a cost of O(n_samples) and no copy for
+        ``X`` in the model's dtype: plain ndarrays, ``X`` 2-D, numeric, finite, of
+        ``n_features_in_`` columns (an estimator fitted without column names), ``y`` 1-D
+        of numbers or strings, of as many labels, each one of ``classes_``. None
+        otherwise: the full checks (scikit-learn's ``validate_data`` and
+        ``check_classification_targets``) then run and report what is wrong.
+        """
+        if type(X) is not np.ndarray or type(y) is not np.ndarray:
+            return None
+        if X.ndim != 2 or y.ndim != 1 or X.dtype.kind not in "fiu" or y.dtype.kind not in "fiuU":
+            return None
+        n_samples = X.shape[0]
+        if n_samples == 0 or y.shape[0] != n_samples or X.shape[1] != self.n_features_in_:
+            return None
+        if hasattr(self, "feature_names_in_") or (y.dtype.kind == "U") != (
+            self.classes_.dtype.kind == "U"
+        ):
+            return None
+        X = np.ascontiguousarray(X, dtype=self.model_.dtype)
+        if not np.isfinite(X).all():
+            return None
+        codes = np.searchsorted(self.classes_, y)
+        # every label is its class exactly (so y is finite, integral where classes_ are)
+        if not np.array_equal(self.classes_.take(codes, mode="clip"), y):
+            return None
+        return X, codes.astype(np.int64, copy=False)
 
     def _initialize(self, params, n_features):
         rng = _generator(params.random_state)
@@ -372,6 +422,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.out_activation_ = "softmax"
         self.n_iter_ = 0
         self.t_ = 0
+        self._n_steps = 0  # optimizer steps since the network was drawn (the loop's state.step)
         self.loss_curve_ = []
         if params.early_stopping:
             self.validation_scores_ = []
@@ -383,58 +434,38 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_loss_ = np.inf
 
     def _train(self, X, codes, params, *, incremental):
+        """The training loop over ``(X, codes)``: ``max_iter`` epochs, or one (``partial_fit``)."""
         model = self.model_
-        validation = best = None
+        X = np.ascontiguousarray(X, dtype=model.dtype)
+        codes = codes.astype(np.int64, copy=False)
+        validation = None
         if params.early_stopping:
             X, codes, X_val, codes_val = split_validation(
                 X, codes, params.validation_fraction, self._rng, stratify=True
             )
-            validation, best = (X_val, codes_val), _weights(model)
+            validation = (X_val, codes_val)
         n_samples = X.shape[0]
-        batch_size = _batch_size(params.batch_size, n_samples)
-        for _ in range(1 if incremental else params.max_iter):
-            model.learning_rate = self._epoch_rate(params)
-            model.fit(
-                X,
-                codes,
-                epochs=1,
-                batch_size=batch_size,
-                validation_data=validation,
-                shuffle=params.shuffle,
-            )
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self.loss_ = model.history.loss[-1]
-            self.loss_curve_.append(self.loss_)
-            if params.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            if validation is not None:
-                score = model.history.val_accuracy[-1]
-                self.validation_scores_.append(score)
-                improved = score >= self.best_validation_score_ + params.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best = _weights(model)
-            else:
-                improved = self.loss_ <= self.best_loss_ - params.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_)
-            self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-            if self._no_improvement_count > params.n_iter_no_change:
-                if params.learning_rate != "adaptive" or self._rate <= _SMALLEST_ADAPTIVE_RATE:
-                    break
-                self._rate /= 5.0
-                self._no_improvement_count = 0
-            if not incremental and self.n_iter_ == params.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({params.max_iter}) reached "
-                    "and the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-        if best is not None:
-            for layer, (weights, bias) in zip(model.layers, best, strict=True):
-                layer.weight_data[:] = weights
-                layer.bias[:] = bias
+        bookkeeping = _Bookkeeping(self, params, n_samples, incremental, validation is not None)
+        state = _run_loop(
+            model,
+            X,
+            codes,
+            epochs=1 if incremental else params.max_iter,
+            batch_size=_batch_size(params.batch_size, n_samples),
+            rate=lambda epoch: self._set_epoch_rate(params),
+            shuffle=params.shuffle,
+            validation=validation,
+            hooks=[bookkeeping],
+            first_step=getattr(self, "_n_steps", 0) if incremental else 0,
+            plan_steps=not incremental,
+        )
+        self._n_steps = state.step
+        self.topology_ = model.topology
+
+    def _set_epoch_rate(self, params) -> float:
+        """The rate of the epoch about to start, also set as the model's ``learning_rate``."""
+        rate = self.model_.learning_rate = self._epoch_rate(params)
+        return rate
 
     def _epoch_rate(self, params) -> float:
         if params.learning_rate in ("constant", "adaptive"):
@@ -593,6 +624,61 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+class _Bookkeeping(TrainingHook):
+    """The estimator's side of each epoch, as scikit-learn's ``MLPClassifier`` keeps it.
+
+    ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, the validation scores and the best
+    weights (early stopping, restored at the end), the ``adaptive`` rate, the stopping
+    rule (``n_iter_no_change`` epochs without an improvement of ``tol``), ``verbose``
+    and the ConvergenceWarning after ``max_iter`` epochs.
+    """
+
+    def __init__(self, estimator, params, n_samples, incremental, has_validation):
+        self.estimator = estimator
+        self.params = params
+        self.n_samples = n_samples
+        self.incremental = incremental
+        self.best = _snapshot(estimator.model_) if has_validation else None
+
+    def on_epoch_end(self, state):
+        estimator, params = self.estimator, self.params
+        estimator.n_iter_ += 1
+        estimator.t_ += self.n_samples
+        estimator.loss_ = state.history.loss[-1]
+        estimator.loss_curve_.append(estimator.loss_)
+        if params.verbose:
+            print(f"Iteration {estimator.n_iter_}, loss = {estimator.loss_:.8f}")
+        if self.best is not None:
+            score = state.history.val_accuracy[-1]
+            estimator.validation_scores_.append(score)
+            improved = score >= estimator.best_validation_score_ + params.tol
+            if score > estimator.best_validation_score_:
+                estimator.best_validation_score_ = score
+                self.best = _snapshot(state.model)
+        else:
+            improved = estimator.loss_ <= estimator.best_loss_ - params.tol
+            estimator.best_loss_ = min(estimator.best_loss_, estimator.loss_)
+        count = 0 if improved else estimator._no_improvement_count + 1
+        estimator._no_improvement_count = count
+        if count > params.n_iter_no_change:
+            if params.learning_rate != "adaptive" or estimator._rate <= _SMALLEST_ADAPTIVE_RATE:
+                state.stop = True
+                return
+            estimator._rate /= 5.0
+            estimator._no_improvement_count = 0
+        if not self.incremental and estimator.n_iter_ == params.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({params.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
+    def on_fit_end(self, state):
+        if self.best is not None:
+            _restore(state.model, self.best, "the best validation epoch")
+
+
 # ------------------------------------------------------------------ helpers
 def _check_targets(y):
     y = np.asarray(y)
@@ -653,7 +739,3 @@ def _writeable(value, seen):
         return tuple(_writeable(item, seen) for item in value)
     _make_writeable(value, seen)
     return value
-
-
-def _weights(model) -> list:
-    return [(layer.weight_data.copy(), layer.bias.copy()) for layer in model.layers]

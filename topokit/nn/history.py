@@ -24,7 +24,8 @@ class History:
     val_accuracy : list of float or None, optional
         Accuracy on the validation set after the epoch (None without one).
     seconds : list of float, optional
-        Wall-clock seconds of the epoch's training steps (validation excluded).
+        Wall-clock seconds of the epoch's training steps, with the hooks called after
+        them (validation and the end-of-epoch hooks excluded).
     learning_rate : list of float, optional
         Learning rate used in the epoch.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,12 +23,12 @@ from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear, _check_dtype
 from topokit.nn.optimizers import make_optimizer
 from topokit.nn.schedules import make_schedule
+from topokit.nn.training import EarlyStopping, TrainingHook, _OnEpoch, _ProgressBar, _run_loop
 from topokit.topology import Topology
 
 __all__ = ["SparseMLP"]
 
 _PREDICT_CHUNK = 4096  # samples per forward pass in predict_proba
-_DIVERGENCE_FACTOR = 1e3  # loss above this times its reference counts as exploding
 _FORMAT_VERSION = 2  # 2: the topology file's arrays (topokit.io) with provenance
 
 
@@ -129,7 +128,7 @@ class SparseMLP:
                 f"the last layer size is the number of classes and must be >= 2, got "
                 f"{topology.sizes[-1]} (use 2 outputs for a binary problem)"
             )
-        self.topology = topology
+        self._topology = topology
         self.activation = get_activation(activation)
         self.dtype = _check_dtype(dtype)
         self.learning_rate = check_real("learning_rate", learning_rate, low=0.0, low_open=True)
@@ -177,6 +176,18 @@ class SparseMLP:
         self._buffers = {}  # batch size -> training buffers (see _training_buffers)
 
     # --------------------------------------------------------------- sizes
+    @property
+    def topology(self) -> Topology:
+        """The network's layer graphs: each layer's current pattern (``layer.graph``).
+
+        A training hook that rewires a layer (giving it a new graph) changes it; the
+        Topology given at construction otherwise.
+        """
+        layers = self._topology.layers
+        if any(layer.graph is not graph for layer, graph in zip(self.layers, layers, strict=True)):
+            self._topology = Topology([layer.graph for layer in self.layers])
+        return self._topology
+
     @property
     def n_features(self) -> int:
         """Input size of the network."""
@@ -252,6 +263,11 @@ class SparseMLP:
         state = self.__dict__.copy()
         state["_buffers"] = {}  # scratch space, rebuilt on the next training step
         return state
+
+    def __setstate__(self, state):
+        if "topology" in state:  # pickled when the topology was a plain attribute
+            state["_topology"] = state.pop("topology")
+        self.__dict__.update(state)
 
     def _logits_t(self, xt, *, keep_inputs, outputs=None):
         """Forward on feature-major input; returns the activations of every layer.
@@ -380,6 +396,7 @@ class SparseMLP:
         shuffle=True,
         progress=False,
         on_epoch=None,
+        hooks=None,
     ):
         """Train for ``epochs`` passes over ``(X, y)``, continuing from the current weights.
 
@@ -414,7 +431,11 @@ class SparseMLP:
             Show a tqdm progress bar over epochs.
         on_epoch : callable, optional
             Called as ``on_epoch(model)`` after each epoch, once the epoch is in
-            :attr:`history` (``topokit train`` shows its progress this way).
+            :attr:`history` (after the ``hooks``).
+        hooks : sequence of TrainingHook, optional
+            Called by the training loop at the start, after each step, after each
+            epoch and at the end (:mod:`topokit.nn.training`), in the order given and
+            before the built-in ones (``on_epoch``, early stopping, the progress bar).
 
         Returns
         -------
@@ -426,8 +447,9 @@ class SparseMLP:
         TopokitError
             For NaN/inf or non-numeric features, labels that do not match ``X``, a
             feature count other than the topology's input size, an empty dataset,
-            bad parameters, or a loss that diverges (the message gives the epoch and
-            the learning rate; :attr:`history` keeps the epochs trained).
+            bad parameters, hooks that are not :class:`~topokit.nn.training.TrainingHook`,
+            or a loss that diverges (the message gives the epoch and the learning rate;
+            :attr:`history` keeps the epochs trained).
 
         Examples
         --------
@@ -452,42 +474,29 @@ class SparseMLP:
         tol = check_real("tol", tol, low=0.0)
         if target_accuracy is not None:
             target_accuracy = check_real("target_accuracy", target_accuracy, low=0.0, high=1.0)
+        hooks = _check_hooks(hooks)
         self.target_accuracy = target_accuracy
         X, labels, X_val, y_val = self._validation_set(
             X, labels, validation_fraction, validation_data
         )
         rate = make_schedule(self.schedule, self.learning_rate, epochs, **self.schedule_params)
-        batch_size = min(batch_size, X.shape[0])
-        has_val = X_val is not None
-        best_score, best_weights, stale = None, None, 0
-        epoch_range = range(epochs)
+        if on_epoch is not None:
+            hooks.append(_OnEpoch(on_epoch))
+        if early_stopping:
+            hooks.append(EarlyStopping(patience, tol))
         if progress:
-            from tqdm.auto import tqdm
-
-            epoch_range = tqdm(epoch_range, desc="epochs", unit="epoch")
-        for epoch in epoch_range:
-            self._current_rate = rate(epoch)
-            loss, accuracy, seconds = self._run_epoch(X, labels, batch_size, shuffle)
-            val_accuracy = self.score(X_val, y_val) if has_val else None
-            self.history._append(loss, accuracy, val_accuracy, seconds, self._current_rate)
-            self._check_divergence(loss, self.history.n_epochs)
-            if on_epoch is not None:
-                on_epoch(self)
-            if not early_stopping:
-                continue
-            score = val_accuracy if has_val else -loss
-            if best_score is None or score > best_score + tol:
-                best_score, stale = score, 0
-                if has_val:
-                    best_weights = [(ly.weight_data.copy(), ly.bias.copy()) for ly in self.layers]
-            else:
-                stale += 1
-                if stale >= patience:
-                    break
-        if best_weights is not None:
-            for layer, (weights, bias) in zip(self.layers, best_weights, strict=True):
-                layer.weight_data[:] = weights
-                layer.bias[:] = bias
+            hooks.append(_ProgressBar(epochs))
+        _run_loop(
+            self,
+            X,
+            labels,
+            epochs=epochs,
+            batch_size=min(batch_size, X.shape[0]),
+            rate=rate,
+            shuffle=shuffle,
+            validation=None if X_val is None else (X_val, y_val),
+            hooks=hooks,
+        )
         return self
 
     def _validation_set(self, X, labels, fraction, validation_data):
@@ -505,42 +514,6 @@ class SparseMLP:
             y_val = check_labels(y_val, X_val.shape[0], self.n_classes, name="y_val")
             return X, labels, X_val, y_val
         return split_validation(X, labels, fraction, self._rng)
-
-    def _run_epoch(self, X, labels, batch_size, shuffle):
-        n_samples = X.shape[0]
-        order = self._rng.permutation(n_samples) if shuffle else np.arange(n_samples)
-        total_loss, total_correct = 0.0, 0
-        start = time.perf_counter()
-        for first in range(0, n_samples, batch_size):
-            rows = order[first : first + batch_size]
-            loss, n_correct = self._step(self._load_batch(X, rows), labels[rows])
-            if not math.isfinite(loss) or self._exploded(loss):
-                elapsed = time.perf_counter() - start
-                self.history._append(
-                    loss, total_correct / max(first, 1), None, elapsed, self._current_rate
-                )
-                self._raise_divergence(loss, self.history.n_epochs)
-            if self._loss_reference is None:
-                self._loss_reference = max(loss, math.log(self.n_classes))
-            total_loss += loss * rows.size
-            total_correct += n_correct
-        seconds = time.perf_counter() - start
-        return total_loss / n_samples, total_correct / n_samples, seconds
-
-    def _exploded(self, loss) -> bool:
-        reference = self._loss_reference or math.log(self.n_classes)
-        return loss > _DIVERGENCE_FACTOR * reference
-
-    def _check_divergence(self, loss, epoch):
-        if not math.isfinite(loss) or self._exploded(loss):
-            self._raise_divergence(loss, epoch)
-
-    def _raise_divergence(self, loss, epoch):
-        raise TopokitError(
-            f"training diverged in epoch {epoch}: the loss reached {loss:.4g} at "
-            f"learning_rate={self._current_rate:g}; lower the learning rate "
-            f"(the epochs so far are in .history)"
-        )
 
     # ---------------------------------------------------------- prediction
     def predict_proba(self, X) -> np.ndarray:
@@ -770,3 +743,23 @@ def _check_npz(path) -> str:
     if not path.endswith(".npz"):
         raise TopokitError(f"model files must end in .npz, got {path!r}")
     return path
+
+
+def _check_hooks(hooks) -> list:
+    """``hooks`` as a new list of TrainingHook instances (None: empty)."""
+    if hooks is None:
+        return []
+    if isinstance(hooks, TrainingHook):
+        hooks = [hooks]
+    try:
+        hooks = list(hooks)
+    except TypeError:
+        raise TopokitError(
+            f"hooks must be a sequence of TrainingHook instances, got {hooks!r}"
+        ) from None
+    for k, hook in enumerate(hooks):
+        if not isinstance(hook, TrainingHook):
+            raise TopokitError(
+                f"hooks[{k}] must be a topokit.nn.training.TrainingHook, got {type(hook).__name__}"
+            )
+    return hooks
