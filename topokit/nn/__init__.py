@@ -17,6 +17,7 @@ from topokit.nn.history import History
 __all__ = [
     "DEFAULT_DENSITY",
     "DEFAULT_RECIPE",
+    "DynamicSparsity",
     "History",
     "Recipe",
     "SparseLinear",
@@ -31,6 +32,10 @@ def __getattr__(name):
         from topokit.nn.linear import SparseLinear
 
         value = SparseLinear
+    elif name == "DynamicSparsity":
+        from topokit.nn.dynamic import DynamicSparsity
+
+        value = DynamicSparsity
     elif name == "SparseMLP":
         from topokit.nn.mlp import SparseMLP
 

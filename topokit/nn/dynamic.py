@@ -195,7 +195,12 @@ def _top_gradient_empty(layer, x, delta, n, block_elements=BLOCK_ELEMENTS) -> np
         columns = np.repeat(np.arange(j1 - j0), np.diff(csc.indptr[j0 : j1 + 1]))
         scores[csc.indices[start:stop], columns] = -1  # present edges are no candidates
         flat = scores.ravel()
-        picked = _top_k(flat, n)  # flat order in the block is key order
+        if best_keys.size == n:
+            # only scores reaching the k-th best so far can enter (ties: a smaller key)
+            candidates = np.flatnonzero(flat >= best_scores.min())
+            picked = candidates[_top_k(flat[candidates], n)]
+        else:
+            picked = _top_k(flat, n)  # flat order in the block is key order
         rows, cols = np.divmod(picked, j1 - j0)
         keys = rows.astype(np.int64) * n_out + j0 + cols
         all_scores = np.concatenate([best_scores, flat[picked]])
