@@ -453,3 +453,33 @@ def test_updates_allocate_no_dense_layer():
         peak = _peak_bytes(lambda model=model, hook=hook: hook.update(model, X, y))
         assert model.layers[1].n_edges == middle.n_edges
         assert peak < 24e6, (rule, peak)
+
+
+def test_update_fraction_out_of_range(make_topology):
+    model = SparseMLP(make_topology([12, 16, 3], 0.3, seed=13), rng=0)
+    with pytest.raises(TopokitError, match=r"fraction must be in \[0.0, 1.0\), got 1.0"):
+        DynamicSparsity("set").update(model, None, None, fraction=1.0)
+    assert DynamicSparsity("set").update(model, None, None, fraction=0.0) == [0, 0]
+
+
+def test_static_records_the_density_as_ever_active(make_topology):
+    topology = make_topology([12, 16, 3], 0.3, seed=14)
+    hook = DynamicSparsity("static")
+    hook.on_fit_start(SimpleNamespace(model=SparseMLP(topology, rng=0)))
+    assert hook.ever_active_fraction() == [graph.density for graph in topology]
+
+
+def test_a_rewired_model_saves_and_loads(make_topology, tmp_path):
+    X, y = _data()
+    model = SparseMLP(make_topology([12, 16, 3], 0.3, seed=15), rng=0)
+    _train(model, DynamicSparsity("set", update_interval=3, rng=0), X, y, epochs=2)
+    model.save(tmp_path / "model.npz")
+    loaded = SparseMLP.load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    for a, b in zip(loaded.layers, model.layers, strict=True):
+        np.testing.assert_array_equal(_keys(a), _keys(b))
+
+
+def test_sampling_with_no_present_edge():
+    got = _sample_empty(np.empty(0, dtype=np.int64), 10, 10, np.random.default_rng(0))
+    np.testing.assert_array_equal(got, np.arange(10))

@@ -131,7 +131,10 @@ def _sample_empty(keys, n_positions, n, rng) -> np.ndarray:
         missing = n - chosen.size
         draws = rng.integers(0, n_positions, size=int(missing / empty_share * 1.1) + 16)
         at = np.searchsorted(keys, draws)
-        present = keys[np.minimum(at, keys.size - 1)] == draws if keys.size else False
+        if keys.size:
+            present = keys[np.minimum(at, keys.size - 1)] == draws
+        else:
+            present = np.zeros(draws.size, dtype=bool)
         draws = np.concatenate([chosen, draws[~present]])
         _, first = np.unique(draws, return_index=True)
         chosen = draws[np.sort(first)]
@@ -485,9 +488,8 @@ class DynamicSparsity(_HookBase):
         ...
         topokit._errors.TopokitError: dynamic='set' needs a topology with at least one sparse ...
         """
-        if self.rule == "static":
-            return
-        _check_has_sparse_layer(state.model, self.rule)
+        if self.rule != "static":
+            _check_has_sparse_layer(state.model, self.rule)
         self._start_record(state.model)
 
     def on_step_end(self, state) -> None:
@@ -601,7 +603,8 @@ class DynamicSparsity(_HookBase):
             The minibatch RigL scores the empty positions on (SET ignores it).
         y : array_like of int, of shape (batch,)
         fraction : float, optional
-            The fraction of each layer's edges to replace; ``drop_fraction`` by default.
+            The fraction of each layer's edges to replace, in [0, 1); ``drop_fraction`` by
+            default.
         optimizer : SGD or Adam, optional
             The optimizer whose state to carry over; the model's by default.
         step, epoch : int, optional
@@ -615,7 +618,7 @@ class DynamicSparsity(_HookBase):
         Raises
         ------
         TopokitError
-            For a model without a sparse layer.
+            For a model without a sparse layer or a ``fraction`` outside [0, 1).
 
         Examples
         --------
@@ -631,7 +634,9 @@ class DynamicSparsity(_HookBase):
             return [0] * len(model.layers)
         _check_has_sparse_layer(model, self.rule)
         self._start_record(model)
-        fraction = self.drop_fraction if fraction is None else fraction
+        if fraction is None:
+            fraction = self.drop_fraction
+        fraction = check_real("fraction", fraction, low=0.0, high=1.0, high_open=True)
         signals = _layer_signals(model, X, y) if self.rule == "rigl" else None
         last = len(model.layers) - 1
         changed = []
