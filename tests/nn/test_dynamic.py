@@ -483,3 +483,22 @@ def test_a_rewired_model_saves_and_loads(make_topology, tmp_path):
 def test_sampling_with_no_present_edge():
     got = _sample_empty(np.empty(0, dtype=np.int64), 10, 10, np.random.default_rng(0))
     np.testing.assert_array_equal(got, np.arange(10))
+
+
+@pytest.mark.parametrize("rule", ["set", "rigl"])
+def test_the_training_loop_drives_the_hook(make_topology, rule):
+    """Through ``SparseMLP.fit(hooks=...)``, where the training loop exists."""
+    pytest.importorskip("topokit.nn.training")
+    X, y = _data(n=400)
+    topology = make_topology([12, 24, 16, 3], 0.3, seed=16)
+    model = SparseMLP(topology, learning_rate=0.03, rng=0)
+    hook = DynamicSparsity(rule, rng=0)
+    model.fit(X, y, epochs=6, batch_size=32, hooks=[hook])
+    _assert_canonical(model)
+    assert [layer.n_edges for layer in model.layers] == [g.n_edges for g in topology]
+    steps_per_epoch = math.ceil(400 / 32)
+    expected = {e * steps_per_epoch for e in range(1, 6)}  # once per epoch, not the last
+    if rule == "rigl":
+        expected = {s for s in expected if s < 0.75 * 6 * steps_per_epoch}
+    assert {change["step"] for change in hook.changes} == expected
+    assert model.score(X, y) > 0.65

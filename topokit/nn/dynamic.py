@@ -377,7 +377,12 @@ def rewire_layer(model, index, drop, grow, *, init="zeros", rng=None, optimizer=
     zeros = np.zeros(grow.size, dtype=layer.dtype)
     for arrays in states:
         carry(arrays[2 * index], zeros)
-    model.topology = Topology([graph if k == index else g for k, g in enumerate(model.topology)])
+    if not isinstance(getattr(type(model), "topology", None), property):
+        # a model whose topology is a plain attribute; one that derives it from its
+        # layers' graphs follows the new graph by itself
+        model.topology = Topology(
+            [graph if k == index else g for k, g in enumerate(model.topology)]
+        )
     return graph
 
 
