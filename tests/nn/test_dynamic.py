@@ -502,3 +502,18 @@ def test_the_training_loop_drives_the_hook(make_topology, rule):
         expected = {s for s in expected if s < 0.75 * 6 * steps_per_epoch}
     assert {change["step"] for change in hook.changes} == expected
     assert model.score(X, y) > 0.65
+
+
+def test_an_unknown_optimizer_changes_nothing(make_topology):
+    model = SparseMLP(make_topology([12, 16, 3], 0.3, seed=17), rng=0)
+    layer = model.layers[0]
+    keys = _keys(layer)
+    empty = np.setdiff1d(np.arange(layer.n_in * layer.n_out), keys)
+    with pytest.raises(TopokitError, match="optimizer must be topokit's SGD or Adam"):
+        rewire_layer(model, 0, keys[:2], empty[:2], optimizer=object())
+    np.testing.assert_array_equal(_keys(layer), keys)
+    model.train_step(*_data(n=32))  # and the optimizer's state that goes wrong in length
+    model.optimizer._moments[0].pop()
+    with pytest.raises(TopokitError, match="optimizer state must hold 2 arrays per layer"):
+        rewire_layer(model, 0, keys[:2], empty[:2])
+    np.testing.assert_array_equal(_keys(layer), keys)

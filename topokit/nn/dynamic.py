@@ -353,6 +353,9 @@ def rewire_layer(model, index, drop, grow, *, init="zeros", rng=None, optimizer=
         raise TopokitError(
             f"grow must name empty positions of layer {index}, got the edge {grow[taken][0]}"
         )
+    # checked before anything changes: an unknown optimizer leaves the layer as it was
+    n_layers = len(model.layers)
+    states = _optimizer_states(model.optimizer if optimizer is None else optimizer, n_layers)
     kept = np.ones(keys.size, dtype=bool)
     kept[at] = False
     merged = np.concatenate([keys[kept], grow])
@@ -372,8 +375,6 @@ def rewire_layer(model, index, drop, grow, *, init="zeros", rng=None, optimizer=
 
     carry(layer.weight_data, drawn[is_new])
     layer.weight_grad[:] = 0
-    n_layers = len(model.layers)
-    states = _optimizer_states(model.optimizer if optimizer is None else optimizer, n_layers)
     zeros = np.zeros(grow.size, dtype=layer.dtype)
     for arrays in states:
         carry(arrays[2 * index], zeros)
