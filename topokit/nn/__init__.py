@@ -20,6 +20,7 @@ from topokit.nn.training import EarlyStopping, TrainingHook, TrainingState
 __all__ = [
     "DEFAULT_DENSITY",
     "DEFAULT_RECIPE",
+    "DynamicSparsity",
     "EarlyStopping",
     "History",
     "Recipe",
@@ -37,6 +38,10 @@ def __getattr__(name):
         from topokit.nn.linear import SparseLinear
 
         value = SparseLinear
+    elif name == "DynamicSparsity":
+        from topokit.nn.dynamic import DynamicSparsity
+
+        value = DynamicSparsity
     elif name == "SparseMLP":
         from topokit.nn.mlp import SparseMLP
 
