@@ -57,6 +57,16 @@ def test_metrics_without_allocation_is_uniform(capsys):
     assert plain == uniform
 
 
+def test_draw_erk(capsys, tmp_path):
+    figure = tmp_path / "layer1.svg"
+    status, out, err = run_cli(
+        capsys, "draw", "erdos_renyi", "--sizes", ",".join(map(str, SIZES)), "--density", 0.1,
+        "--allocation", "erk", "--seed", 0, "--layer", 1, "-o", figure,
+    )  # fmt: skip
+    assert (status, out, err) == (0, f"wrote {figure} (seed 0)\n", "")
+    assert f"{_erk_edges(0.1)[1]:,} edges" in figure.read_text(encoding="utf-8")
+
+
 def test_train_erk(capsys):
     status, out, err = run_cli(
         capsys, "train", "--dataset", "digits", "--sizes", ",".join(map(str, SIZES)),
