@@ -111,6 +111,21 @@ def test_build_with_erk_leaves_dense_and_fixed_layers_out():
     assert top.layers[0].n_edges + top.layers[2].n_edges == round(0.2 * (600 + 300))
 
 
+def test_a_family_error_says_the_density_came_from_erk():
+    # left_regular needs a multiple of n_out edges; ERK gives layer 0 1053 of 64 x 128
+    with pytest.raises(TopokitError) as error:
+        Topology.build([64, 128, 128, 10], "left_regular", density=0.1, dense_output=True,
+                       allocation="erk", rng=0)  # fmt: skip
+    message = str(error.value)
+    assert message.startswith("layer 0 (64 -> 128): family 'left_regular'")
+    assert message.endswith(
+        "(allocation='erk' gave this layer density 0.12854 from the global density=0.1)"
+    )
+    with pytest.raises(TopokitError, match=r"allocation='erk' gave this layer density"):
+        Topology.check_feasible([64, 128, 128, 10], "left_regular", density=0.1,
+                                dense_output=True, allocation="erk")  # fmt: skip
+
+
 def test_build_uniform_is_todays_build():
     args = ([30, 20, 10], "erdos_renyi")
     assert Topology.build(*args, density=0.3, rng=4) == Topology.build(

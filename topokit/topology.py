@@ -131,6 +131,18 @@ def _where(k: int, arguments: dict) -> str:
     return f"layer {k} ({arguments['n_in']} -> {arguments['n_out']})"
 
 
+def _layer_error(k: int, arguments: dict, exc: TopokitError, allocation, density):
+    """The error of layer ``k``, saying where its density came from when an allocation
+    other than uniform set it."""
+    message = f"{_where(k, arguments)}: {exc}"
+    if allocation != "uniform" and arguments["density"] is not None:
+        message += (
+            f" (allocation={allocation!r} gave this layer density "
+            f"{arguments['density']:.6g} from the global density={density!r})"
+        )
+    return TopokitError(message)
+
+
 class Topology:
     """The bipartite layer graphs of a network with sizes ``[n_0, ..., n_L]``.
 
@@ -258,7 +270,7 @@ class Topology:
             try:
                 graph = layer_graph(rng=generator, **arguments)
             except TopokitError as exc:
-                raise TopokitError(f"{_where(k, arguments)}: {exc}") from exc
+                raise _layer_error(k, arguments, exc, allocation, density) from exc
             if rng is not None and not hasattr(rng, "bit_generator"):
                 graph.seed = rng
             layers.append(graph)
@@ -328,7 +340,7 @@ class Topology:
             try:
                 check_feasible(**arguments)
             except TopokitError as exc:
-                raise TopokitError(f"{_where(k, arguments)}: {exc}") from exc
+                raise _layer_error(k, arguments, exc, allocation, density) from exc
 
     @property
     def sizes(self) -> list[int]:
