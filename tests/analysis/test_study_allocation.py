@@ -7,6 +7,7 @@ from topokit.allocation import layer_densities
 from topokit.analysis import ResultStore, load_results, load_study
 from topokit.analysis.runner import run_study
 from topokit.analysis.study import RunConfig, build_topology
+from topokit.metrics import network_metrics
 
 HEAD = """
 name = "alloc"
@@ -96,7 +97,7 @@ def test_erk_with_degrees_is_refused_before_any_run():
 def test_a_study_runs_and_stores_erk_runs(tmp_path):
     study = load_study(
         HEAD
-        + 'allocation = ["uniform", "erk"]\nmetrics = ["n_edges"]\n'
+        + 'allocation = ["uniform", "erk"]\nmetrics = ["n_edges", "net_effective_density"]\n'
         + "[training]\nepochs = 1\n"
         + '[[families]]\nname = "erdos_renyi"\n'
     )
@@ -110,3 +111,8 @@ def test_a_study_runs_and_stores_erk_runs(tmp_path):
     assert by_variant.loc["erdos_renyi(allocation=erk)", "mean_n_edges"] == pytest.approx(
         sum(_erk_edges(0.2)) / 2
     )
+    for run in study.runs():  # the network metric of learned graphs, recorded per run
+        expected = network_metrics(build_topology(run), keys=["net_effective_density"])
+        assert by_variant.loc[run.label, "net_effective_density"] == pytest.approx(
+            expected["net_effective_density"], rel=1e-12
+        )
