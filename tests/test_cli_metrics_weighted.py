@@ -124,3 +124,14 @@ def test_weighted_keys_without_weights_are_one_line(capsys, tmp_path, source):
         "topokit: error: --keys weighted_lambda1 needs weights: give an .npz of weight "
         "matrices or a model saved by 'topokit train --save', not a graph or a family\n"
     )
+
+
+def test_unknown_key_lists_the_weighted_keys(capsys, tmp_path):
+    path = tmp_path / "weights.npz"
+    np.savez(path, np.ones((4, 3)), np.ones((3, 2)))
+    status, _, err = run_cli(capsys, "metrics", path, "--keys", "weighted_lambda")
+    assert status == 1
+    assert (
+        "for a file with weights weighted_lambda1, weighted_lambda2, weighted_spectral_gap "
+        "and, with --dataset," in err
+    )

@@ -190,8 +190,8 @@ def _network_keys(keys):
         raise TopokitError(
             f"unknown metric key(s) {unknown!r} in --keys; valid keys are the per-layer "
             f"keys {', '.join(LAYER_METRICS)}, the network keys {', '.join(NETWORK_METRICS)}, "
-            f"with --dataset {', '.join(INPUT_METRICS)}, and for a file with weights "
-            f"{', '.join(WEIGHTED_METRICS)}"
+            f"for a file with weights {', '.join(WEIGHTED_METRICS)} "
+            f"and, with --dataset, {', '.join(INPUT_METRICS)}"
         )
     layer_keys = [key for key in keys if key in LAYER_METRICS]
     network_keys = [key for key in keys if key in NETWORK_METRICS]
