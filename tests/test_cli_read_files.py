@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from topokit import LayerGraph, load
 from topokit.cli import main
-from topokit.metrics import layer_metrics, network_metrics
+from topokit.metrics import layer_metrics, network_metrics, weighted_metrics
 from topokit.nn.datasets import load_dataset
 from topokit.nn.mlp import SparseMLP
 
@@ -105,9 +105,13 @@ def test_model_file_still_predicts_as_trained(saved):
 
 def test_metrics_reads_the_model_file(capsys, trained):
     result = run_json(capsys, "metrics", trained, "-q")
-    topology = SparseMLP.load(trained).topology
+    model = SparseMLP.load(trained)
+    topology = model.topology
     expected = {"sizes": topology.sizes, **network_metrics(topology)}
-    expected["layers"] = [layer_metrics(layer) for layer in topology]
+    expected["layers"] = [
+        {**layer_metrics(graph), **weighted_metrics(layer.weight)}
+        for graph, layer in zip(topology, model.layers, strict=True)
+    ]
     assert result == json.loads(json.dumps(expected))
 
 

@@ -77,8 +77,16 @@ def test_metrics_page_defines_data_aware_key(key):
     assert labels[key] == f"### `{key}`"
 
 
+@pytest.mark.parametrize("key", topokit.WEIGHTED_METRICS)
+def test_metrics_page_defines_weighted_key(key):
+    labels = _metric_labels()
+    assert key in labels, f"docs/concepts/metrics.md has no (metric-{key})= definition"
+    assert labels[key] == f"### `{key}`"
+
+
 def test_metrics_page_defines_no_unknown_key():
     known = set(topokit.LAYER_METRICS) | set(topokit.NETWORK_METRICS) | set(topokit.INPUT_METRICS)
+    known |= set(topokit.WEIGHTED_METRICS)
     assert set(_metric_labels()) <= known
 
 

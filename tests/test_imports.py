@@ -26,6 +26,7 @@ GRAPH_CORE = (
     "topokit.graph",
     "topokit._graph_file",
     "topokit.spectrum",
+    "topokit.allocation",
     "topokit.generators",
     "topokit.topology",
     "topokit.io",
@@ -37,6 +38,10 @@ FORBIDDEN = [(core, _OUTSIDE_THE_CORE) for core in GRAPH_CORE] + [
     ("topokit.graph", ("topokit.topology", "topokit.generators", "topokit.io", "topokit.metrics")),
     (
         "topokit.spectrum",
+        ("topokit.topology", "topokit.generators", "topokit.io", "topokit.metrics"),
+    ),
+    (
+        "topokit.allocation",
         ("topokit.topology", "topokit.generators", "topokit.io", "topokit.metrics"),
     ),
     ("topokit.generators", ("topokit.topology", "topokit.io", "topokit.metrics", "topokit.draw")),

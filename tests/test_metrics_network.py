@@ -177,12 +177,12 @@ def test_dead_neurons_by_hand():
 def test_keys_contract_and_json():
     result = network_metrics(topology_from(random_matrices([5, 4, 3], 0.6, seed=2)))
     assert tuple(result) == NETWORK_METRICS
-    assert NETWORK_METRICS[:10] == (
+    assert NETWORK_METRICS[:11] == (
         "net_n_nodes", "net_n_edges", "net_density", "net_lambda1", "net_lambda2",
         "net_spectral_gap", "net_fiedler_value", "net_dead_inputs", "net_dead_outputs",
-        "net_path_connectivity",
+        "net_path_connectivity", "net_effective_density",
     )  # fmt: skip
-    assert len(NETWORK_METRICS) == 10 + 2 * len(LAYER_METRICS)
+    assert len(NETWORK_METRICS) == 11 + 2 * len(LAYER_METRICS)
     json.dumps(result)
 
 

@@ -12,9 +12,11 @@ from topokit.metrics import (
     INPUT_METRICS,
     LAYER_METRICS,
     NETWORK_METRICS,
+    WEIGHTED_METRICS,
     input_metrics,
     layer_metrics,
     network_metrics,
+    weighted_metrics,
 )
 from topokit.topology import Topology
 
@@ -24,6 +26,7 @@ __all__ = [
     "INPUT_METRICS",
     "LAYER_METRICS",
     "NETWORK_METRICS",
+    "WEIGHTED_METRICS",
     "Family",
     "LayerGraph",
     "Param",
@@ -42,4 +45,5 @@ __all__ = [
     "network_metrics",
     "save_layer",
     "save_topology",
+    "weighted_metrics",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "is_topology_file",
     "open_npz",
     "read_layer",
+    "read_sparse_matrix",
     "read_sparse_pattern",
     "read_topology",
     "topology_arrays",
@@ -155,15 +156,14 @@ def _sparse_matrix(form: str, data, index: list, shape: tuple):
     return _SPARSE_CLASSES[form]((data, *index), shape=shape)
 
 
-def read_sparse_pattern(arrays, prefix: str, where: str) -> sp.csr_array:
-    """The nonzero pattern of a sparse matrix stored as ``scipy.sparse.save_npz`` does.
+def read_sparse_matrix(arrays, prefix: str, where: str) -> sp.csr_array:
+    """A sparse matrix stored as ``scipy.sparse.save_npz`` stores one, as CSR with its values.
 
     ``arrays`` is an open archive; the matrix is under ``{prefix}format``,
     ``{prefix}shape``, ``{prefix}data`` and its format's index arrays
     (:data:`SPARSE_INDEX_PARTS`; CSR without ``format`` for older weight files). Any
-    format and dtype: duplicates are summed first, and an entry is an edge when its
-    value is nonzero (NaN is nonzero), so an explicitly stored zero is not an edge.
-    Returns a binary CSR array (float64 ones); ``where`` names the matrix in errors.
+    format and dtype; duplicates are summed, explicitly stored zeros kept. Without
+    ``data`` every stored entry is 1. ``where`` names the matrix in errors.
     """
     files = set(arrays.files)
     form = arrays[f"{prefix}format"].item() if f"{prefix}format" in files else "csr"
@@ -186,6 +186,18 @@ def read_sparse_pattern(arrays, prefix: str, where: str) -> sp.csr_array:
         csr.sum_duplicates()
     except (ValueError, TypeError, IndexError) as exc:
         raise TopokitError(f"{where} is not a valid {form.upper()} matrix: {exc}") from exc
+    return csr
+
+
+def read_sparse_pattern(arrays, prefix: str, where: str) -> sp.csr_array:
+    """The nonzero pattern of a sparse matrix stored as ``scipy.sparse.save_npz`` does.
+
+    Read by :func:`read_sparse_matrix` (any format and dtype, duplicates summed first);
+    an entry is an edge when its value is nonzero (NaN is nonzero), so an explicitly
+    stored zero is not an edge. Returns a binary CSR array (float64 ones); ``where``
+    names the matrix in errors.
+    """
+    csr = read_sparse_matrix(arrays, prefix, where)
     pattern = sp.csr_array(
         ((csr.data != 0).astype(np.float64), csr.indices, csr.indptr), shape=csr.shape
     )

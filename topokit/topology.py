@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from topokit._errors import TopokitError
 from topokit._graph_file import read_topology, write_topology
 from topokit._validation import check_int, make_rng
+from topokit.allocation import check_allocation, layer_densities
 from topokit.generators import check_feasible, get_family, layer_graph
 from topokit.graph import LayerGraph
 
@@ -33,12 +34,52 @@ def _per_layer(name: str, value, n_layers: int, *, dense_output: bool = False) -
     return list(value)
 
 
-def _plan(sizes, family, density, degree, dense_output, default_density, params) -> list[dict]:
+def _allocate(allocation, sizes, family_names, records, densities, degrees) -> list:
+    """Each layer's density once ``allocation`` has spread the global density.
+
+    The layers taking part are those whose family takes an edge count (a ``dense`` layer,
+    or one whose sizes fix its edges, keeps them and is outside the budget), as ``density``
+    means the density of each sparse layer under ``uniform``.
+    """
+    if allocation == "uniform":
+        return densities
+    taking = [k for k, record in enumerate(records) if record.edge_count == "given"]
+    if not taking:
+        raise TopokitError(
+            f"allocation={allocation!r} spreads a density over the layers whose family takes "
+            f"an edge count, and no layer's does (families: {', '.join(family_names)})"
+        )
+    given_degrees = [degrees[k] for k in taking if degrees[k] is not None]
+    if given_degrees:
+        raise TopokitError(
+            f"allocation={allocation!r} spreads one global density over the layers: give "
+            f"density, not degree (got degree={given_degrees[0]!r})"
+        )
+    values = list(dict.fromkeys(densities[k] for k in taking))
+    if values == [None]:
+        raise TopokitError(f"allocation={allocation!r} needs a density, got none")
+    if len(values) > 1:
+        raise TopokitError(
+            f"allocation={allocation!r} spreads one global density over the layers, so density "
+            f"must be one value, got {[densities[k] for k in taking]!r}"
+        )
+    shapes = [(sizes[k], sizes[k + 1]) for k in taking]
+    spread = layer_densities(shapes, values[0], allocation)
+    densities = list(densities)
+    for k, value in zip(taking, spread, strict=True):
+        densities[k] = value
+    return densities
+
+
+def _plan(
+    sizes, family, density, degree, dense_output, default_density, params, allocation="uniform"
+) -> list[dict]:
     """The arguments of :func:`~topokit.layer_graph` for each layer of :meth:`Topology.build`.
 
     Checks what concerns the whole network (the sizes, the per-layer lists, parameters no
-    layer takes); each layer's own arguments are checked by its family.
+    layer takes, the allocation); each layer's own arguments are checked by its family.
     """
+    allocation = check_allocation(allocation)
     if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
         raise TopokitError(f"sizes must list at least two layer sizes, got {sizes!r}")
     sizes = [check_int(f"sizes[{k}]", n, minimum=1) for k, n in enumerate(sizes)]
@@ -56,6 +97,7 @@ def _plan(sizes, family, density, degree, dense_output, default_density, params)
         densities.append(None)
         degrees.append(None)
         records.append(get_family("dense"))
+    densities = _allocate(allocation, sizes, family_names, records, densities, degrees)
     accepted = {param.name for record in records for param in record.params}
     unknown = sorted(set(params) - accepted)
     if unknown:
@@ -87,6 +129,18 @@ def _plan(sizes, family, density, degree, dense_output, default_density, params)
 def _where(k: int, arguments: dict) -> str:
     """How an error names layer ``k`` of a plan: ``layer 0 (64 -> 32)``."""
     return f"layer {k} ({arguments['n_in']} -> {arguments['n_out']})"
+
+
+def _layer_error(k: int, arguments: dict, exc: TopokitError, allocation, density):
+    """The error of layer ``k``, saying where its density came from when an allocation
+    other than uniform set it."""
+    message = f"{_where(k, arguments)}: {exc}"
+    if allocation != "uniform" and arguments["density"] is not None:
+        message += (
+            f" (allocation={allocation!r} gave this layer density "
+            f"{arguments['density']:.6g} from the global density={density!r})"
+        )
+    return TopokitError(message)
 
 
 class Topology:
@@ -141,6 +195,7 @@ class Topology:
         degree=None,
         dense_output=False,
         default_density=None,
+        allocation="uniform",
         rng=None,
         **params,
     ) -> Topology:
@@ -162,6 +217,15 @@ class Topology:
             The density of a layer whose family needs an edge count and that is given
             neither a density nor a degree (without it, such a layer raises).
             :class:`~topokit.nn.SparseMLPClassifier` and ``topokit train`` use 0.1.
+        allocation : {"uniform", "erk"}, default "uniform"
+            How a global density is spread over the layers whose family takes an edge
+            count (:func:`~topokit.allocation.layer_densities`): ``uniform`` builds each
+            at ``density``; ``erk`` makes the density of layer ``k`` proportional to
+            ``(n_in + n_out) / (n_in * n_out)``, capped at 1, with the same total edge
+            count (to one edge). Dense layers (``dense_output``, the ``dense`` family)
+            and families whose sizes fix their edges stay outside the budget. ``erk``
+            takes one density (a number, or the same value for every such layer), not
+            a degree.
         rng : None, int or numpy.random.Generator, optional
             Made into one Generator that builds the layers in order.
         **params
@@ -177,8 +241,9 @@ class Topology:
         Raises
         ------
         TopokitError
-            For bad sizes or per-layer lists of the wrong length, and anything the
-            families raise (the message says which layer).
+            For bad sizes or per-layer lists of the wrong length, an unknown allocation
+            or one without a single density, and anything the families raise (the
+            message says which layer).
 
         Examples
         --------
@@ -191,15 +256,21 @@ class Topology:
         ...                      default_density=0.1, rng=0)
         >>> [(layer.family, layer.n_edges) for layer in top]
         [('erdos_renyi', 205), ('dense', 320)]
+        >>> top = Topology.build([784, 300, 100, 10], "erdos_renyi", density=0.05,
+        ...                      dense_output=True, allocation="erk", rng=0)
+        >>> [layer.n_edges for layer in top], round(0.05 * (784 * 300 + 300 * 100))
+        ([9686, 3574, 1000], 13260)
         """
-        plan = _plan(sizes, family, density, degree, dense_output, default_density, params)
+        plan = _plan(
+            sizes, family, density, degree, dense_output, default_density, params, allocation
+        )
         generator = make_rng(rng)
         layers = []
         for k, arguments in enumerate(plan):
             try:
                 graph = layer_graph(rng=generator, **arguments)
             except TopokitError as exc:
-                raise TopokitError(f"{_where(k, arguments)}: {exc}") from exc
+                raise _layer_error(k, arguments, exc, allocation, density) from exc
             if rng is not None and not hasattr(rng, "bit_generator"):
                 graph.seed = rng
             layers.append(graph)
@@ -215,6 +286,7 @@ class Topology:
         degree=None,
         dense_output=False,
         default_density=None,
+        allocation="uniform",
         **params,
     ) -> None:
         """Check that :meth:`build` can build this network, without building it.
@@ -234,6 +306,8 @@ class Topology:
         dense_output : bool, default False
             As in :meth:`build`.
         default_density : float, optional
+            As in :meth:`build`.
+        allocation : {"uniform", "erk"}, default "uniform"
             As in :meth:`build`.
         **params
             Family parameters, as in :meth:`build`.
@@ -259,12 +333,14 @@ class Topology:
         topokit._errors.TopokitError: layer 0 (64 -> 64): n_in must be 7 (q²+q+1 for q=2), got 64
         >>> Topology.check_feasible([57, 57, 10], "projective_plane", dense_output=True)
         """
-        plan = _plan(sizes, family, density, degree, dense_output, default_density, params)
+        plan = _plan(
+            sizes, family, density, degree, dense_output, default_density, params, allocation
+        )
         for k, arguments in enumerate(plan):
             try:
                 check_feasible(**arguments)
             except TopokitError as exc:
-                raise TopokitError(f"{_where(k, arguments)}: {exc}") from exc
+                raise _layer_error(k, arguments, exc, allocation, density) from exc
 
     @property
     def sizes(self) -> list[int]:

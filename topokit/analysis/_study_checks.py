@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from topokit._errors import TopokitError
+from topokit.allocation import ALLOCATIONS
 from topokit.analysis import _registries
 from topokit.generators import get_family
 from topokit.nn.defaults import DEFAULT_RECIPE
@@ -37,6 +38,7 @@ _TOP_LEVEL_KEYS = (
     "dense_layers",
     "densities",
     "degrees",
+    "allocation",
     "seeds",
     "n_seeds",
     "metrics",
@@ -128,6 +130,21 @@ def _check_axis(name, value, problems: _Problems, where="") -> tuple | None:
     if len(set(out)) != len(out):
         problems.add(f"{label} has repeated values: {values!r}")
     return tuple(out)
+
+
+def _check_allocation(value, problems: _Problems) -> tuple[str, ...]:
+    """``allocation``: one name or a list of names to sweep (default uniform)."""
+    values = _as_list("uniform" if value is None else value)
+    if not values:
+        problems.add(f"allocation must not be empty; give one of {', '.join(ALLOCATIONS)}")
+        return ("uniform",)
+    bad = [v for v in values if v not in ALLOCATIONS]
+    if bad:
+        problems.add(f"allocation must be one of {', '.join(ALLOCATIONS)}, got {bad[0]!r}")
+        return ("uniform",)
+    if len(set(values)) != len(values):
+        problems.add(f"allocation lists a value more than once: {values!r}")
+    return tuple(dict.fromkeys(values))
 
 
 def _check_seeds(config, problems: _Problems) -> tuple[int, ...]:
@@ -399,6 +416,7 @@ def check_study(config, *, base_dir=None, where="") -> dict:
             f"families {', '.join(needs_axis)} need an edge count: give densities = [...] or "
             "degrees = [...]"
         )
+    allocation = _check_allocation(config.get("allocation"), problems)
     seeds = _check_seeds(config, problems)
     # the output layer is dense by default, as everywhere in topokit, unless a network
     # of the study has no layer before it (its one layer is then the family's)
@@ -439,6 +457,7 @@ def check_study(config, *, base_dir=None, where="") -> dict:
         "dense_layers": tuple(int(k) for k in dense_layers),
         "training": training,
         "metrics": metrics,
+        "allocation": allocation,
     }
 
 

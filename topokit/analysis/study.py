@@ -15,6 +15,8 @@ A study file::
     sizes = [64, 128, 128, 10]        # or a list of lists, to sweep sizes
     dense_layers = [-1]               # optional: layers kept dense (default: the output layer)
     densities = [0.05, 0.1, 0.2]      # or degrees = [4, 8] (fan-in of each output neuron)
+    allocation = "uniform"            # or "erk", or ["uniform", "erk"] to sweep: how a
+                                      # density is spread over the sparse layers
     seeds = [0, 1, 2]                 # or n_seeds = 3 (seeds 0, 1, 2); default three seeds
     metrics = "all"                   # or a list of layer / net_ / input_ metric keys
 
@@ -132,6 +134,9 @@ class RunConfig:
         The training recipe (keys of :data:`TRAINING_DEFAULTS`).
     metrics : tuple of str or None, default None
         Metric keys to record; None records all.
+    allocation : {"uniform", "erk"}, default "uniform"
+        How ``density`` is spread over the sparse layers
+        (:func:`topokit.allocation.layer_densities`).
 
     Examples
     --------
@@ -151,6 +156,7 @@ class RunConfig:
     dense_layers: tuple[int, ...] = ()
     training: dict = field(default_factory=lambda: dict(TRAINING_DEFAULTS))
     metrics: tuple[str, ...] | None = None
+    allocation: str = "uniform"
 
     def to_dict(self) -> dict:
         """The run as a plain JSON-ready dict (what the store keeps).
@@ -159,7 +165,8 @@ class RunConfig:
         -------
         dict
             ``format`` (:data:`FORMAT_VERSION`) and each field of the run, tuples as
-            lists; :meth:`from_dict` reads it back.
+            lists; :meth:`from_dict` reads it back. ``allocation`` is there only when it
+            is not ``"uniform"``, so a run's key is the one it had before allocations.
 
         Examples
         --------
@@ -169,7 +176,7 @@ class RunConfig:
         >>> config["format"], config["sizes"], config["density"], config["dense_layers"]
         (1, [64, 32, 10], 0.1, [])
         """
-        return {
+        config = {
             "format": FORMAT_VERSION,
             "dataset": self.dataset,
             "sizes": list(self.sizes),
@@ -182,6 +189,9 @@ class RunConfig:
             "training": dict(self.training),
             "metrics": None if self.metrics is None else list(self.metrics),
         }
+        if self.allocation != "uniform":
+            config["allocation"] = self.allocation
+        return config
 
     @classmethod
     def from_dict(cls, config: dict) -> RunConfig:
@@ -193,7 +203,8 @@ class RunConfig:
         Parameters
         ----------
         config : dict
-            As :meth:`to_dict` returns it (``metrics`` may be left out: all metrics).
+            As :meth:`to_dict` returns it (``metrics`` may be left out: all metrics;
+            ``allocation`` too: uniform).
 
         Returns
         -------
@@ -231,6 +242,7 @@ class RunConfig:
             dense_layers=tuple(config["dense_layers"]),
             training={_CURRENT_NAMES.get(k, k): v for k, v in config["training"].items()},
             metrics=None if metrics is None else tuple(metrics),
+            allocation=config.get("allocation", "uniform"),
         )
 
     @cached_property
@@ -240,8 +252,11 @@ class RunConfig:
 
     @property
     def label(self) -> str:
-        """The family with its parameters, e.g. ``"small_world(p=0.1)"``."""
-        return _variant_label(self.family, self.params)
+        """The family with its parameters, e.g. ``"small_world(p=0.1)"``; an allocation
+        other than uniform reads as a parameter: ``"erdos_renyi(allocation=erk)"``."""
+        if self.allocation == "uniform":
+            return _variant_label(self.family, self.params)
+        return _variant_label(self.family, {**self.params, "allocation": self.allocation})
 
     @property
     def layer_metric_keys(self) -> tuple[str, ...] | None:
@@ -362,11 +377,13 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
 def _topology_arguments(run: RunConfig) -> dict:
     """The arguments of :meth:`Topology.build` (and ``check_feasible``) for ``run``."""
     families = run.layer_families()
+    allocation = {} if run.allocation == "uniform" else {"allocation": run.allocation}
     return {
         "sizes": run.sizes,
         "family": families,
         "density": [None if name == "dense" else run.density for name in families],
         "degree": [None if name == "dense" else run.degree for name in families],
+        **allocation,
         **run.params,
     }
 
@@ -422,6 +439,9 @@ class Study:
         statistics control for it.
     description : str, default ""
         Free text; not part of the study's :attr:`key`.
+    allocation : tuple of str, default ("uniform",)
+        How each density is spread over the sparse layers; several values sweep it
+        (families whose sizes fix their edge count run once).
     source : str, default ""
         The TOML text it came from ("" when built from a dict).
 
@@ -452,6 +472,7 @@ class Study:
     dense_layers: tuple[int, ...] = ()
     metrics: tuple[str, ...] | None = None
     description: str = ""
+    allocation: tuple[str, ...] = ("uniform",)
     source: str = field(default="", repr=False)
 
     @classmethod
@@ -501,7 +522,8 @@ class Study:
         -------
         dict
             ``format`` (:data:`FORMAT_VERSION`) and every field but ``description`` and
-            ``source``, tuples as lists; the study's :attr:`key` hashes it.
+            ``source``, tuples as lists (``allocation`` only when it is not uniform);
+            the study's :attr:`key` hashes it.
 
         Examples
         --------
@@ -526,6 +548,7 @@ class Study:
                 for key, value in self.training.items()
             },
             "metrics": None if self.metrics is None else list(self.metrics),
+            **({} if self.allocation == ("uniform",) else {"allocation": list(self.allocation)}),
         }
 
     @cached_property
@@ -578,8 +601,9 @@ class Study:
         """Expand the grid into runs.
 
         Order: sizes, then training recipes (:meth:`recipes`), then seeds, then families
-        (parameters swept in the order given), then the edge-count axis. Families whose
-        sizes fix the edge count (``dense``) get one run per sizes, recipe and seed.
+        (parameters swept in the order given), then the edge-count axis, then the
+        allocations. Families whose sizes fix the edge count (``dense``) get one run per
+        sizes, recipe and seed.
         (Loading a study has checked that every combination can be built.)
 
         Returns
@@ -608,7 +632,9 @@ class Study:
             names = list(spec.params)
             for values in itertools.product(*(spec.params[n] for n in names)):
                 params = dict(zip(names, values, strict=True))
-                for density, degree in self._edge_axis(spec):
+                for (density, degree), allocation in itertools.product(
+                    self._edge_axis(spec), self._allocations(spec)
+                ):
                     runs.append(
                         RunConfig(
                             dataset=self.dataset,
@@ -621,9 +647,15 @@ class Study:
                             dense_layers=dense_layers,
                             training=dict(recipe),
                             metrics=self.metrics,
+                            allocation=allocation,
                         )
                     )
         return runs
+
+    def _allocations(self, spec: FamilySpec) -> tuple[str, ...]:
+        if get_family(spec.name).edge_count == "fixed":
+            return ("uniform",)
+        return self.allocation
 
     def _edge_axis(self, spec: FamilySpec):
         if get_family(spec.name).edge_count == "fixed":

@@ -10,6 +10,7 @@ import sys
 
 from topokit._errors import TopokitError
 from topokit._plain import to_plain
+from topokit.allocation import ALLOCATIONS
 from topokit.generators import families, get_family, layer_graph
 from topokit.interop.graphs import read_edgelist, read_graphml
 from topokit.interop.weights import is_weights_npz, read_weights
@@ -21,6 +22,7 @@ __all__ = [
     "PARAM_HELP",
     "CommandParser",
     "UsageError",
+    "add_allocation_option",
     "add_build_options",
     "add_layout_option",
     "add_output_option",
@@ -97,6 +99,7 @@ def add_build_options(parser: argparse.ArgumentParser, *, sizes_help: str) -> No
     count.add_argument(
         "--degree", type=int, metavar="K", help="edge count as K * n_out (fan-in of each output)"
     )
+    add_allocation_option(group)
     group.add_argument(
         "--seed",
         type=int,
@@ -115,7 +118,19 @@ def add_build_options(parser: argparse.ArgumentParser, *, sizes_help: str) -> No
     add_output_option(group)
 
 
-_BUILD_OPTIONS = ("n_in", "n_out", "sizes", "density", "degree", "seed")
+_BUILD_OPTIONS = ("n_in", "n_out", "sizes", "density", "degree", "allocation", "seed")
+
+
+def add_allocation_option(group) -> None:
+    """``--allocation``: how a network's density is spread over its sparse layers."""
+    group.add_argument(
+        "--allocation",
+        choices=ALLOCATIONS,
+        default=None,
+        help="for a network (--sizes): uniform (default) = every sparse layer at --density; "
+        "erk = density of each sparse layer proportional to (n_in + n_out) / (n_in * n_out), "
+        "capped at 1, with the same total edge count (Evci et al. 2020)",
+    )
 
 
 class _Removed(argparse.Action):
@@ -365,9 +380,9 @@ def build_from_family(family: str, args):
 
     ``family`` is one name, or with ``--sizes`` one per sparse layer
     (``"ramanujan,small_world"``). A Topology's output layer is dense unless
-    ``--sparse-output`` (:func:`dense_output`). Without ``--seed`` a seed is drawn
-    (:func:`draw_seed`); ``args.seed`` is set to the seed used, which the graph's provenance
-    records too.
+    ``--sparse-output`` (:func:`dense_output`); ``--allocation`` spreads its density.
+    Without ``--seed`` a seed is drawn (:func:`draw_seed`); ``args.seed`` is set to the
+    seed used, which the graph's provenance records too.
     """
     names = family_names(family) or [family]  # an unknown name fails in parse_params
     params = parse_params(names, args.param)
@@ -379,9 +394,17 @@ def build_from_family(family: str, args):
         sizes = parse_sizes(args.sizes)
         per_layer = names if len(names) > 1 else names[0]
         dense = dense_output(args, sizes)
-        return Topology.build(sizes, per_layer, dense_output=dense, **count, **params)
+        allocation = args.allocation or "uniform"
+        return Topology.build(
+            sizes, per_layer, dense_output=dense, allocation=allocation, **count, **params
+        )
     if getattr(args, "sparse_output", False):
         raise TopokitError("--sparse-output only applies to a network (--sizes)")
+    if args.allocation is not None:
+        raise TopokitError(
+            f"--allocation {args.allocation} spreads a density over the layers of a network: "
+            "give its layer sizes with --sizes"
+        )
     if len(names) > 1:
         raise TopokitError(
             f"one family per layer ({family}) builds a network: give its layer sizes with --sizes"

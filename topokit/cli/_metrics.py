@@ -4,12 +4,18 @@ The network may also be one someone else made: a PyTorch state dict or an ``.npz
 weight matrices, measured by its nonzero pattern (:mod:`topokit.interop.weights`).
 With ``--dataset`` the data-aware metrics of the first layer are added
 (:func:`topokit.metrics.input_metrics`, from the variances of the data set's training
-features).
+features). A file that carries weights (an ``.npz`` of weight matrices, a model saved by
+``topokit train --save``) also gets the weighted metrics of each layer
+(:func:`topokit.metrics.weighted_metrics`, the spectrum of ``|W|``); a model file is
+read with :meth:`topokit.nn.SparseMLP.load`, imported only then.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
+
+import numpy as np
 
 from topokit._errors import TopokitError
 from topokit.cli._common import (
@@ -22,13 +28,16 @@ from topokit.cli._common import (
     print_json,
     progress,
 )
+from topokit.interop.weights import is_weights_npz, read_weight_matrices
 from topokit.metrics import (
     INPUT_METRICS,
     LAYER_METRICS,
     NETWORK_METRICS,
+    WEIGHTED_METRICS,
     input_metrics,
     layer_metrics,
     network_metrics,
+    weighted_metrics,
 )
 from topokit.topology import Topology
 
@@ -43,6 +52,7 @@ examples:
   topokit metrics ramanujan,small_world --sizes 784,300,100,10 --degree 16 -p small_world:p=0.1
   topokit metrics net.graphml
   topokit metrics model.npz            # a model saved by 'topokit train --save'
+  topokit metrics model.npz --keys weighted_spectral_gap,net_effective_density
   topokit metrics model.pt
   topokit metrics weights.npz --layout in_out --json
   topokit metrics erdos_renyi --sizes 64,32,10 --density 0.1 --dataset digits
@@ -56,6 +66,10 @@ from torch.save(model.state_dict(), path); each nn.Linear's weight_mask if prune
 else its weight) or an .npz of 2-D weight matrices in the order written
 (np.savez(path, W1, W2, ...); 1-D arrays such as biases are skipped). --layout says
 which way round the .npz matrices are; auto works whenever only one way chains.
+
+A file that carries weights -- an .npz of weight matrices, or a model saved by
+'topokit train --save' -- also gets per layer weighted_lambda1, weighted_lambda2 and
+weighted_spectral_gap: the two largest singular values of |W| and their difference.
 
 --dataset adds the data-aware metrics of the first layer, weighted by the variance
 of each input feature over the data set's training split: input_coverage (the share
@@ -126,6 +140,41 @@ def _without_input_keys(keys):
     return None if keys is None else [key for key in keys if key not in INPUT_METRICS]
 
 
+def _is_model_file(path: str) -> bool:
+    """Whether ``path`` is a model saved by ``SparseMLP.save`` (it marks its format)."""
+    with np.load(path, allow_pickle=False) as arrays:
+        return "topokit_mlp_version" in arrays.files
+
+
+def _weight_matrices(args):
+    """The weights (n_in, n_out) of each layer when ``args.source`` is a file carrying
+    them: an .npz of weight matrices, or a saved model; else None."""
+    path = args.source
+    if os.path.splitext(path)[1].lower() != ".npz" or not os.path.isfile(path):
+        return None
+    if is_weights_npz(path):
+        return read_weight_matrices(path, layout=args.layout or "auto")
+    if _is_model_file(path):
+        # topokit.nn (numba, scikit-learn) is imported only for a model file
+        from topokit.nn.mlp import SparseMLP
+
+        return [layer.weight for layer in SparseMLP.load(path).layers]
+    return None
+
+
+def _weighted_keys(keys, weights) -> tuple[str, ...]:
+    """The weighted keys asked for: all for a file with weights and no ``--keys``."""
+    if keys is None:
+        return WEIGHTED_METRICS if weights is not None else ()
+    asked = tuple(key for key in WEIGHTED_METRICS if key in keys)
+    if asked and weights is None:
+        raise TopokitError(
+            f"--keys {','.join(asked)} needs weights: give an .npz of weight matrices or a "
+            f"model saved by 'topokit train --save', not a graph or a family"
+        )
+    return asked
+
+
 def _network_keys(keys):
     """Split ``--keys`` for a network: (per-layer keys, network keys).
 
@@ -135,12 +184,13 @@ def _network_keys(keys):
     """
     if keys is None:
         return None, None
-    valid = (*LAYER_METRICS, *NETWORK_METRICS, *INPUT_METRICS)
+    valid = (*LAYER_METRICS, *NETWORK_METRICS, *INPUT_METRICS, *WEIGHTED_METRICS)
     unknown = [key for key in keys if key not in valid]
     if unknown:
         raise TopokitError(
             f"unknown metric key(s) {unknown!r} in --keys; valid keys are the per-layer "
-            f"keys {', '.join(LAYER_METRICS)}, the network keys {', '.join(NETWORK_METRICS)} "
+            f"keys {', '.join(LAYER_METRICS)}, the network keys {', '.join(NETWORK_METRICS)}, "
+            f"for a file with weights {', '.join(WEIGHTED_METRICS)} "
             f"and, with --dataset, {', '.join(INPUT_METRICS)}"
         )
     layer_keys = [key for key in keys if key in LAYER_METRICS]
@@ -194,12 +244,15 @@ def format_network(result: dict) -> str:
     return "\n".join(parts)
 
 
-def _topology_metrics(topology, keys, quiet: bool) -> dict:
+def _topology_metrics(topology, keys, quiet: bool, weights=None, weighted_keys=()) -> dict:
     layer_keys, network_keys = _network_keys(keys)
     with progress(total=len(topology) + 1, desc="metrics", quiet=quiet) as bar:
         layers = []
-        for layer in topology:
-            layers.append(layer_metrics(layer, keys=layer_keys) if layer_keys != [] else {})
+        for k, layer in enumerate(topology):
+            values = layer_metrics(layer, keys=layer_keys) if layer_keys != [] else {}
+            if weighted_keys:
+                values.update(weighted_metrics(weights[k], keys=weighted_keys))
+            layers.append(values)
             bar.update()
         network = network_metrics(topology, keys=network_keys)
         bar.update()
@@ -228,10 +281,12 @@ def run(args) -> int:
         raise TopokitError("--data-dir only applies with --dataset NAME")
     source = load_source(args)
     input_keys = _input_keys(keys, args.dataset)
+    weights = _weight_matrices(args) if isinstance(source, Topology) else None
+    weighted_keys = _weighted_keys(keys, weights)
     # the data first: a data set that does not fit fails before the long computations
     data_aware = _data_metrics(source, input_keys, args) if input_keys else {}
     if isinstance(source, Topology):
-        result = _topology_metrics(source, keys, args.quiet)
+        result = _topology_metrics(source, keys, args.quiet, weights, weighted_keys)
         layers = result.pop("layers")
         result = {**result, **data_aware, "layers": layers}
         text = format_network

@@ -15,6 +15,7 @@ from topokit._validation import check_int, make_rng
 from topokit.cli._common import (
     FORMATTER,
     PARAM_HELP,
+    add_allocation_option,
     add_output_option,
     dense_output,
     describe_sizes,
@@ -48,6 +49,8 @@ edge count:
   and 'topokit graph/metrics --sizes'; the options describe the layers before it.
   --sparse-output builds the last layer from the family too (then give one value per
   layer). A network of one layer (--sizes N0,N1) is built from the family.
+  --allocation erk spreads one --density over the sparse layers by ERK (denser small
+  layers, the same total edge count) instead of giving each layer that density.
 
 output:
   A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
@@ -101,6 +104,7 @@ def add_parser(subparsers) -> None:
     count = network.add_mutually_exclusive_group()
     count.add_argument("--density", metavar="D[,D...]", help="edge count round(D*n_in*n_out)")
     count.add_argument("--degree", metavar="K[,K...]", help="edge count K*n_out (fan-in)")
+    add_allocation_option(network)
     network.add_argument(
         "-p",
         "--param",
@@ -338,6 +342,7 @@ def _build_model(args, sizes, seed):
         degree=_split_list(args.degree, int, "--degree"),
         dense_output=dense_output(args, sizes),
         default_density=DEFAULT_DENSITY,
+        allocation=args.allocation or "uniform",
         rng=rng,
         **parse_params(families, args.param),
     )
@@ -400,6 +405,7 @@ def _result(args, data, model, stopped_early) -> dict:
             "n_edges": topology.n_edges,
             "n_edges_per_layer": [layer.n_edges for layer in topology],
             "density": topology.density,
+            "allocation": args.allocation or "uniform",
         },
         "config": {
             "activation": args.activation,

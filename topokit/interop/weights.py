@@ -22,11 +22,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from topokit._errors import TopokitError
-from topokit._graph_file import SPARSE_INDEX_PARTS, open_npz, read_sparse_pattern
-from topokit.interop._patterns import LAYOUTS, as_matrix, build_topology, check_layout
+from topokit._graph_file import (
+    SPARSE_INDEX_PARTS,
+    open_npz,
+    read_sparse_matrix,
+    read_sparse_pattern,
+)
+from topokit.interop._patterns import (
+    LAYOUTS,
+    as_matrix,
+    build_topology,
+    check_layout,
+    infer_layout,
+)
 from topokit.interop._state_dict import load_state_dict, topology_from_state_dict
 
-__all__ = ["LAYOUTS", "is_weights_npz", "read_weights", "save_weights", "topology_from_weights"]
+__all__ = [
+    "LAYOUTS",
+    "is_weights_npz",
+    "read_weight_matrices",
+    "read_weights",
+    "save_weights",
+    "topology_from_weights",
+]
 
 _TORCH_SUFFIXES = (".pt", ".pth")
 _SPARSE_PARTS = (
@@ -171,8 +189,13 @@ def _sparse_names(files) -> list[str]:
     return names
 
 
-def _npz_matrices(arrays, path: str) -> dict:
-    """The weight matrices of an archive, in the order they were written."""
+def _npz_matrices(arrays, path: str, *, values: bool = False) -> dict:
+    """The weight matrices of an archive, in the order they were written.
+
+    A sparse matrix is read as its nonzero pattern, or with ``values`` as its values;
+    a ``<name>weight_mask`` stands for its module, and with ``values`` holds
+    ``weight_orig * weight_mask``.
+    """
     files = arrays.files
     sparse = {f"{name}.{part}": name for name in _sparse_names(files) for part in _SPARSE_PARTS}
     masked = {key[: -len("_mask")] for key in files if key.endswith("weight_mask")}
@@ -182,11 +205,15 @@ def _npz_matrices(arrays, path: str) -> dict:
             name = sparse[key]
             if name not in named:
                 where = f"sparse matrix {name!r} in {path!r}"
-                named[name] = read_sparse_pattern(arrays, f"{name}.", where)
+                read = read_sparse_matrix if values else read_sparse_pattern
+                named[name] = read(arrays, f"{name}.", where)
             continue
         if key.endswith("weight_orig") and key[: -len("_orig")] in masked:
             continue  # the mask beside it is the pattern
         array = arrays[key]
+        original = key[: -len("_mask")] + "_orig"
+        if values and key.endswith("weight_mask") and original in files:
+            array = arrays[original] * array
         if array.ndim > 2:
             raise TopokitError(
                 f"array {key!r} in {path!r} has shape {array.shape}: only 2-D weight matrices "
@@ -275,6 +302,71 @@ def read_weights(path, *, layout="auto"):
             )
         named = _npz_matrices(arrays, path)
         return build_topology(named, layout)
+
+
+def read_weight_matrices(path, *, layout="auto") -> list:
+    """Read the weight matrices of an ``.npz`` weights file, with their values.
+
+    The same matrices, in the same order and orientation, as the layers of
+    :func:`read_weights`: for measuring the weights themselves
+    (:func:`topokit.metrics.weighted_metrics`) beside the topology of their nonzeros.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``.npz`` of weight matrices, as :func:`read_weights` takes it (a
+        ``weight_orig`` beside a ``weight_mask`` gives their product).
+    layout : {"auto", "in_out", "out_in"}, default "auto"
+        How the matrices are stored, as in :func:`read_weights`.
+
+    Returns
+    -------
+    list of scipy.sparse.csr_array
+        One per layer, of shape (n_in, n_out), float64, duplicates summed; a dense
+        matrix keeps its nonzero entries.
+
+    Raises
+    ------
+    TopokitError
+        As :func:`read_weights` for an ``.npz``; also for a file of another suffix
+        (a PyTorch state dict's values are not read here).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> from topokit.interop.weights import read_weight_matrices
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "weights.npz"
+    >>> W1 = np.array([[0.5, 0.0, -2.0], [0.0, 1.0, 0.0]])          # (n_in, n_out) = (2, 3)
+    >>> np.savez(path, W1, np.ones((3, 4)))
+    >>> first, second = read_weight_matrices(path)
+    >>> first.toarray().tolist(), second.shape
+    ([[0.5, 0.0, -2.0], [0.0, 1.0, 0.0]], (3, 4))
+    """
+    check_layout(layout)
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() != ".npz":
+        raise TopokitError(f"weight values are read from .npz weights files, got {path!r}")
+    with open_npz(
+        path,
+        what="weights file",
+        single_array="holds a single array; an .npz of weight matrices holds one per layer "
+        "(np.savez(path, W1, W2, ...))",
+    ) as arrays:
+        if _holds_graph(arrays.files):
+            raise TopokitError(
+                f"{path!r} is a topokit graph file, not weight matrices; read it with topokit.load"
+            )
+        named = _npz_matrices(arrays, path, values=True)
+    names = list(named)
+    matrices = [as_matrix(named[name], name) for name in names]
+    layout = infer_layout(names, [matrix.shape for matrix in matrices], layout)
+    out = []
+    for matrix in matrices:
+        csr = sp.csr_array(matrix, dtype=np.float64)
+        csr.eliminate_zeros()
+        out.append(csr.T.tocsr() if layout == "out_in" else csr)
+    return out
 
 
 def save_weights(path, matrices) -> None:

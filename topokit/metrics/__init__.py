@@ -15,14 +15,17 @@ from topokit.metrics.network import (
     network_metrics,
     sparse_aggregates,
 )
+from topokit.metrics.weighted import WEIGHTED_METRICS, weighted_metrics
 
 __all__ = [
     "INPUT_METRICS",
     "LAYER_METRICS",
     "NETWORK_METRICS",
+    "WEIGHTED_METRICS",
     "input_metrics",
     "is_dense_layer",
     "layer_metrics",
     "network_metrics",
     "sparse_aggregates",
+    "weighted_metrics",
 ]

@@ -1,6 +1,8 @@
 """Input-to-output reachability through the layers of a network.
 
-Dead neurons come from one boolean sweep per direction (O(E)). The number of
+Dead neurons come from one boolean sweep per direction (O(E)), and so do the edges that
+lie on some input-to-output path: edge (u, v) of layer k does when the sweep from the
+inputs reaches u and the sweep back from the outputs reaches v. The number of
 (input, output) pairs joined by a path is exact: reachability sets are propagated as
 bitsets (64 sources per uint64 word) from the smaller end, a batch of words at a time;
 each layer step ORs the words of each node's in-neighbours (a gather and an
@@ -14,25 +16,47 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["alive_inputs", "alive_outputs", "reachable_pairs"]
+__all__ = ["alive_inputs", "alive_outputs", "effective_edges", "reachable_pairs"]
 
 _BATCH_BYTES = 64 * 2**20
 
 
+def _reached(layers: list[sp.csr_array]) -> list[np.ndarray]:
+    """Per neuron layer 0..L, as 0/1 floats: reached from some input (every input is)."""
+    masks = [np.ones(layers[0].shape[0], dtype=np.float64)]
+    for matrix in layers:
+        masks.append((matrix.T @ masks[-1] > 0).astype(np.float64))
+    return masks
+
+
+def _reaching(layers: list[sp.csr_array]) -> list[np.ndarray]:
+    """Per neuron layer 0..L, as 0/1 floats: reaches some output (every output does)."""
+    masks = [np.ones(layers[-1].shape[1], dtype=np.float64)]
+    for matrix in reversed(layers):
+        masks.append((matrix @ masks[-1] > 0).astype(np.float64))
+    return masks[::-1]
+
+
 def alive_outputs(layers: list[sp.csr_array]) -> np.ndarray:
     """Boolean mask of the last-layer neurons that some input reaches."""
-    reached = np.ones(layers[0].shape[0], dtype=np.float64)
-    for matrix in layers:
-        reached = (matrix.T @ reached > 0).astype(np.float64)
-    return reached > 0
+    return _reached(layers)[-1] > 0
 
 
 def alive_inputs(layers: list[sp.csr_array]) -> np.ndarray:
     """Boolean mask of the layer-0 neurons with a path to some last-layer neuron."""
-    reaching = np.ones(layers[-1].shape[1], dtype=np.float64)
-    for matrix in reversed(layers):
-        reaching = (matrix @ reaching > 0).astype(np.float64)
-    return reaching > 0
+    return _reaching(layers)[0] > 0
+
+
+def effective_edges(layers: list[sp.csr_array]) -> int:
+    """Number of edges that lie on some input-to-output path (O(E)).
+
+    Edge (u, v) of layer k counts when u is reached from some input (every input is) and
+    v reaches some output (every output does): ``Σ_k reachedₖᵀ Bₖ reachingₖ₊₁`` over the
+    0/1 masks and the binary biadjacencies, exact in float64 below 2**53 edges.
+    """
+    reached, reaching = _reached(layers), _reaching(layers)
+    total = sum(float(reached[k] @ (matrix @ reaching[k + 1])) for k, matrix in enumerate(layers))
+    return round(total)
 
 
 def _popcount(words: np.ndarray) -> int:

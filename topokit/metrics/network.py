@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from topokit._errors import TopokitError
 from topokit.metrics._facts import GraphFacts
-from topokit.metrics._paths import alive_inputs, alive_outputs, reachable_pairs
+from topokit.metrics._paths import alive_inputs, alive_outputs, effective_edges, reachable_pairs
 from topokit.metrics.layer import LAYER_METRICS, _layer_values, _select_keys
 from topokit.topology import Topology
 
@@ -27,6 +27,7 @@ _NET_KEYS = (
     "net_dead_inputs",
     "net_dead_outputs",
     "net_path_connectivity",
+    "net_effective_density",
 )
 
 NETWORK_METRICS: tuple[str, ...] = _NET_KEYS + tuple(
@@ -91,6 +92,9 @@ def _net_values(topology: Topology, keys: tuple[str, ...]) -> dict:
             values[key] = int(sizes[-1] - alive_outputs(layers).sum())
         elif key == "net_path_connectivity":
             values[key] = reachable_pairs(layers) / (sizes[0] * sizes[-1])
+        elif key == "net_effective_density":
+            n_edges = topology.n_edges
+            values[key] = effective_edges(layers) / n_edges if n_edges else 0.0
     return values
 
 
@@ -196,7 +200,12 @@ def network_metrics(topology: Topology, keys=None) -> dict:
     (layer-0 neurons with no path to any last-layer neuron), dead outputs (last-layer
     neurons no input reaches), and ``net_path_connectivity``, the exact fraction of
     (input, output) pairs joined by a path (bitset propagation from the smaller end:
-    O(E · min(n_0, n_L) / 64) word operations; for one layer it is the density).
+    O(E · min(n_0, n_L) / 64) word operations; for one layer it is the density), and
+    ``net_effective_density``, the fraction of edges that lie on some input-to-output
+    path (an edge whose input no input reaches, or whose output reaches no output, does
+    nothing; one sweep each way, O(E); 1 for one layer, 0 for a network without edges).
+    It is a fraction of the edges present: the effective density of Vysogorets & Kempe,
+    relative to the dense network, is ``net_density * net_effective_density``.
 
     Then ``min_<key>`` and ``mean_<key>`` over the **sparse** layers for every per-layer
     key of ``LAYER_METRICS`` (:func:`sparse_aggregates`): a dense layer, one that joins
@@ -232,6 +241,9 @@ def network_metrics(topology: Topology, keys=None) -> dict:
       and algebraic connectivity of its layer graphs rather than their density.
     - M. Fiedler, "Algebraic connectivity of graphs", *Czechoslovak Mathematical Journal* 23
       (1973): ``net_fiedler_value``.
+    - A. Vysogorets, J. Kempe, "Connectivity Matters: Neural Network Pruning Through the
+      Lens of Effective Sparsity", *Journal of Machine Learning Research* 24 (2023):
+      ``net_effective_density``.
 
     Examples
     --------
@@ -244,6 +256,11 @@ def network_metrics(topology: Topology, keys=None) -> dict:
     {'net_n_nodes': 8, 'net_dead_inputs': 0, 'mean_n_edges': 3.0}
 
     The second layer is complete (dense), so ``mean_n_edges`` is the first layer's 3 edges.
+    Below, hidden neuron 1 has no input, so its edge to the output does nothing:
+
+    >>> cut = Topology([LayerGraph(np.array([[1, 0], [1, 0]])), LayerGraph(np.ones((2, 1)))])
+    >>> network_metrics(cut, keys=["net_effective_density"])
+    {'net_effective_density': 0.75}
     """
     if not isinstance(topology, Topology):
         raise TopokitError(f"topology must be a Topology, got {type(topology).__name__}")
