@@ -708,7 +708,7 @@ def run_study(
                                 continue
                             if kind == "crash":
                                 how = _crash_text(how, crashes[run.key])
-                            result = RunResult("failed", error=how)
+                            result = RunResult.failed(how)
                         store.record(run, result)
                         counts[result.status] += 1
                         run_seconds += result.seconds or 0.0
