@@ -606,7 +606,10 @@ def run_study(
     dask : str, optional
         Run on Dask instead: ``"tcp://host:port"`` of a running scheduler (reached within
         10 s, or an error), or ``"local:N"`` for a LocalCluster of N worker processes.
-        Remote workers are best started single-threaded (``dask worker --nthreads 1``).
+        Each run on a Dask worker uses that worker's share of its machine: one thread
+        per run (``nthreads`` runs at a time), or ``cores // nthreads`` where the worker
+        declares a ``cores`` resource; start workers ``dask worker ADDR --nworkers C
+        --nthreads 1`` for C cores.
     progress : bool, optional
         True: a progress bar on stderr; False: nothing. By default, a bar when stderr is
         a terminal, else a line every :data:`PROGRESS_INTERVAL` seconds (runs done,
