@@ -232,3 +232,19 @@ def test_the_scheduler_killed_mid_study(cluster, tmp_path, capsys):
     assert 1 <= len(rows) < 6
     assert {row["status"] for row in rows} == {"ok"}
     assert f"{len(rows)} of 6 runs done now" in err
+
+
+def test_workers_that_die_before_any_run_stop_the_study(tmp_path):
+    """A script that starts a study outside ``if __name__ == "__main__":``: its workers
+    re-import it and die before their first run; the driver stops, it does not loop."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from topokit.analysis import load_study, run_study\n"
+        f"study = load_study({SMALL!r})\n"
+        f"run_study(study, {str(tmp_path / 'out')!r}, workers=2, progress=False)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 1
+    assert "StudyStoppedError: 3 of 3 runs did not come back from their worker" in out.stderr

@@ -332,22 +332,27 @@ class _LocalBackend:
             for pid, code in ended.items()
             if code != -signal.SIGTERM
         }
-        # none died by itself (ended from outside with SIGTERM): suspect every run in flight
-        self.deaths[id(broken)] = died or {
-            self.started[pid]: _exit_text(code) for pid, code in ended.items()
-        }
+        if not ended:  # no worker ever started a run (a script that re-runs itself on import)
+            died = None
+        elif not died:  # none died by itself (ended with SIGTERM): suspect every run in flight
+            died = {self.started[pid]: _exit_text(code) for pid, code in ended.items()}
+        self.deaths[id(broken)] = died
         self.started = {}
         broken.shutdown(wait=True)
         self._start_pool()
 
     def death(self, future, key, exc):
         """``("crash", how)`` for the run whose worker died under it, ``("again", None)``
-        for a run lost with another's worker, None for anything else."""
+        for a run lost with another's worker, None for anything else (a pool whose workers
+        died before they started any run)."""
         if not isinstance(exc, BrokenProcessPool):
             return None
         if future.topokit_pool is self.pool:
             self._restart()
-        how = self.deaths.get(id(future.topokit_pool), {}).get(key)
+        died = self.deaths.get(id(future.topokit_pool))
+        if died is None:  # the workers died before any run: running again would not help
+            return None
+        how = died.get(key)
         return ("again", None) if how is None else ("crash", how)
 
     def close(self, *, cancel: bool):
