@@ -95,6 +95,7 @@ def test_retries_must_be_a_count(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_run_that_kills_its_dask_worker_is_stored_as_failed(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setenv(CRASH, "2")  # the LocalCluster's worker processes inherit it
@@ -189,6 +190,7 @@ def _busy_worker(client, deadline):
     raise AssertionError("no worker ever ran a task")
 
 
+@pytest.mark.slow
 def test_a_dask_worker_killed_mid_study(cluster, tmp_path):
     address, _, client = cluster
     study = load_study(LONGER)
@@ -207,6 +209,7 @@ def test_a_dask_worker_killed_mid_study(cluster, tmp_path):
     assert pid not in client.run(os.getpid).values()  # the nanny started a new one
 
 
+@pytest.mark.slow
 def test_the_scheduler_killed_mid_study(cluster, tmp_path, capsys):
     address, scheduler, _ = cluster
     config = tmp_path / "study.toml"
@@ -234,6 +237,7 @@ def test_the_scheduler_killed_mid_study(cluster, tmp_path, capsys):
     assert f"{len(rows)} of 6 runs done now" in err
 
 
+@pytest.mark.slow
 def test_workers_that_die_before_any_run_stop_the_study(tmp_path):
     """A script that starts a study outside ``if __name__ == "__main__":``: its workers
     re-import it and die before their first run; the driver stops, it does not loop."""
