@@ -236,7 +236,11 @@ def _init_local_worker(threads, driver_pid, notices, started, crash_seed):
     init_worker(threads, driver_pid, notices=notices)
     signal.signal(signal.SIGINT, _interrupt_a_run)
     _started = started
-    if crash_seed is not None:  # the tests' crashing run (see _execute._CRASH_VARIABLE)
+    # the tests' crashing run (see _execute._CRASH_VARIABLE), as the driver has it now (the
+    # forkserver keeps the environment it started with)
+    if crash_seed is None:
+        os.environ.pop(_CRASH_VARIABLE, None)
+    else:
         os.environ[_CRASH_VARIABLE] = crash_seed
 
 
@@ -577,6 +581,53 @@ def _progress_bar(total, name, show):
     )
 
 
+def _run_all(backend, todo, store, counts, bar, retries):
+    """Run ``todo`` on ``backend``, recording each result in ``store`` as it comes back.
+
+    A run whose worker died under it goes again, up to ``retries`` times, then is stored
+    as failed; a run lost with another's worker goes again. Updates ``counts`` and
+    ``bar``; returns ``(sum of run seconds, reason of the first lost run, whether the
+    Dask scheduler was lost)``.
+    """
+    run_seconds, lost_reason = 0.0, None
+    crashes: dict = {}  # run key -> times its worker died under it
+    to_submit = todo
+    while to_submit:
+        futures = {backend.submit(run.to_dict(), run.key): run for run in to_submit}
+        to_submit = []
+        for future in backend.completed(futures):
+            run = futures.pop(future)
+            try:
+                fields = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory)
+                try:
+                    death = backend.death(future, run.key, exc)
+                except _SchedulerLostError:
+                    return run_seconds, lost_reason, True
+                if death is None:
+                    counts["lost"] += 1
+                    lost_reason = lost_reason or " ".join(str(exc).split()) or repr(exc)
+                    bar.update()
+                    continue
+                kind, how = death
+                if kind == "crash":
+                    crashes[run.key] = crashes.get(run.key, 0) + 1
+                if kind == "again" or (kind == "crash" and crashes[run.key] <= retries):
+                    to_submit.append(run)
+                    continue
+                if kind == "crash":
+                    how = _crash_text(how, crashes[run.key])
+                result = RunResult.failed(how)
+            else:
+                result = RunResult(**fields)
+            store.record(run, result)
+            counts[result.status] += 1
+            run_seconds += result.seconds or 0.0
+            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
+            bar.update()
+    return run_seconds, lost_reason, False
+
+
 def run_study(
     study,
     directory,
@@ -688,40 +739,9 @@ def run_study(
                 _backend(workers, dask, len(todo), client, retries) as (backend, n_workers),
                 _progress(len(todo), study.name, progress, counts) as bar,
             ):
-                crashes: dict = {}  # run key -> times its worker died under it
-                to_submit = todo
-                while to_submit and not scheduler_lost:
-                    futures = {backend.submit(run.to_dict(), run.key): run for run in to_submit}
-                    to_submit = []
-                    for future in backend.completed(futures):
-                        run = futures.pop(future)
-                        try:
-                            result = RunResult(**future.result())
-                        except Exception as exc:  # the worker died (killed, out of memory)
-                            try:
-                                death = backend.death(future, run.key, exc)
-                            except _SchedulerLostError:
-                                scheduler_lost = True
-                                break
-                            if death is None:
-                                counts["lost"] += 1
-                                lost_reason = lost_reason or " ".join(str(exc).split()) or repr(exc)
-                                bar.update()
-                                continue
-                            kind, how = death
-                            if kind == "crash":
-                                crashes[run.key] = crashes.get(run.key, 0) + 1
-                            if kind == "again" or (kind == "crash" and crashes[run.key] <= retries):
-                                to_submit.append(run)
-                                continue
-                            if kind == "crash":
-                                how = _crash_text(how, crashes[run.key])
-                            result = RunResult.failed(how)
-                        store.record(run, result)
-                        counts[result.status] += 1
-                        run_seconds += result.seconds or 0.0
-                        bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
-                        bar.update()
+                run_seconds, lost_reason, scheduler_lost = _run_all(
+                    backend, todo, store, counts, bar, retries
+                )
         statuses = store.statuses()
     stored = {"ok": 0, "failed": 0}
     for run in runs:
