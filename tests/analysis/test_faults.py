@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from topokit._errors import TopokitError
 from topokit.analysis import ResultStore, load_study
 from topokit.analysis.runner import run_study
 from topokit.cli import main
@@ -62,6 +63,14 @@ def _rows(folder):
         return store.run_rows()
 
 
+def _n_stored(folder) -> int:
+    """Runs stored so far in a store being written (0 while it is being made)."""
+    try:
+        return len(_rows(folder))
+    except TopokitError:  # no store yet, or its file just created, still empty
+        return 0
+
+
 def _by_seed(folder):
     return {row["config"]["seed"]: row for row in _rows(folder)}
 
@@ -90,7 +99,7 @@ def test_the_crash_is_not_retried_on_the_next_call(tmp_path, monkeypatch):
 
 
 def test_retries_must_be_a_count(tmp_path):
-    with pytest.raises(Exception, match="retries must be >= 0, got -1"):
+    with pytest.raises(TopokitError, match="retries must be >= 0, got -1"):
         run_study(load_study(SMALL), tmp_path, workers=1, progress=False, retries=-1)
     assert list(tmp_path.iterdir()) == []
 
@@ -217,9 +226,7 @@ def test_the_scheduler_killed_mid_study(cluster, tmp_path, capsys):
     out = tmp_path / "out"
     thread, outcome = _in_thread(main, ["study", str(config), "--out", str(out), "--dask", address])
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (out / "results.sqlite").exists():
-        time.sleep(0.05)
-    while time.monotonic() < deadline and not _rows(out):  # at least one run stored
+    while time.monotonic() < deadline and _n_stored(out) == 0:  # at least one run stored
         time.sleep(0.05)
     os.killpg(scheduler.pid, signal.SIGKILL)
     killed = time.monotonic()
