@@ -29,6 +29,14 @@ def parse_local(address: str) -> int | None:
     return n_workers
 
 
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _import_distributed():
     try:
         import distributed
@@ -69,7 +77,7 @@ def dask_client(address: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int 
                 dashboard_address=None,
                 host="127.0.0.1",
             )
-        threads = max(1, (os.cpu_count() or 1) // n_local)
+        threads = max(1, _cores() // n_local)  # the rule of the local pool's workers
         try:
             client = distributed.Client(cluster, timeout=timeout)
         except BaseException:
