@@ -206,6 +206,12 @@ def test_unreachable_dask_scheduler(capsys, config, tmp_path):
     assert not (tmp_path / "o").exists()  # checked before anything is written
 
 
+def test_negative_retries(capsys, config, tmp_path):
+    status, _, err = run_cli(capsys, "study", config, "--out", tmp_path / "o", "--retries", "-1")
+    assert_one_line_error(status, err, "retries must be >= 0, got -1")
+    assert not (tmp_path / "o").exists()
+
+
 def test_store_of_another_study(capsys, finished, tmp_path):
     path = tmp_path / "other.toml"
     path.write_text(TINY.replace('name = "cli-tiny"', 'name = "other"'))

@@ -337,7 +337,7 @@ def test_an_interrupt_ends_the_runs_in_flight_and_spares_idle_workers(config):
     (worker,) = backend.pool._processes.values()
     os.kill(worker.pid, signal.SIGINT)  # idle: ignored
     assert backend.pool.submit(pow, 2, 3).result() == 8
-    future = backend.submit(long_run.to_dict())
+    future = backend.submit(long_run.to_dict(), long_run.key)
     time.sleep(2.0)  # the run is training
     start = time.monotonic()
     backend.close(cancel=True)

@@ -136,3 +136,56 @@ def test_unreachable_scheduler_fails_within_the_timeout(study, tmp_path):
     assert time.monotonic() - start < 30
     # checked before anything is written: no store
     assert list(tmp_path.iterdir()) == []
+
+
+def _run_and_report_threads(config):
+    """On a Dask worker: run ``config`` through execute_run, then report the thread counts
+    the task's thread and the process were left with, and what the kernels ran on."""
+    import numba
+    from threadpoolctl import threadpool_info
+
+    from topokit.analysis._execute import execute_run
+
+    result = execute_run(config)
+    pools = [pool["num_threads"] for pool in threadpool_info()]
+    return (
+        result["status"],
+        numba.get_num_threads(),
+        max(pools or [1]),
+        os.environ.get("OMP_NUM_THREADS"),
+    )
+
+
+@pytest.mark.parametrize(("resources", "expected"), [([], 1), (["--resources", "cores=2"], 2)])
+def test_runs_on_a_dask_worker_use_its_share_of_threads(study, tmp_path, resources, expected):
+    """A worker started without NUMBA_NUM_THREADS (numba sees every core): each run uses
+    the worker's nthreads share, or its ``cores`` resource divided by nthreads."""
+    if expected > (os.cpu_count() or 1):
+        pytest.skip(f"needs {expected} cores")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = (tmp_path / "dask.log").open("w")
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    scheduler = _start(
+        ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], log
+    )
+    worker = subprocess.Popen(
+        _dask_cli("worker", address, "--nthreads", "1", "--no-dashboard", *resources),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=environment,
+    )
+    try:
+        with distributed.Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=60)
+            config = study.runs()[0].to_dict()
+            status, numba_threads, blas_threads, omp = client.submit(
+                _run_and_report_threads, config, pure=False
+            ).result(timeout=120)
+    finally:
+        _stop(worker)
+        _stop(scheduler)
+        log.close()
+    assert status == "ok"
+    assert (numba_threads, blas_threads, omp) == (expected, expected, str(expected))

@@ -19,7 +19,13 @@ from topokit.analysis.results import (
     open_store,
     varied_training_columns,
 )
-from topokit.analysis.runner import StudyPlan, StudySummary, plan_study, run_study
+from topokit.analysis.runner import (
+    StudyPlan,
+    StudyStoppedError,
+    StudySummary,
+    plan_study,
+    run_study,
+)
 from topokit.analysis.statistics import (
     FitLine,
     correlation_table,
@@ -51,6 +57,7 @@ __all__ = [
     "Study",
     "StudyAnalysis",
     "StudyPlan",
+    "StudyStoppedError",
     "StudySummary",
     "accuracy_vs_density_figure",
     "analyze_study",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from topokit._errors import TopokitError
 
@@ -29,6 +29,14 @@ def parse_local(address: str) -> int | None:
     return n_workers
 
 
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _import_distributed():
     try:
         import distributed
@@ -41,7 +49,7 @@ def _import_distributed():
 
 
 @contextmanager
-def dask_client(address: str, *, timeout: float = DEFAULT_TIMEOUT):
+def dask_client(address: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int | None = None):
     """A connected ``distributed.Client`` and the threads each run may use.
 
     ``"local:N"`` starts a LocalCluster of N single-threaded worker processes (closed on
@@ -49,20 +57,27 @@ def dask_client(address: str, *, timeout: float = DEFAULT_TIMEOUT):
     running scheduler, reached (and holding at least one worker) within ``timeout``
     seconds, or a TopokitError naming it.
     Yields ``(client, threads)``: ``threads`` is the numba/BLAS share of the cores for
-    a local cluster, None (left to the workers) for a remote one.
+    a local cluster, None for a remote one (each run then takes its worker's share, see
+    :func:`~topokit.analysis._execute.dask_worker_threads`). ``retries`` sets a local
+    cluster's ``allowed-failures`` (how many times a run whose worker dies under it is
+    run again); a remote scheduler has its own.
     """
     n_local = parse_local(address)
     distributed = _import_distributed()
     cluster = None
     if n_local is not None:
-        cluster = distributed.LocalCluster(
-            n_workers=n_local,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host="127.0.0.1",
-        )
-        threads = max(1, (os.cpu_count() or 1) // n_local)
+        import dask
+
+        settings = {} if retries is None else {"distributed.scheduler.allowed-failures": retries}
+        with dask.config.set(settings):  # read by the scheduler it starts
+            cluster = distributed.LocalCluster(
+                n_workers=n_local,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+            )
+        threads = max(1, _cores() // n_local)  # the rule of the local pool's workers
         try:
             client = distributed.Client(cluster, timeout=timeout)
         except BaseException:
@@ -93,6 +108,8 @@ def dask_client(address: str, *, timeout: float = DEFAULT_TIMEOUT):
     try:
         yield client, threads
     finally:
-        client.close()
+        # bounded: a client that lost its scheduler would otherwise try to reconnect
+        with suppress(Exception):
+            client.close(timeout=timeout)
         if cluster is not None:
             cluster.close()

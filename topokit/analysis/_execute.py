@@ -6,14 +6,16 @@ so that nothing but builtins crosses the process boundary. It never raises for a
 that fails: the error is the result. The data-aware metrics (``input_coverage``,
 ``input_variance_fan_out``) are recorded with the network metrics, from the variances of
 the training features, computed once per worker and dataset. :func:`limit_threads` keeps
-the numba and BLAS thread pools of a worker to its share of the cores;
-:func:`init_worker` also ends a local worker whose driver was killed.
+the numba and BLAS thread pools of a worker to its share of the cores (on a Dask worker,
+:func:`dask_worker_threads`); :func:`init_worker` also ends a local worker whose driver
+was killed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -30,7 +32,7 @@ from topokit.metrics import INPUT_METRICS, input_metrics, layer_metrics, network
 from topokit.nn import SparseMLP
 from topokit.nn.datasets import load_dataset
 
-__all__ = ["execute_run", "init_worker", "limit_threads"]
+__all__ = ["CORES_RESOURCE", "dask_worker_threads", "execute_run", "init_worker", "limit_threads"]
 
 _THREAD_VARIABLES = (
     "NUMBA_NUM_THREADS",
@@ -43,27 +45,75 @@ _datasets: dict = {}  # dataset name -> Dataset, loaded once per worker process
 _variances: dict = {}  # dataset name -> its training features' variances, once per worker
 _threads: int | None = None  # the limit this process runs under (None: untouched)
 
+#: The Dask worker resource that gives a worker process more cores than its ``nthreads``
+#: (``dask worker ADDR --nthreads 2 --resources cores=8``: each of its 2 runs at a time
+#: uses 4 threads).
+CORES_RESOURCE = "cores"
+
+# For the tests only (tests/analysis/test_faults.py): a run whose seed is the value of
+# this environment variable kills its own worker process with SIGKILL, as the kernel's
+# out-of-memory killer or a segfault in native code would. Read in the worker, never set
+# by topokit.
+_CRASH_VARIABLE = "_TOPOKIT_TEST_CRASH_SEED"
+
 
 def limit_threads(threads: int | None) -> None:
     """Run this process's numba and BLAS code on at most ``threads`` threads.
 
-    Called once in each worker (a pool initializer, or the first run on a Dask worker);
-    None leaves the process as it is.
+    Called before every run (a pool's worker, or a Dask worker's task thread), before its
+    first kernel call; None leaves the process as it is. numba's thread count belongs to
+    the calling thread, so it is set each time; the environment variables and the
+    BLAS/OpenMP pools (threadpoolctl) once per process and count.
     """
     global _threads
-    if threads is None or threads == _threads:
+    if threads is None:
         return
     threads = max(1, int(threads))
-    for name in _THREAD_VARIABLES:
-        # numba re-reads NUMBA_NUM_THREADS whenever it compiles and refuses a value other
-        # than the one its threads started with: set it only before numba is imported
-        if name != "NUMBA_NUM_THREADS" or "numba" not in sys.modules:
-            os.environ[name] = str(threads)
+    if threads != _threads:
+        for name in _THREAD_VARIABLES:
+            # numba re-reads NUMBA_NUM_THREADS whenever it compiles and refuses a value
+            # other than the one its threads started with: set it only before numba is
+            # imported
+            if name != "NUMBA_NUM_THREADS" or "numba" not in sys.modules:
+                os.environ[name] = str(threads)
     # numba first: setting its threads starts its threading layer (OpenMP, say), whose
     # pool the BLAS/OpenMP limit below then covers too
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    threadpool_limits(threads)
-    _threads = threads
+    if threads != _threads:
+        threadpool_limits(threads)
+        _threads = threads
+
+
+def dask_worker_threads() -> int | None:
+    """The threads of one run on the Dask worker this is called in; None elsewhere.
+
+    A worker process runs ``nthreads`` runs at a time on its share of the machine:
+    ``nthreads`` cores, or the worker's ``cores`` resource (:data:`CORES_RESOURCE`) where
+    it declares one. Each run gets ``share // nthreads`` threads (at least 1): one thread
+    per run on workers started ``--nthreads 1``, whatever the machine's core count.
+
+    Returns
+    -------
+    int or None
+        The run's thread count, or None outside a Dask worker (or without Dask).
+
+    Examples
+    --------
+    >>> from topokit.analysis._execute import dask_worker_threads
+    >>> dask_worker_threads() is None  # not on a Dask worker
+    True
+    """
+    if "distributed" not in sys.modules:  # a Dask worker has imported it
+        return None
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not in a worker's task
+        return None
+    nthreads = max(1, int(worker.state.nthreads))
+    share = worker.state.total_resources.get(CORES_RESOURCE, nthreads)
+    return max(1, int(share) // nthreads)
 
 
 def _driver_alive(pid: int) -> bool:
@@ -193,7 +243,8 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
     config : dict
         :meth:`RunConfig.to_dict` of the run.
     threads : int, optional
-        numba/BLAS threads for this process (see :func:`limit_threads`).
+        numba/BLAS threads for this process (see :func:`limit_threads`); by default, on a
+        Dask worker, :func:`dask_worker_threads`.
 
     Returns
     -------
@@ -201,13 +252,15 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
         Keyword arguments of :class:`~topokit.analysis.store.RunResult`; ``status`` is
         ``"failed"`` with the error message when any step raised.
     """
-    limit_threads(threads)
+    limit_threads(dask_worker_threads() if threads is None else threads)
 
     started, start = _now(), time.perf_counter()
     result = {"status": "ok", "started": started, "versions": library_versions()}
     model = None
     try:
         run = RunConfig.from_dict(config)
+        if os.environ.get(_CRASH_VARIABLE) == str(run.seed):
+            os.kill(os.getpid(), signal.SIGKILL)
         topology_rng, training_rng = run.rngs()
         topology = build_topology(run, rng=topology_rng)
         layer_keys = run.layer_metric_keys

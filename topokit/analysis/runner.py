@@ -27,6 +27,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +35,57 @@ from pathlib import Path
 from topokit._errors import TopokitError
 from topokit._validation import check_int
 from topokit.analysis._dask import dask_client, parse_local
-from topokit.analysis._execute import execute_run, init_worker
+from topokit.analysis._execute import _CRASH_VARIABLE, execute_run, init_worker
 from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
 from topokit.analysis.study import RunConfig
 
-__all__ = ["PROGRESS_INTERVAL", "StudyPlan", "StudySummary", "plan_study", "run_study"]
+__all__ = [
+    "DEFAULT_RETRIES",
+    "PROGRESS_INTERVAL",
+    "StudyPlan",
+    "StudyStoppedError",
+    "StudySummary",
+    "plan_study",
+    "run_study",
+]
 
 #: Seconds between two progress lines when stderr is not a terminal.
 PROGRESS_INTERVAL = 30.0
+
+#: How many times a run whose worker process died under it (out of memory, a crash in
+#: native code, a kill) is tried again before it is recorded as failed.
+DEFAULT_RETRIES = 1
+
+
+class StudyStoppedError(TopokitError):
+    """The study stopped before its end: its Dask scheduler was lost, or runs did not come
+    back from their workers. The runs stored before are intact; running the study again
+    goes on from there.
+
+    Parameters
+    ----------
+    message : str
+        What happened, what is stored, and what to do.
+    directory : pathlib.Path
+        The study folder.
+    n_stored : int
+        Runs stored by the call before it stopped.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from topokit import TopokitError
+    >>> from topokit.analysis import StudyStoppedError
+    >>> error = StudyStoppedError("lost the scheduler", directory=Path("out"), n_stored=3)
+    >>> isinstance(error, TopokitError), error.n_stored, str(error)
+    (True, 3, 'lost the scheduler')
+    """
+
+    def __init__(self, message: str, *, directory: Path, n_stored: int):
+        super().__init__(message)
+        self.directory = Path(directory)
+        self.n_stored = n_stored
+
 
 # Workers are started from a clean server process (never by forking a driver that may
 # hold numba or BLAS threads); the server imports topokit once, so each worker starts
@@ -184,19 +228,42 @@ def _interrupt_a_run(signum, frame):
         raise KeyboardInterrupt
 
 
-def _init_local_worker(threads, driver_pid, notices):
+_started = None  # in a local worker: the queue where it says which run it starts
+
+
+def _init_local_worker(threads, driver_pid, notices, started, crash_seed):
+    global _started
     init_worker(threads, driver_pid, notices=notices)
     signal.signal(signal.SIGINT, _interrupt_a_run)
+    _started = started
+    # the tests' crashing run (see _execute._CRASH_VARIABLE), as the driver has it now (the
+    # forkserver keeps the environment it started with)
+    if crash_seed is None:
+        os.environ.pop(_CRASH_VARIABLE, None)
+    else:
+        os.environ[_CRASH_VARIABLE] = crash_seed
 
 
-def _execute_interruptibly(config: dict) -> dict:
-    """:func:`execute_run` in a local worker, where SIGINT ends it."""
+def _execute_interruptibly(config: dict, key: str) -> dict:
+    """:func:`execute_run` in a local worker, where SIGINT ends it; the worker first tells
+    the driver which run it starts (to name the run that kills its worker)."""
     global _running
+    _started.put((os.getpid(), key))
     _running = True
     try:
         return execute_run(config)
     finally:
         _running = False
+
+
+def _exit_text(exitcode) -> str:
+    """How a worker process ended, from its exit code."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}"
 
 
 def _driver_shows_notices() -> bool:
@@ -207,25 +274,90 @@ def _driver_shows_notices() -> bool:
 
 
 class _LocalBackend:
-    """A pool of worker processes, each limited to its share of the cores."""
+    """A pool of worker processes, each limited to its share of the cores.
+
+    A worker process that dies (out of memory, a segfault, a kill) breaks a
+    ``ProcessPoolExecutor``: every run in it fails with ``BrokenProcessPool``. The backend
+    then names the run(s) whose process died by itself (each worker says which run it
+    starts; the pool ends the others with SIGTERM), starts a new pool, and the driver
+    runs the others again.
+    """
 
     def __init__(self, workers: int, threads: int):
-        context = multiprocessing.get_context(_START_METHOD)
+        self.context = multiprocessing.get_context(_START_METHOD)
         if _START_METHOD == "forkserver":
-            context.set_forkserver_preload(_PRELOAD)
-        self.threads = threads
+            self.context.set_forkserver_preload(_PRELOAD)
+        self.workers, self.threads = workers, threads
+        self.started_queue = self.context.SimpleQueue()
+        self.started: dict = {}  # pid -> key of the last run it started (this pool)
+        self.deaths: dict = {}  # id(pool) -> {run key: how its process ended}
+        self.pool = None
+        self._start_pool()
+
+    def _start_pool(self):
         self.pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
+            max_workers=self.workers,
+            mp_context=self.context,
             initializer=_init_local_worker,
-            initargs=(threads, os.getpid(), _driver_shows_notices()),
+            initargs=(
+                self.threads,
+                os.getpid(),
+                _driver_shows_notices(),
+                self.started_queue,
+                os.environ.get(_CRASH_VARIABLE),
+            ),
         )
 
-    def submit(self, config):
-        return self.pool.submit(_execute_interruptibly, config)
+    def _drain(self):
+        while not self.started_queue.empty():
+            pid, key = self.started_queue.get()
+            self.started[pid] = key
+
+    def submit(self, config, key):
+        future = self.pool.submit(_execute_interruptibly, config, key)
+        future.topokit_pool = self.pool
+        return future
 
     def completed(self, futures):
-        return _pool_completed(futures)
+        for future in _pool_completed(futures):
+            self._drain()  # keeps the queue's pipe from filling
+            yield future
+
+    def _restart(self):
+        """Name the runs whose worker died in the broken pool; start a new pool."""
+        broken = self.pool
+        processes = list((getattr(broken, "_processes", None) or {}).values())
+        for process in processes:
+            process.join(timeout=30)  # the pool ends the survivors with SIGTERM
+        self._drain()
+        ended = {p.pid: p.exitcode for p in processes if p.pid in self.started}
+        died = {
+            self.started[pid]: _exit_text(code)
+            for pid, code in ended.items()
+            if code != -signal.SIGTERM
+        }
+        if not ended:  # no worker ever started a run (a script that re-runs itself on import)
+            died = None
+        elif not died:  # none died by itself (ended with SIGTERM): suspect every run in flight
+            died = {self.started[pid]: _exit_text(code) for pid, code in ended.items()}
+        self.deaths[id(broken)] = died
+        self.started = {}
+        broken.shutdown(wait=True)
+        self._start_pool()
+
+    def death(self, future, key, exc):
+        """``("crash", how)`` for the run whose worker died under it, ``("again", None)``
+        for a run lost with another's worker, None for anything else (a pool whose workers
+        died before they started any run)."""
+        if not isinstance(exc, BrokenProcessPool):
+            return None
+        if future.topokit_pool is self.pool:
+            self._restart()
+        died = self.deaths.get(id(future.topokit_pool))
+        if died is None:  # the workers died before any run: running again would not help
+            return None
+        how = died.get(key)
+        return ("again", None) if how is None else ("crash", how)
 
     def close(self, *, cancel: bool):
         if cancel:  # interrupted or failed: the runs in flight are not waited for
@@ -237,13 +369,14 @@ class _LocalBackend:
                 with suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGINT)
         self.pool.shutdown(wait=True, cancel_futures=cancel)
+        self.started_queue.close()
 
 
 class _DaskBackend:
-    def __init__(self, client, threads):
-        self.client, self.threads = client, threads
+    def __init__(self, client, threads, address):
+        self.client, self.threads, self.address = client, threads, address
 
-    def submit(self, config):
+    def submit(self, config, key):
         return self.client.submit(execute_run, config, self.threads, pure=False)
 
     def completed(self, futures):
@@ -251,12 +384,31 @@ class _DaskBackend:
 
         return as_completed(list(futures))
 
+    def death(self, future, key, exc):
+        """``("failed", how)`` for a run whose workers died under it as many times as the
+        scheduler allows (``distributed.scheduler.allowed-failures``); raises
+        :class:`StudyStoppedError`'s message as a TopokitError when the scheduler is lost;
+        None for anything else."""
+        from distributed import KilledWorker
+
+        if isinstance(exc, KilledWorker):
+            return ("failed", f"its Dask worker process died under it ({exc})")
+        if self.client.status not in ("running", "newly-created") or (
+            "scheduler-connection-lost" in str(exc)
+        ):
+            raise _SchedulerLostError(self.address)
+        return None
+
     def close(self, *, cancel: bool):
         pass  # the client (and a local cluster) close with their context
 
 
+class _SchedulerLostError(Exception):
+    """The driver lost its connection to the Dask scheduler."""
+
+
 @contextmanager
-def _backend(workers, dask, n_pending, client=None):
+def _backend(workers, dask, n_pending, client=None, retries=DEFAULT_RETRIES):
     """The backend that runs the pending runs: a local pool, a LocalCluster, or the
     ``(client, threads)`` of a remote scheduler already connected."""
     if dask is None:
@@ -271,10 +423,10 @@ def _backend(workers, dask, n_pending, client=None):
         return
     with ExitStack() as stack:
         if client is None:
-            client = stack.enter_context(dask_client(dask))
+            client = stack.enter_context(dask_client(dask, retries=retries))
         client, threads = client
         n_workers = len(client.scheduler_info().get("workers", {}))
-        yield _DaskBackend(client, threads), n_workers
+        yield _DaskBackend(client, threads, dask), n_workers
 
 
 def _check_arguments(workers, dask):
@@ -333,6 +485,16 @@ def _unnamed(store, runs):
     named = {run.key for run in runs}
     configs = [row["config"] for row in store.run_rows() if row["run_key"] not in named]
     return len(configs), (_describe_unnamed(configs, runs) if configs else "")
+
+
+def _crash_text(how: str, attempts: int) -> str:
+    """The error recorded for a run whose worker process died under it on each attempt."""
+    times = "once" if attempts == 1 else f"on each of its {attempts} attempts"
+    return (
+        f"its worker process died while running it ({how}), {times}: out of memory, a "
+        "crash in native code, or a kill; not tried again (retries="
+        f"{attempts - 1})"
+    )
 
 
 def format_duration(seconds: float) -> str:
@@ -419,6 +581,53 @@ def _progress_bar(total, name, show):
     )
 
 
+def _run_all(backend, todo, store, counts, bar, retries):
+    """Run ``todo`` on ``backend``, recording each result in ``store`` as it comes back.
+
+    A run whose worker died under it goes again, up to ``retries`` times, then is stored
+    as failed; a run lost with another's worker goes again. Updates ``counts`` and
+    ``bar``; returns ``(sum of run seconds, reason of the first lost run, whether the
+    Dask scheduler was lost)``.
+    """
+    run_seconds, lost_reason = 0.0, None
+    crashes: dict = {}  # run key -> times its worker died under it
+    to_submit = todo
+    while to_submit:
+        futures = {backend.submit(run.to_dict(), run.key): run for run in to_submit}
+        to_submit = []
+        for future in backend.completed(futures):
+            run = futures.pop(future)
+            try:
+                fields = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory)
+                try:
+                    death = backend.death(future, run.key, exc)
+                except _SchedulerLostError:
+                    return run_seconds, lost_reason, True
+                if death is None:
+                    counts["lost"] += 1
+                    lost_reason = lost_reason or " ".join(str(exc).split()) or repr(exc)
+                    bar.update()
+                    continue
+                kind, how = death
+                if kind == "crash":
+                    crashes[run.key] = crashes.get(run.key, 0) + 1
+                if kind == "again" or (kind == "crash" and crashes[run.key] <= retries):
+                    to_submit.append(run)
+                    continue
+                if kind == "crash":
+                    how = _crash_text(how, crashes[run.key])
+                result = RunResult.failed(how)
+            else:
+                result = RunResult(**fields)
+            store.record(run, result)
+            counts[result.status] += 1
+            run_seconds += result.seconds or 0.0
+            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
+            bar.update()
+    return run_seconds, lost_reason, False
+
+
 def run_study(
     study,
     directory,
@@ -427,6 +636,7 @@ def run_study(
     dask=None,
     progress=None,
     retry_failed=False,
+    retries=DEFAULT_RETRIES,
 ) -> StudySummary:
     """Run the pending runs of ``study`` and record them in ``directory``'s store.
 
@@ -452,13 +662,22 @@ def run_study(
     dask : str, optional
         Run on Dask instead: ``"tcp://host:port"`` of a running scheduler (reached within
         10 s, or an error), or ``"local:N"`` for a LocalCluster of N worker processes.
-        Remote workers are best started single-threaded (``dask worker --nthreads 1``).
+        Each run on a Dask worker uses that worker's share of its machine: one thread
+        per run (``nthreads`` runs at a time), or ``cores // nthreads`` where the worker
+        declares a ``cores`` resource; start workers ``dask worker ADDR --nworkers C
+        --nthreads 1`` for C cores.
     progress : bool, optional
         True: a progress bar on stderr; False: nothing. By default, a bar when stderr is
         a terminal, else a line every :data:`PROGRESS_INTERVAL` seconds (runs done,
         failed, estimated time left), so that batch logs show progress.
     retry_failed : bool, default False
         Run again the runs stored as failed.
+    retries : int, default :data:`DEFAULT_RETRIES`
+        How many times a run whose worker process dies under it (out of memory, a crash
+        in native code, a kill) is tried again; then it is stored as failed with the
+        reason, and the study goes on. The local pool replaces a dead worker; on
+        ``local:N`` it is the cluster's ``allowed-failures``; a remote scheduler uses its
+        own ``distributed.scheduler.allowed-failures`` (Dask's default: 3).
 
     Returns
     -------
@@ -471,6 +690,10 @@ def run_study(
         store of a study of another name (see :class:`~topokit.analysis.ResultStore`),
         or the Dask scheduler cannot be reached or has no workers (checked before
         anything is written). Runs stored before the error are intact.
+    StudyStoppedError
+        If the connection to the Dask scheduler is lost mid-study, or runs did not come
+        back from their workers: the runs stored so far are intact; running the study
+        again does the rest.
     KeyboardInterrupt
         On Ctrl-C: the local workers are stopped, the runs in flight are not stored, the
         runs stored before are intact; calling it again goes on from there.
@@ -496,6 +719,7 @@ def run_study(
     """
     start = time.perf_counter()
     workers = _check_arguments(workers, dask)
+    retries = check_int("retries", retries, minimum=0)
     runs = study.runs()
     with ExitStack() as stack:
         client = None
@@ -507,41 +731,42 @@ def run_study(
         n_skipped = len(runs) - len(todo)
         n_unnamed, unnamed = _unnamed(store, runs)
         counts = {"ok": 0, "failed": 0, "lost": 0}
-        run_seconds, n_workers, lost_reason = 0.0, 0, None
+        run_seconds, n_workers, lost_reason, scheduler_lost = 0.0, 0, None, False
         if todo:
             # longest first, so that no long run is left alone at the end
             todo = sorted(todo, key=_estimated_cost, reverse=True)
             with (
-                _backend(workers, dask, len(todo), client) as (backend, n_workers),
+                _backend(workers, dask, len(todo), client, retries) as (backend, n_workers),
                 _progress(len(todo), study.name, progress, counts) as bar,
             ):
-                futures = {backend.submit(run.to_dict()): run for run in todo}
-                for future in backend.completed(futures):
-                    run = futures.pop(future)
-                    try:
-                        fields = future.result()
-                    except Exception as exc:  # the worker died (killed, out of memory)
-                        counts["lost"] += 1
-                        lost_reason = lost_reason or " ".join(str(exc).split()) or repr(exc)
-                    else:
-                        result = RunResult(**fields)
-                        store.record(run, result)
-                        counts[result.status] += 1
-                        run_seconds += result.seconds or 0.0
-                    bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
-                    bar.update()
+                run_seconds, lost_reason, scheduler_lost = _run_all(
+                    backend, todo, store, counts, bar, retries
+                )
         statuses = store.statuses()
     stored = {"ok": 0, "failed": 0}
     for run in runs:
         if run.key in statuses:
             stored[statuses[run.key]] += 1
+    n_done = counts["ok"] + counts["failed"]
+    if scheduler_lost:
+        raise StudyStoppedError(
+            f"lost the connection to the Dask scheduler at {dask!r}: the study stopped with "
+            f"{n_done} of {len(todo)} runs done now and stored in {str(store.path)!r} "
+            f"({stored['ok'] + stored['failed']} of the study's {len(runs)} in all); the "
+            "runs in flight were not stored: start the scheduler and workers again and run "
+            "the study again to do the rest",
+            directory=Path(directory),
+            n_stored=n_done,
+        )
     if counts["lost"]:
-        raise TopokitError(
+        raise StudyStoppedError(
             f"{counts['lost']} of {len(todo)} runs did not come back from their worker "
-            f"({lost_reason}); the {counts['ok'] + counts['failed']} that did are stored in "
+            f"({lost_reason}); the {n_done} that did are stored in "
             f"{str(store.path)!r}: run the study again to do the rest (a worker process died: "
             "out of memory, killed, or a script that starts a study outside "
-            "`if __name__ == '__main__':`, which the workers re-import)"
+            "`if __name__ == '__main__':`, which the workers re-import)",
+            directory=Path(directory),
+            n_stored=n_done,
         )
     return StudySummary(
         directory=Path(directory),

@@ -83,6 +83,15 @@ def add_parser(subparsers) -> None:
         "--retry-failed", action="store_true", help="run again the runs stored as failed"
     )
     parser.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        default=None,
+        help="times a run whose worker process dies under it (out of memory, a crash) is "
+        "tried again before it is stored as failed (default: 1; on a remote Dask "
+        "scheduler, its allowed-failures)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the grid, the runs to do and already stored, and an estimate of the "
@@ -209,6 +218,8 @@ def _resume_command(args) -> str:
         words += ["--workers", str(args.workers)]
     if args.dask is not None:
         words += ["--dask", args.dask]
+    if args.retries is not None:
+        words += ["--retries", str(args.retries)]
     return shlex.join(words)
 
 
@@ -264,7 +275,7 @@ def _print_problems(exc: TopokitError) -> int:
 
 def run(args) -> int:
     """Run the study (or plan it, with --dry-run), print a summary, write the report."""
-    from topokit.analysis.runner import plan_study, run_study
+    from topokit.analysis.runner import DEFAULT_RETRIES, StudyStoppedError, plan_study, run_study
 
     if args.list_presets:
         presets = _presets()
@@ -298,9 +309,13 @@ def run(args) -> int:
             dask=args.dask,
             progress=False if args.quiet else None,
             retry_failed=args.retry_failed,
+            retries=DEFAULT_RETRIES if args.retries is None else args.retries,
         )
     except KeyboardInterrupt:
         return _interrupted(args)
+    except StudyStoppedError as exc:
+        print(f"topokit: error: {exc}; to resume: {_resume_command(args)}", file=sys.stderr)
+        return 1
     report, note = _report(summary.directory)
     if args.json:
         print_json({**summary.to_dict(), "report": None if report is None else str(report)})
