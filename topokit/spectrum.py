@@ -92,8 +92,10 @@ def _is_zero_operator(matvec, size, forward, backward) -> bool:
 
 
 def _max_abs_row_sum(matrix: sp.csr_array) -> float:
-    sums = np.add.reduceat(np.abs(matrix.data), matrix.indptr[:-1]) if matrix.nnz else [0.0]
-    return float(np.max(sums))
+    """Largest ``Σ_j |m_ij|`` over the rows (empty rows included): the ∞-norm."""
+    if matrix.nnz == 0:
+        return 0.0
+    return float(np.max(abs(matrix).sum(axis=1)))
 
 
 def top_singular_pairs(matrix, k: int = 2, *, deflate=None) -> SingularPairs:
@@ -193,10 +195,8 @@ def _projector(basis: list):
 
     def project(x):
         for vector in basis:
-            if x.ndim == 2:
-                x = x - np.outer(vector, vector @ x)
-            else:
-                x = x - vector * dot(vector, x)
+            weight = vector @ x if x.ndim == 2 else dot(vector, x)
+            x = x - np.multiply.outer(vector, weight)
         return x
 
     return project
