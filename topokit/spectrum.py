@@ -6,13 +6,17 @@ plus zeros, so ``lambda1`` and ``lambda2`` of a layer are the two largest singul
 of its biadjacency ``B``. The metrics (:mod:`topokit.metrics`), the drawing
 (:mod:`topokit.draw`) and the ``ramanujan`` family all read them from here.
 
-Everything works on the Gram matrix of the smaller side (``Bᵀ B`` when ``n_in >= n_out``,
-else ``B Bᵀ``), never a shift-invert and never a dense ``n_in x n_out`` array: a dense
-eigendecomposition of that small Gram matrix when the smaller side is small, else ARPACK
-(``eigsh``, largest algebraic) on a matrix-free operator, seeded from a fixed-seed
-Generator so results are reproducible. Singular values are read back as ``‖M v‖`` for
-the Gram eigenvectors ``v`` (``M`` the map from the small side to the large side), which
-keeps small singular values accurate to ``eps * lambda1`` instead of
+Everything works on the Gram matrix ``G`` of the smaller side (``Bᵀ B`` when
+``n_in >= n_out``, else ``B Bᵀ``), never a shift-invert and never a dense
+``n_in x n_out`` array: a dense eigendecomposition of ``G`` when the smaller side is
+small; else, for up to four values, one certified Lanczos run per value with the vectors
+found before projected out (:mod:`topokit._lanczos`: each pair is returned with an
+explicitly computed residual ``‖G v − σ² v‖ <= 1e-10 max(σ², 1e-3 β)``, ``β >= ‖G‖``
+the largest absolute row sum of ``B`` times that of ``Bᵀ``); for more
+values ARPACK (``eigsh``, largest algebraic) on a matrix-free operator. Starts come from
+a fixed-seed Generator, so results are reproducible. Singular values are read back as
+``‖M v‖`` for the Gram eigenvectors ``v`` (``M`` the map from the small side to the
+large side), which keeps small singular values accurate to ``eps * lambda1`` instead of
 ``sqrt(eps) * lambda1``.
 """
 
@@ -106,8 +110,9 @@ def top_singular_pairs(matrix, k: int = 2, *, deflate=None) -> SingularPairs:
     vectors found before (and ``deflate``) projected out, and is returned only with a
     certified residual: ``‖G v − σ² v‖ <= 1e-10 σ²``, so an eigenvalue of ``G`` lies
     within that distance of ``σ²`` and a singular value within ``1e-10 σ`` of ``σ``
-    (relative to ``1e-3 lambda1²`` instead for values below ``0.03 lambda1``). For
-    ``k`` above 4, ARPACK (``eigsh``) finds all of them in one run instead.
+    (``1e-13 β`` instead of ``1e-10 σ²`` for values with ``σ² < 1e-3 β``, ``β >= ‖G‖``
+    the largest absolute row sum of ``matrix`` times that of its transpose). For ``k``
+    above 4, ARPACK (``eigsh``) finds all of them in one run instead.
 
     Parameters
     ----------
@@ -287,9 +292,10 @@ def top_singular_values(biadjacency, k: int = 2) -> np.ndarray:
     """The ``k`` largest singular values of ``biadjacency``, in decreasing order.
 
     Works on the Gram matrix of the smaller side (``B Bᵀ`` or ``Bᵀ B``): a dense
-    eigendecomposition when that side is small, else ARPACK (``eigsh``, largest
-    algebraic, no shift-invert) on a matrix-free operator. Missing values (when
-    ``k`` exceeds the smaller side) are zeros.
+    eigendecomposition when that side is small, else certified Lanczos runs (up to
+    four values) or ARPACK (``eigsh``, more values), never a shift-invert; see
+    :func:`top_singular_pairs`. Missing values (when ``k`` exceeds the smaller side)
+    are zeros.
 
     Parameters
     ----------
