@@ -6,13 +6,15 @@ matrix-vector product only; nothing of size ``n x n`` is ever formed.
 
 The method is the plain three-term Lanczos recurrence, run twice:
 
-1. the first pass keeps only the tridiagonal matrix ``T_k`` (two numbers a step) and
-   stops when the Ritz estimate ``beta_k |s_k|`` of the top Ritz pair of ``T_k`` falls
-   below ``tol * scale``;
-2. the second pass runs the very same recurrence again (same operations, same order, so
-   the same vectors) and accumulates the Ritz vector ``y = sum_j s_j q_j``.
+1. the first pass builds the tridiagonal matrix ``T_k`` (two numbers a step) and stops
+   when the Ritz estimate ``beta_k |s_k|`` of the top Ritz pair of ``T_k`` falls below
+   ``tol * scale``; it keeps the Lanczos vectors ``q_j`` while they fit in 256 MiB (at
+   least 48 of them);
+2. the Ritz vector ``y = sum_j s_j q_j`` is summed from the kept vectors, and the
+   recurrence resumes after the last kept one to regenerate the others (same
+   operations, same order, so the same vectors).
 
-Memory is a few vectors of length ``n`` whatever the number of steps. Then the result is
+Memory is thus bounded whatever the number of steps. Then the result is
 *checked*, not trusted: with ``y`` normalised, ``rho = yᵀ G y`` and ``r = G y − rho y``
 are computed explicitly. For a symmetric ``G`` an eigenvalue lies within ``‖r‖`` of
 ``rho`` (and ``rho`` never exceeds the largest eigenvalue); the pair is returned only when
@@ -41,6 +43,10 @@ _CHECK_EVERY = 10
 # Steps of one Lanczos cycle, and cycles (restarts from the last Ritz vector) at most.
 _MAX_STEPS = 4000
 _MAX_CYCLES = 8
+# Lanczos vectors kept from the first pass, so that the second pass does not recompute
+# them: up to this many bytes, and at least this many vectors (ARPACK kept 48).
+_STORED_BYTES = 256 * 2**20
+_STORED_VECTORS = 48
 # beta below this (times the operator's norm bound) is an invariant subspace.
 _BREAKDOWN = 1e3 * np.finfo(np.float64).eps
 # Eigenvalues below this fraction of the norm bound get an absolute residual tolerance.
@@ -52,11 +58,12 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
-def _recurrence(matvec, start: np.ndarray):
-    """Yield ``(q_j, alpha_j, beta_j)`` of the Lanczos recurrence from ``start``."""
-    q = start / math.sqrt(dot(start, start))
-    q_previous = None
-    beta_previous = 0.0
+def _recurrence(matvec, q: np.ndarray, q_previous=None, beta_previous: float = 0.0):
+    """Yield ``(q_j, alpha_j, beta_j)`` of the Lanczos recurrence from the unit vector ``q``.
+
+    ``q_previous`` and ``beta_previous`` resume it at a later step (the vector and the
+    ``beta`` of the step before ``q``).
+    """
     while True:
         w = np.asarray(matvec(q), dtype=np.float64)
         alpha = dot(q, w)
@@ -80,9 +87,20 @@ def _top_ritz(alphas: list, betas: list):
 
 
 def _cycle(matvec, start: np.ndarray, bound: float, tol: float, max_steps: int):
-    """One two-pass Lanczos cycle: the top Ritz vector of the Krylov space, unit norm."""
+    """One Lanczos cycle: the top Ritz vector of the Krylov space, unit norm.
+
+    The first steps' vectors are kept (up to :data:`_STORED_BYTES`, at least
+    :data:`_STORED_VECTORS` of them); the second pass resumes the recurrence after the
+    last kept one, so it costs one product per step beyond them.
+    """
+    size = start.size
+    capacity = min(max_steps, max(_STORED_VECTORS, _STORED_BYTES // (8 * size)))
+    stored = np.empty((capacity, size))  # pages are touched only as rows are written
     alphas, betas = [], []
-    for step, (_, alpha, beta) in enumerate(_recurrence(matvec, start), start=1):
+    first = start / math.sqrt(dot(start, start))
+    for step, (q, alpha, beta) in enumerate(_recurrence(matvec, first), start=1):
+        if step <= capacity:
+            stored[step - 1] = q
         alphas.append(alpha)
         betas.append(beta)
         breakdown = beta <= _BREAKDOWN * bound
@@ -92,9 +110,16 @@ def _cycle(matvec, start: np.ndarray, bound: float, tol: float, max_steps: int):
                 break
             if beta * abs(ritz[-1]) <= tol * max(theta, _FLOOR * bound):
                 break
-    vector = np.zeros(start.size)
-    for weight, (q, _, _) in zip(ritz, _recurrence(matvec, start), strict=False):
+    kept = min(len(alphas), capacity)
+    vector = np.zeros(size)
+    for weight, q in zip(ritz[:kept], stored[:kept], strict=True):
         vector += weight * q
+    if len(alphas) > kept:
+        previous = (stored[kept - 2], betas[kept - 2]) if kept >= 2 else (None, 0.0)
+        resumed = _recurrence(matvec, stored[kept - 1], *previous)
+        next(resumed)  # step `kept` again: its vector is already summed
+        for weight, (q, _, _) in zip(ritz[kept:], resumed, strict=False):
+            vector += weight * q
     return vector / math.sqrt(dot(vector, vector))
 
 
