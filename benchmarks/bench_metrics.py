@@ -218,7 +218,7 @@ def main(argv=None) -> None:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        bench_cli_metrics(20_000, repeats=1)
+        bench_cli_metrics(5_000, repeats=1)
         bench_all_metrics(2_000)
         bench_fiedler_vs_networkx(600, args.nx_biregular)
         bench_memory(5_000, 10)
