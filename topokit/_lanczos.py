@@ -91,7 +91,8 @@ def _cycle(matvec, start: np.ndarray, bound: float, tol: float, max_steps: int):
 
     The first steps' vectors are kept (up to :data:`_STORED_BYTES`, at least
     :data:`_STORED_VECTORS` of them); the second pass resumes the recurrence after the
-    last kept one, so it costs one product per step beyond them.
+    last kept one, so it costs one product per step beyond them (and one more, at the
+    last kept step, to resume).
     """
     size = start.size
     capacity = min(max_steps, max(_STORED_VECTORS, _STORED_BYTES // (8 * size)))
