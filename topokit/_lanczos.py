@@ -23,8 +23,8 @@ are computed explicitly. For a symmetric ``G`` an eigenvalue lies within ``â€–râ
 No reorthogonalisation is done: in floating point the recurrence loses orthogonality only
 once a Ritz value has converged (Paige), which is when the first pass stops. Inner products
 and norms are computed with ``numpy.einsum``, which does not call BLAS: OpenBLAS threads
-its level-1 routines on long vectors, and on a busy machine their spinning threads made
-each product thousands of times slower than the single-thread loop.
+its level-1 routines on long vectors, and its spinning threads then compete with any
+other work on the machine (see the docs' Performance page).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ _CHECK_EVERY = 10
 _MAX_STEPS = 4000
 _MAX_CYCLES = 8
 # Lanczos vectors kept from the first pass, so that the second pass does not recompute
-# them: up to this many bytes, and at least this many vectors (ARPACK kept 48).
+# them: up to this many bytes, and at least this many vectors (the basis of the ARPACK
+# path of topokit.spectrum, _ARPACK_NCV).
 _STORED_BYTES = 256 * 2**20
 _STORED_VECTORS = 48
 # beta below this (times the operator's norm bound) is an invariant subspace.

@@ -156,10 +156,9 @@ def top_singular_pairs(matrix, k: int = 2, *, deflate=None) -> SingularPairs:
 
 
 def _arpack_singular_pairs(matrix, k: int = 2, *, deflate=None) -> SingularPairs:
-    """:func:`top_singular_pairs` with ARPACK for every ``k`` on large sides.
+    """:func:`top_singular_pairs` with ARPACK (default BLAS threads) for every ``k``.
 
-    The reference that the Lanczos path is tested and benchmarked against (ARPACK with
-    the default BLAS threads, as it ran for every ``k`` before).
+    The reference that the Lanczos path is tested and benchmarked against.
     """
     return _singular_pairs(matrix, k, deflate, lanczos=False)
 
