@@ -76,7 +76,7 @@ def test_is_ramanujan(case):
 
 
 def test_top_singular_values_iterative_path():
-    # l·q = 620 > 600: top_singular_values uses ARPACK on the Gram matrix
+    # l·q = 620 > 600: top_singular_values uses certified Lanczos on the Gram matrix
     graph = array_code(q=31, l=20)
     values = top_singular_values(graph.biadjacency, k=2)
     np.testing.assert_allclose(values, [np.sqrt(620), np.sqrt(31)], rtol=RTOL)

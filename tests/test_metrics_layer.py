@@ -102,7 +102,7 @@ def metrics(matrix, keys=None):
 
 @pytest.fixture(params=["dense", "iterative"])
 def path(request, monkeypatch):
-    """Run a test on the dense solvers and again with the iterative (ARPACK) ones."""
+    """Run a test on the dense solvers and again with the iterative (Lanczos) ones."""
     if request.param == "iterative":
         monkeypatch.setattr(spectrum, "_DENSE_GRAM_LIMIT", 2)
         monkeypatch.setattr(_laplacian, "_DENSE_LAPLACIAN_LIMIT", 4)
@@ -356,7 +356,7 @@ def test_single_edge_and_no_edge():
 
 
 def test_unequal_sides_iterative(monkeypatch):
-    """n_in >> n_out through ARPACK agrees with dense SVD."""
+    """n_in >> n_out through the iterative solvers (Lanczos) agrees with dense SVD."""
     monkeypatch.setattr(spectrum, "_DENSE_GRAM_LIMIT", 10)
     monkeypatch.setattr(_laplacian, "_DENSE_LAPLACIAN_LIMIT", 10)
     rng = np.random.default_rng(5)

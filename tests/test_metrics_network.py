@@ -9,11 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from topokit import spectrum
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
 from topokit.metrics import (
     LAYER_METRICS,
     NETWORK_METRICS,
+    _laplacian,
     _paths,
     is_dense_layer,
     layer_metrics,
@@ -204,3 +206,19 @@ def test_unknown_key():
 def test_not_a_topology():
     with pytest.raises(TopokitError, match="topology must be a Topology, got LayerGraph"):
         network_metrics(LayerGraph(np.eye(2)))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_spectral_network_metrics_through_the_iterative_solvers(seed, monkeypatch):
+    """The whole network's lambda1, lambda2 and Fiedler value by Lanczos, against eigvalsh."""
+    monkeypatch.setattr(spectrum, "_DENSE_GRAM_LIMIT", 2)
+    monkeypatch.setattr(_laplacian, "_DENSE_LAPLACIAN_LIMIT", 4)
+    matrices = random_matrices([30, 20, 25, 15], 0.3, seed)
+    adjacency, _ = dense_adjacency(matrices)
+    laplacian = np.diag(adjacency.sum(axis=1)) - adjacency
+    eigenvalues = np.linalg.eigvalsh(adjacency)[::-1]
+    keys = ["net_lambda1", "net_lambda2", "net_fiedler_value"]
+    result = network_metrics(topology_from(matrices), keys)
+    assert result["net_lambda1"] == pytest.approx(eigenvalues[0], rel=RTOL)
+    assert result["net_lambda2"] == pytest.approx(eigenvalues[1], rel=RTOL)
+    assert result["net_fiedler_value"] == pytest.approx(np.linalg.eigvalsh(laplacian)[1], rel=RTOL)

@@ -109,7 +109,7 @@ def test_spectrum_against_dense_numpy(q):
     np.testing.assert_allclose(singular, expected, rtol=RTOL)
 
 
-@pytest.mark.parametrize("q", [4, 8, 9, 16, 27])  # 27: 757 points, the iterative (ARPACK) path
+@pytest.mark.parametrize("q", [4, 8, 9, 16, 27])  # 27: 757 points, the iterative (Lanczos) path
 def test_top_singular_values(q):
     values = top_singular_values(projective_plane(q=q).biadjacency, k=2)
     np.testing.assert_allclose(values, [q + 1.0, np.sqrt(q)], rtol=RTOL)
