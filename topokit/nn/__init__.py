@@ -13,15 +13,19 @@ which must start fast.
 from topokit.nn import _openmp  # noqa: F401  (the OpenMP spin, set on import: see the module)
 from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
+from topokit.nn.pruning import PRUNING_METHODS, PruningResult, prune
 
 __all__ = [
     "DEFAULT_DENSITY",
     "DEFAULT_RECIPE",
+    "PRUNING_METHODS",
     "History",
+    "PruningResult",
     "Recipe",
     "SparseLinear",
     "SparseMLP",
     "SparseMLPClassifier",
+    "prune",
 ]
 
 

@@ -1,0 +1,519 @@
+"""Pruned topologies: the layer graphs that pruning a dense network leaves.
+
+One entry point, :func:`prune`, for five published methods (:data:`PRUNING_METHODS`):
+
+- ``magnitude``: train the dense network, keep the weights of largest ``|w|``;
+- ``lottery``: iterative magnitude pruning over ``rounds`` (Frankle & Carbin 2019): train,
+  keep the largest ``|w|``, rewind the survivors to their weights at step ``rewind_step``
+  (0: the initialisation; Frankle et al. 2020 rewind to an early step), train again;
+- ``snip``: ``|g * w|`` at initialisation, ``g`` the gradient of the loss on a minibatch
+  (Lee et al. 2019);
+- ``grasp``: ``-w * (H g)`` at initialisation, ``H`` the Hessian of the loss on a
+  minibatch (Wang et al. 2020); the weights of largest score are removed, so the kept
+  ones are those of largest ``w * (H g)``. ``H g`` is exact (a double backward, see
+  :mod:`topokit.nn._dense_scores`), not a finite difference;
+- ``synflow``: ``|w| * dR/d|w|`` with ``R = 1^T |W_1| ... |W_L| 1``, the sum of the
+  products of ``|w|`` along every input-to-output path through the weight; data-free and
+  iterative, ``iterations`` rounds that keep ``density ** (i / iterations)`` of the weights
+  after round i (Tanaka et al. 2020).
+
+Pruning at initialisation scores the complete (dense) network of ``sizes`` with the
+weights :class:`~topokit.nn.SparseMLP` would draw for it, in float64 NumPy; ``magnitude``
+and ``lottery`` train it with :class:`~topokit.nn.SparseMLP` (a complete layer graph
+runs on dense BLAS products). The output layer stays dense by default, as in
+``Topology.build(..., dense_output=True)``, ``topokit train`` and a study's
+``dense_layers = [-1]``: it is part of the network that is scored but is not pruned.
+
+:class:`~topokit.nn.SparseMLP` (numba) is imported where a model is made, not with the
+module: ``topokit prune --help`` reads :data:`PRUNING_METHODS` and must start fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from topokit._errors import TopokitError
+from topokit._validation import check_int, check_real, make_rng
+from topokit.generators import layer_graph
+from topokit.graph import LayerGraph
+from topokit.nn import _dense_scores
+from topokit.nn.activations import get_activation
+from topokit.nn.datasets import Dataset, load_dataset
+from topokit.nn.defaults import DEFAULT_RECIPE
+from topokit.topology import Topology
+
+__all__ = ["PRUNING_METHODS", "PruningResult", "prune"]
+
+_SCOPES = ("layer", "global")
+
+_TRAINING = {
+    "epochs": DEFAULT_RECIPE.epochs,
+    "batch_size": DEFAULT_RECIPE.batch_size,
+    "learning_rate": DEFAULT_RECIPE.learning_rate,
+    "activation": DEFAULT_RECIPE.activation,
+}
+
+PRUNING_METHODS = {
+    "magnitude": {"scope": "layer", **_TRAINING},
+    "lottery": {"scope": "layer", "rounds": 3, "rewind_step": 0, **_TRAINING},
+    "snip": {"scope": "global", "batch_size": 128, "activation": DEFAULT_RECIPE.activation},
+    "grasp": {"scope": "global", "batch_size": 128, "activation": DEFAULT_RECIPE.activation},
+    "synflow": {"scope": "global", "iterations": 100},
+}
+"""Each pruning method's parameters and their defaults (the ``**params`` of :func:`prune`).
+
+``scope``: ``"layer"`` keeps round(density * n_in * n_out) weights in every pruned
+layer, ``"global"`` ranks all of them together and keeps round(density * their total
+count), the per-layer counts being an outcome. ``epochs``, ``batch_size``,
+``learning_rate``, ``activation``: the training of the dense network (``magnitude``,
+``lottery``; :class:`~topokit.nn.SparseMLP`'s Adam), or the minibatch and activation that
+``snip`` and ``grasp`` score with. ``rounds``: prune-and-retrain rounds of ``lottery``,
+each keeping ``density ** (1 / rounds)`` of the weights left. ``rewind_step``: the
+optimizer step whose weights ``lottery`` rewinds to (0: the initial weights).
+``iterations``: ``synflow``'s rounds.
+"""
+
+
+@dataclass(frozen=True, eq=False)
+class PruningResult:
+    """The Topology a pruning method found, and for ``lottery`` the weights to train from.
+
+    Parameters
+    ----------
+    topology : Topology
+        The pruned network: every layer is a :class:`~topokit.LayerGraph` whose
+        ``family`` is the method (``"dense"`` for a dense output layer) and whose
+        ``params`` record the method's parameters, the density and the data set.
+    method : str
+        The pruning method.
+    params : dict
+        The method's parameters, defaults filled in.
+    weights : list of scipy.sparse.csr_array or None
+        ``lottery``: the rewound weights on the topology's edges, one (n_in, n_out)
+        matrix per layer; None for the other methods (train from a fresh start).
+    biases : list of ndarray or None
+        ``lottery``: the rewound biases, one array of shape (n_out,) per layer.
+
+    Examples
+    --------
+    >>> from topokit.nn import prune
+    >>> result = prune("synflow", [8, 6, 3], density=0.5, rng=0, iterations=10)
+    >>> result.topology
+    Topology(sizes=[8, 6, 3], n_edges=42)
+    >>> result.weights is None
+    True
+    """
+
+    topology: Topology
+    method: str
+    params: dict = field(default_factory=dict)
+    weights: list | None = None
+    biases: list | None = None
+
+    def model(self, **kwargs):
+        """A :class:`~topokit.nn.SparseMLP` on the pruned topology, ready to train.
+
+        For ``lottery`` its weights and biases are the rewound ones; for the other
+        methods they are a fresh initialisation drawn from ``rng``.
+
+        Parameters
+        ----------
+        **kwargs
+            :class:`~topokit.nn.SparseMLP`'s parameters (``activation``, ``rng``, ...).
+
+        Returns
+        -------
+        SparseMLP
+
+        Raises
+        ------
+        TopokitError
+            For a parameter that :class:`~topokit.nn.SparseMLP` rejects.
+
+        Examples
+        --------
+        >>> from topokit.nn import prune
+        >>> from topokit.nn.datasets import load_dataset
+        >>> data = load_dataset("digits")
+        >>> result = prune("lottery", [64, 16, 10], dataset=data, density=0.3, rng=0,
+        ...                rounds=2, epochs=1)
+        >>> model = result.model(rng=0)
+        >>> model.layers[0].n_edges
+        307
+        """
+        from topokit.nn.mlp import SparseMLP  # numba: only when a model is made (see above)
+
+        model = SparseMLP(self.topology, **kwargs)
+        if self.weights is not None:
+            for layer, weights, bias in zip(model.layers, self.weights, self.biases, strict=True):
+                layer.weight_data[:] = weights.data  # the same pattern, in the same order
+                layer.bias[:] = bias
+        return model
+
+    def __repr__(self):
+        rewound = ", rewound weights" if self.weights is not None else ""
+        return f"PruningResult({self.method!r}, {self.topology!r}{rewound})"
+
+
+def prune(
+    method: str,
+    sizes,
+    *,
+    density,
+    dataset=None,
+    rng=None,
+    dense_output: bool = True,
+    **params,
+) -> PruningResult:
+    """Prune the dense network of ``sizes`` to ``density`` with a published method.
+
+    Parameters
+    ----------
+    method : {"magnitude", "lottery", "snip", "grasp", "synflow"}
+        See the module's description and :data:`PRUNING_METHODS`.
+    sizes : sequence of int
+        Layer sizes ``[n_features, ..., n_classes]``; with a data set, its numbers of
+        features and classes.
+    density : float in (0, 1]
+        Share of the weights kept in the pruned layers: round(density * n_in * n_out)
+        in each (``scope="layer"``) or round(density * their total) in all
+        (``scope="global"``).
+    dataset : Dataset or str, optional
+        The training data (a name for :func:`~topokit.nn.datasets.load_dataset`); every
+        method but ``synflow`` needs it.
+    rng : None, int or numpy.random.Generator, optional
+        Draws the initial weights, the minibatches and the shuffles. Same seed, same
+        topology; ties between equal scores go to the earlier layer, then the earlier
+        (row-major) position.
+    dense_output : bool, default True
+        Keep the output layer (the last) dense and prune the layers before it.
+    **params
+        The method's parameters (:data:`PRUNING_METHODS`).
+
+    Returns
+    -------
+    PruningResult
+        ``.topology`` is the pruned Topology; ``.model()`` a SparseMLP on it.
+
+    Raises
+    ------
+    TopokitError
+        For an unknown method or parameter, a parameter out of range, a density that
+        keeps no weight, a missing data set, or sizes that disagree with the data set.
+
+    Examples
+    --------
+    >>> from topokit.nn import prune
+    >>> result = prune("snip", [64, 32, 10], dataset="digits", density=0.1, rng=0)
+    >>> [layer.n_edges for layer in result.topology]
+    [205, 320]
+    >>> result.topology[0].family
+    'snip'
+    """
+    if method not in PRUNING_METHODS:
+        raise TopokitError(f"method must be one of {', '.join(PRUNING_METHODS)}, got {method!r}")
+    params = _method_params(method, params)
+    sizes = _check_sizes(sizes)
+    if dense_output and len(sizes) < 3:
+        raise TopokitError(
+            f"dense_output=True keeps the output layer dense, and sizes {sizes} has no "
+            "other layer to prune; give dense_output=False to prune the only layer"
+        )
+    density = check_real("density", density, low=0.0, high=1.0, low_open=True)
+    n_pruned = len(sizes) - 1 - bool(dense_output)
+    shapes = list(itertools.pairwise(sizes))[:n_pruned]
+    _check_reachable(density, shapes, params["scope"])
+    data = _dataset(method, dataset, sizes)
+    seed = rng if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
+    generator = make_rng(rng)
+    provenance = {**params, "density": density}
+    if data is not None:
+        provenance["dataset"] = data.name
+    weights = biases = None
+    if method in ("magnitude", "lottery"):
+        masks, weights, biases = _train_and_prune(
+            method, sizes, n_pruned, data, density, params, generator
+        )
+    else:
+        masks = _prune_at_init(method, sizes, n_pruned, data, density, params, generator)
+    layers = [
+        LayerGraph.from_edges(
+            *np.nonzero(mask), *mask.shape, family=method, params=provenance, seed=seed
+        )
+        for mask in masks
+    ]
+    if dense_output:
+        output = layer_graph("dense", sizes[-2], sizes[-1])
+        output.seed = seed
+        layers.append(output)
+    topology = Topology(layers)
+    if weights is not None:
+        weights = [
+            _on_pattern(matrix, graph.biadjacency)
+            for matrix, graph in zip(weights, topology, strict=True)
+        ]
+    return PruningResult(topology, method, params, weights, biases)
+
+
+# ---------------------------------------------------------------- checks
+def _method_params(method: str, given: dict) -> dict:
+    defaults = PRUNING_METHODS[method]
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TopokitError(
+            f"unknown parameter {unknown[0]!r} for pruning method {method!r}; its "
+            f"parameters: {', '.join(defaults)}"
+        )
+    params = {**defaults, **given}
+    if params["scope"] not in _SCOPES:
+        raise TopokitError(f"scope must be 'layer' or 'global', got {params['scope']!r}")
+    for name in ("epochs", "batch_size", "rounds", "iterations"):
+        if name in params:
+            params[name] = check_int(name, params[name], minimum=1)
+    if "rewind_step" in params:
+        params["rewind_step"] = check_int("rewind_step", params["rewind_step"], minimum=0)
+    if "learning_rate" in params:
+        params["learning_rate"] = check_real(
+            "learning_rate", params["learning_rate"], low=0.0, low_open=True
+        )
+    if "activation" in params:
+        get_activation(params["activation"])  # raises for an unknown name
+    return params
+
+
+def _check_sizes(sizes) -> list[int]:
+    if isinstance(sizes, str) or not hasattr(sizes, "__len__") or len(sizes) < 2:
+        raise TopokitError(f"sizes must list at least two layer sizes, got {sizes!r}")
+    return [check_int(f"sizes[{k}]", n, minimum=1) for k, n in enumerate(sizes)]
+
+
+def _check_reachable(density: float, shapes, scope: str) -> None:
+    """Raise unless ``density`` keeps at least one weight (per layer, or in all)."""
+    if scope == "layer":
+        for k, (n_in, n_out) in enumerate(shapes):
+            if _kept(density, n_in * n_out) < 1:
+                raise TopokitError(
+                    f"density={density} keeps 0 of the {n_in * n_out} weights of layer {k} "
+                    f"({n_in} -> {n_out}) with scope 'layer'; the smallest density that "
+                    f"keeps one is {1 / (n_in * n_out):.3g}"
+                )
+    else:
+        total = sum(n_in * n_out for n_in, n_out in shapes)
+        if _kept(density, total) < 1:
+            raise TopokitError(
+                f"density={density} keeps 0 of the {total} weights with scope 'global'; "
+                f"the smallest density that keeps one is {1 / total:.3g}"
+            )
+
+
+def _dataset(method: str, dataset, sizes):
+    """The Dataset to score or train with (None for synflow), checked against ``sizes``."""
+    if method == "synflow":
+        return None
+    if dataset is None:
+        raise TopokitError(
+            f"dataset is required by pruning method {method!r} (it scores or trains on "
+            "data; only 'synflow' is data-free), got None"
+        )
+    data = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    if not isinstance(data, Dataset):
+        raise TopokitError(
+            f"dataset must be a Dataset or a data set name, got {type(dataset).__name__}"
+        )
+    if sizes[0] != data.n_features or sizes[-1] != data.n_classes:
+        raise TopokitError(
+            f"sizes must run from the {data.n_features} features to the {data.n_classes} "
+            f"classes of dataset {data.name!r}, got {sizes}"
+        )
+    return data
+
+
+def _kept(density: float, n: int) -> int:
+    """round(density * n), halves up (the edge count of a density, as families count it)."""
+    return int(np.floor(density * n + 0.5))
+
+
+# ------------------------------------------------------------- selection
+def _top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Sorted indices of the ``k`` largest entries of the 1-D ``scores``.
+
+    Ties at the threshold go to the earlier indices, so the choice is deterministic.
+    """
+    if k >= scores.size:
+        return np.arange(scores.size)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    threshold = np.partition(scores, scores.size - k)[scores.size - k]
+    above = np.flatnonzero(scores > threshold)
+    ties = np.flatnonzero(scores == threshold)[: k - above.size]
+    return np.sort(np.concatenate([above, ties]))
+
+
+def _keep(scores, masks, density: float, scope: str) -> list[np.ndarray]:
+    """The masks that keep the ``density`` share of the best-scored weights.
+
+    ``scores`` and ``masks`` hold one (n_in, n_out) array per pruned layer; a weight
+    outside its mask is never kept. ``density`` is the share of each layer's (or all
+    layers') positions kept, round(density * n) of them.
+    """
+    for score in scores:
+        if np.isnan(score).any():
+            raise TopokitError(
+                "the pruning scores hold NaN (the network's outputs overflow): use a "
+                "smaller network or a different method"
+            )
+    ranked = [
+        np.where(mask, score, -np.inf).ravel() for score, mask in zip(scores, masks, strict=True)
+    ]
+    if scope == "layer":
+        kept = [_top_positions(score, _kept(density, score.size)) for score in ranked]
+    else:
+        offsets = np.cumsum([0] + [score.size for score in ranked])
+        total = int(offsets[-1])
+        chosen = _top_positions(np.concatenate(ranked), _kept(density, total))
+        bounds = np.searchsorted(chosen, offsets)
+        kept = [chosen[bounds[k] : bounds[k + 1]] - offsets[k] for k in range(len(ranked))]
+    new_masks = []
+    for mask, positions in zip(masks, kept, strict=True):
+        new = np.zeros(mask.shape, dtype=bool)
+        new.ravel()[positions] = True
+        new_masks.append(new)
+    return new_masks
+
+
+# ------------------------------------------------------ pruning at init
+def _prune_at_init(method, sizes, n_pruned, data, density, params, generator):
+    """The masks of ``snip``, ``grasp`` or ``synflow`` on the initial dense network."""
+    init = "he" if method == "synflow" else get_activation(params["activation"]).init
+    weights = _dense_scores.initial_weights(sizes, init, generator)
+    masks = [np.ones(w.shape, dtype=bool) for w in weights[:n_pruned]]
+    if method == "synflow":
+        iterations = params["iterations"]
+        for i in range(1, iterations + 1):
+            masked = [np.abs(w) for w in weights]
+            for matrix, mask in zip(masked, masks, strict=False):  # the pruned layers
+                matrix[~mask] = 0.0
+            scores = _dense_scores.synflow_scores(masked)[:n_pruned]
+            masks = _keep(scores, masks, density ** (i / iterations), params["scope"])
+        return masks
+    X, y = _minibatch(data, params["batch_size"], generator)
+    if method == "snip":
+        _, grads = _dense_scores.gradient(weights, params["activation"], X, y)
+        scores = [np.abs(g * w) for g, w in zip(grads[:n_pruned], weights, strict=False)]
+    else:
+        _, hessian_grads = _dense_scores.hessian_gradient_product(
+            weights, params["activation"], X, y
+        )
+        # GraSP removes the largest -w * (H g): it keeps the largest w * (H g)
+        scores = [w * hg for w, hg in zip(weights[:n_pruned], hessian_grads, strict=False)]
+    return _keep(scores, masks, density, params["scope"])
+
+
+def _minibatch(data, batch_size, generator):
+    """``batch_size`` training samples drawn without replacement (all if fewer)."""
+    n = data.n_train
+    rows = np.sort(generator.choice(n, size=min(batch_size, n), replace=False))
+    return np.asarray(data.X_train[rows], dtype=np.float64), np.asarray(data.y_train[rows])
+
+
+# ------------------------------------------------ magnitude and lottery
+def _train_and_prune(method, sizes, n_pruned, data, density, params, generator):
+    """Masks of ``magnitude`` or ``lottery``; for ``lottery`` the rewound weights too."""
+    dense = Topology(
+        [layer_graph("dense", n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)]
+    )
+    masks = [
+        np.ones((n_in, n_out), dtype=bool)
+        for n_in, n_out in list(itertools.pairwise(sizes))[:n_pruned]
+    ]
+    rewind_step = params.get("rewind_step")
+    model = _model(dense, params, generator)
+    rewound = _train(model, data, params, generator, rewind_step)
+    if method == "magnitude":
+        return _keep(_abs_weights(model)[:n_pruned], masks, density, params["scope"]), None, None
+    rounds = params["rounds"]
+    for r in range(1, rounds + 1):
+        masks = _keep(
+            _abs_weights(model)[:n_pruned], masks, density ** (r / rounds), params["scope"]
+        )
+        if r < rounds:
+            pattern = Topology([LayerGraph(mask) for mask in masks] + list(dense)[n_pruned:])
+            model = _model(pattern, params, generator)
+            _load_weights(model, rewound)
+            _train(model, data, params, generator, None)
+    weights = [matrix for matrix, _ in rewound]
+    biases = [bias for _, bias in rewound]
+    return masks, weights, biases
+
+
+def _model(topology, params, generator):
+    from topokit.nn.mlp import SparseMLP  # numba: only when training (see the module)
+
+    return SparseMLP(
+        topology,
+        params["activation"],
+        learning_rate=params["learning_rate"],
+        rng=generator,
+    )
+
+
+def _train(model, data, params, generator, snapshot_step):
+    """Train ``epochs`` epochs of shuffled minibatches; the weights at ``snapshot_step``.
+
+    The snapshot is a list of (dense weight matrix, bias) per layer, or None when
+    ``snapshot_step`` is None.
+    """
+    batch_size, epochs = params["batch_size"], params["epochs"]
+    n = data.n_train
+    steps = epochs * -(-n // batch_size)
+    if snapshot_step is not None and snapshot_step > steps:
+        raise TopokitError(
+            f"rewind_step must be <= the {steps} steps of training ({epochs} epochs of "
+            f"{-(-n // batch_size)} minibatches), got {snapshot_step}"
+        )
+    snapshot = _dense_weights(model) if snapshot_step == 0 else None
+    step = 0
+    for _ in range(epochs):
+        order = generator.permutation(n)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            model.train_step(data.X_train[rows], data.y_train[rows])
+            step += 1
+            if step == snapshot_step:
+                snapshot = _dense_weights(model)
+    return snapshot
+
+
+def _dense_weights(model) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each layer's (weights as a dense (n_in, n_out) float64 matrix, bias copy)."""
+    return [
+        (layer.weight.toarray().astype(np.float64), layer.bias.copy()) for layer in model.layers
+    ]
+
+
+def _abs_weights(model) -> list[np.ndarray]:
+    return [np.abs(matrix) for matrix, _ in _dense_weights(model)]
+
+
+def _load_weights(model, weights) -> None:
+    for layer, (matrix, bias) in zip(model.layers, weights, strict=True):
+        layer.weight_data[:] = _pattern_values(matrix, layer.graph.biadjacency)
+        layer.bias[:] = bias
+
+
+def _pattern_values(matrix: np.ndarray, pattern: sp.csr_array) -> np.ndarray:
+    """The entries of the dense ``matrix`` at the stored positions of ``pattern``."""
+    rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
+    return matrix[rows, pattern.indices]
+
+
+def _on_pattern(matrix, pattern: sp.csr_array) -> sp.csr_array:
+    """``matrix`` restricted to the stored positions of ``pattern``, as a CSR array."""
+    return sp.csr_array(
+        (_pattern_values(matrix, pattern), pattern.indices.copy(), pattern.indptr.copy()),
+        shape=pattern.shape,
+    )
