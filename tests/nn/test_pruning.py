@@ -6,6 +6,8 @@ enumerating every input-to-output path.
 """
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -389,3 +391,14 @@ def test_synflow_needs_no_data():
     result = prune("synflow", [9, 4, 2], density=0.5, rng=0, iterations=3)
     assert result.topology[0].n_edges == 18
     assert "dataset" not in result.topology[0].params
+
+
+def test_the_pruning_module_is_light():
+    """``topokit prune --help`` reads PRUNING_METHODS: importing it brings no numba."""
+    code = (
+        "import sys\nfrom topokit.nn import PRUNING_METHODS, prune\n"
+        "print(','.join(m for m in ('numba', 'sklearn') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
