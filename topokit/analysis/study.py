@@ -62,6 +62,7 @@ from topokit.analysis._study_checks import (
     check_study,
 )
 from topokit.generators import get_family
+from topokit.nn import PRUNING_METHODS, PruningResult, prune
 from topokit.topology import Topology
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "list_presets",
     "load_preset",
     "load_study",
+    "prune_run",
 ]
 
 #: The column of :func:`load_results` for each training key (present where it varies):
@@ -356,7 +358,65 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
     Topology(sizes=[64, 10], n_edges=640)
     """
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    if run.family in PRUNING_METHODS:
+        return prune_run(run, rng=generator).topology
     return Topology.build(**_topology_arguments(run), rng=generator)
+
+
+def prune_run(run: RunConfig, dataset=None, rng=None) -> PruningResult:
+    """The network that a run whose family is a pruning method trains.
+
+    :func:`topokit.nn.prune` prunes the dense network of ``run.sizes`` to
+    ``run.density`` with the run's parameters; the parameters it shares with the training
+    recipe (``activation``, ``learning_rate``, ``batch_size``, ``epochs``) default to the
+    run's recipe. The output layer stays dense when it is among the run's
+    :attr:`~RunConfig.dense_layers`. The run trains the topology from a fresh
+    initialisation, or for ``lottery`` from the rewound weights
+    (:meth:`PruningResult.load_weights <topokit.nn.PruningResult.load_weights>`).
+
+    Parameters
+    ----------
+    run : RunConfig
+    dataset : Dataset or str, optional
+        The run's data set, if already loaded (default: ``run.dataset``, loaded here).
+    rng : None, int or numpy.random.Generator, optional
+        Defaults to the topology generator of :meth:`RunConfig.rngs`.
+
+    Returns
+    -------
+    PruningResult
+
+    Raises
+    ------
+    TopokitError
+        If the run's family is not a pruning method, or the method cannot prune to the
+        run's density.
+
+    Examples
+    --------
+    >>> from topokit.analysis.study import RunConfig, prune_run
+    >>> run = RunConfig("digits", (64, 16, 10), "snip", {}, 0.1, None, seed=0,
+    ...                 dense_layers=(1,))
+    >>> prune_run(run).topology
+    Topology(sizes=[64, 16, 10], n_edges=262)
+    """
+    if run.family not in PRUNING_METHODS:
+        raise TopokitError(
+            f"run.family must be a pruning method ({', '.join(PRUNING_METHODS)}), got "
+            f"{run.family!r}"
+        )
+    generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    taken = PRUNING_METHODS[run.family]
+    recipe = {key: value for key, value in run.training.items() if key in taken}
+    return prune(
+        run.family,
+        list(run.sizes),
+        dataset=run.dataset if dataset is None else dataset,
+        density=run.density,
+        rng=generator,
+        dense_output=len(run.sizes) - 2 in run.dense_layers,
+        **{**recipe, **run.params},
+    )
 
 
 def _topology_arguments(run: RunConfig) -> dict:
@@ -376,6 +436,8 @@ def _feasibility_cases(runs) -> list[tuple[str, tuple, dict]]:
     (seeds aside); the edge count is ``("density", value)``, ``("degree", value)`` or ()."""
     cases = {}
     for run in runs:
+        if run.family in PRUNING_METHODS:
+            continue  # a pruned topology exists once pruned: prune_run checks its density
         if run.density is not None:
             edges = ("density", run.density)
         elif run.degree is not None:
@@ -626,7 +688,7 @@ class Study:
         return runs
 
     def _edge_axis(self, spec: FamilySpec):
-        if get_family(spec.name).edge_count == "fixed":
+        if spec.name not in PRUNING_METHODS and get_family(spec.name).edge_count == "fixed":
             return [(None, None)]
         densities, degrees = self.densities, self.degrees
         if spec.densities is not None or spec.degrees is not None:

@@ -148,11 +148,47 @@ class PruningResult:
         from topokit.nn.mlp import SparseMLP  # numba: only when a model is made (see above)
 
         model = SparseMLP(self.topology, **kwargs)
-        if self.weights is not None:
-            for layer, weights, bias in zip(model.layers, self.weights, self.biases, strict=True):
-                layer.weight_data[:] = weights.data  # the same pattern, in the same order
-                layer.bias[:] = bias
+        self.load_weights(model)
         return model
+
+    def load_weights(self, model) -> None:
+        """Give ``model`` the rewound weights and biases (``lottery``); else leave it be.
+
+        Parameters
+        ----------
+        model : SparseMLP
+            A model on :attr:`topology` (a study's, made with its own recipe).
+
+        Raises
+        ------
+        TopokitError
+            If the model's layers are not those of :attr:`topology`.
+
+        Examples
+        --------
+        >>> from topokit.nn import SparseMLP, prune
+        >>> result = prune("lottery", [64, 16, 10], dataset="digits", density=0.3, rng=0,
+        ...                rounds=1, epochs=1)
+        >>> model = SparseMLP(result.topology, rng=1)
+        >>> result.load_weights(model)
+        >>> bool((model.layers[0].weight_data == result.weights[0].data).all())
+        True
+        """
+        if self.weights is None:
+            return
+        layers = model.layers
+        if len(layers) != len(self.weights) or not all(
+            _same_pattern(layer.graph.biadjacency, weights)
+            for layer, weights in zip(layers, self.weights, strict=False)
+        ):
+            raise TopokitError(
+                f"model must be a SparseMLP on the pruned topology {self.topology!r}, got "
+                f"one of sizes {[layers[0].n_in] + [layer.n_out for layer in layers]} and "
+                f"{sum(layer.n_edges for layer in layers)} edges"
+            )
+        for layer, weights, bias in zip(layers, self.weights, self.biases, strict=True):
+            layer.weight_data[:] = weights.data  # the same pattern, in the same order
+            layer.bias[:] = bias
 
     def __repr__(self):
         rewound = ", rewound weights" if self.weights is not None else ""
@@ -509,6 +545,14 @@ def _pattern_values(matrix: np.ndarray, pattern: sp.csr_array) -> np.ndarray:
     """The entries of the dense ``matrix`` at the stored positions of ``pattern``."""
     rows = np.repeat(np.arange(pattern.shape[0]), np.diff(pattern.indptr))
     return matrix[rows, pattern.indices]
+
+
+def _same_pattern(a: sp.csr_array, b: sp.csr_array) -> bool:
+    return (
+        a.shape == b.shape
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+    )
 
 
 def _on_pattern(matrix, pattern: sp.csr_array) -> sp.csr_array:
