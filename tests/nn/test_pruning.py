@@ -22,6 +22,7 @@ from topokit.nn._dense_scores import (
     synflow_scores,
 )
 from topokit.nn.datasets import Dataset
+from topokit.nn.pruning import _kth_largest
 
 SIZES = [5, 4, 3]
 
@@ -402,3 +403,20 @@ def test_the_pruning_module_is_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("layout", ["random", "ties", "half-pruned", "scaled"])
+@pytest.mark.parametrize("share", [1e-6, 0.01, 0.5, 1 - 1e-6])
+def test_kth_largest_of_a_large_array_is_exact(layout, share):
+    """The bracketed selection (arrays over 2 million entries) against a full sort."""
+    rng = np.random.default_rng(0)
+    n = 2_500_000
+    scores = rng.standard_normal(n)
+    if layout == "ties":
+        scores = np.round(scores, 1)
+    elif layout == "half-pruned":
+        scores[rng.random(n) < 0.5] = -np.inf
+    elif layout == "scaled":  # row and column scales, as SynFlow's scores
+        scores = np.outer(rng.random(1000), rng.random(2500)).ravel() * np.abs(scores)
+    k = max(1, round(share * n))
+    assert _kth_largest(scores, k) == np.sort(scores)[n - k]

@@ -182,6 +182,9 @@ def synflow_scores(abs_weights) -> list[np.ndarray]:
     backward[-1] = np.ones(abs_weights[-1].shape[1])
     for k in range(len(abs_weights) - 1, 0, -1):
         backward[k - 1] = abs_weights[k] @ backward[k]
-    return [
-        forward[k][:, None] * matrix * backward[k][None, :] for k, matrix in enumerate(abs_weights)
-    ]
+    scores = []
+    for k, matrix in enumerate(abs_weights):
+        score = matrix * backward[k]  # scales the columns
+        score *= forward[k][:, None]  # and the rows, in place
+        scores.append(score)
+    return scores
