@@ -6,6 +6,7 @@ enumerating every input-to-output path.
 """
 
 import itertools
+import logging
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ import pytest
 
 from topokit import Topology
 from topokit._errors import TopokitError
-from topokit.nn import PRUNING_METHODS, SparseMLP, prune
+from topokit.nn import PRUNING_METHODS, SparseMLP, prune, pruning
 from topokit.nn._dense_scores import (
     gradient,
     hessian_gradient_product,
@@ -420,3 +421,27 @@ def test_kth_largest_of_a_large_array_is_exact(layout, share):
         scores = np.outer(rng.random(1000), rng.random(2500)).ravel() * np.abs(scores)
     k = max(1, round(share * n))
     assert _kth_largest(scores, k) == np.sort(scores)[n - k]
+
+
+def test_long_pruning_says_where_it_is(monkeypatch, caplog):
+    monkeypatch.setattr(pruning, "_NOTICE_SECONDS", 0.0)
+    with caplog.at_level(logging.INFO, logger="topokit.nn"):
+        prune(
+            "lottery",
+            [5, 6, 3],
+            dataset=_toy(),
+            density=0.4,
+            rng=0,
+            rounds=2,
+            epochs=1,
+            batch_size=20,
+        )
+        prune("synflow", [5, 6, 3], density=0.4, rng=0, iterations=2)
+    assert [record.getMessage() for record in caplog.records] == [
+        "pruning with lottery: training the dense network, epoch 1 of 1",
+        "pruning with lottery: training the dense network, epoch 1 of 1",
+        "pruning with lottery: training round 2 of 2, epoch 1 of 1",
+        "pruning with lottery: training round 2 of 2, epoch 1 of 1",
+        "pruning with synflow: iteration 1 of 2 done",
+        "pruning with synflow: iteration 2 of 2 done",
+    ]

@@ -11,7 +11,8 @@ One entry point, :func:`prune`, for five published methods (:data:`PRUNING_METHO
 - ``grasp``: ``-w * (H g)`` at initialisation, ``H`` the Hessian of the loss on a
   minibatch (Wang et al. 2020); the weights of largest score are removed, so the kept
   ones are those of largest ``w * (H g)``. ``H g`` is exact (a double backward, see
-  :mod:`topokit.nn._dense_scores`), not a finite difference;
+  :mod:`topokit.nn._dense_scores`), not a finite difference; the loss is the paper's,
+  without the temperature that the authors' code divides the logits by;
 - ``synflow``: ``|w| * dR/d|w|`` with ``R = 1^T |W_1| ... |W_L| 1``, the sum of the
   products of ``|w|`` along every input-to-output path through the weight; data-free and
   iterative, ``iterations`` rounds that keep ``density ** (i / iterations)`` of the weights
@@ -26,11 +27,16 @@ runs on dense BLAS products). The output layer stays dense by default, as in
 
 :class:`~topokit.nn.SparseMLP` (numba) is imported where a model is made, not with the
 module: ``topokit prune --help`` reads :data:`PRUNING_METHODS` and must start fast.
+
+Long pruning (training, SynFlow's rounds) says where it is every 30 s, as INFO records of
+the ``"topokit.nn"`` logger, which ``topokit prune`` shows on stderr unless ``--quiet``.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +53,9 @@ from topokit.nn.defaults import DEFAULT_RECIPE
 from topokit.topology import Topology
 
 __all__ = ["PRUNING_METHODS", "PruningResult", "prune"]
+
+_LOGGER = logging.getLogger("topokit.nn")
+_NOTICE_SECONDS = 30.0  # long pruning says where it is at most this often
 
 _SCOPES = ("layer", "global")
 
@@ -270,12 +279,13 @@ def prune(
     if data is not None:
         provenance["dataset"] = data.name
     weights = biases = None
+    notices = _Notices(method)
     if method in ("magnitude", "lottery"):
         masks, weights, biases = _train_and_prune(
-            method, sizes, n_pruned, data, density, params, generator
+            method, sizes, n_pruned, data, density, params, generator, notices
         )
     else:
-        masks = _prune_at_init(method, sizes, n_pruned, data, density, params, generator)
+        masks = _prune_at_init(method, sizes, n_pruned, data, density, params, generator, notices)
     layers = [
         LayerGraph.from_edges(
             *np.nonzero(mask), *mask.shape, family=method, params=provenance, seed=seed
@@ -449,7 +459,7 @@ def _keep(scores, masks, density: float, scope: str) -> list[np.ndarray]:
 
 
 # ------------------------------------------------------ pruning at init
-def _prune_at_init(method, sizes, n_pruned, data, density, params, generator):
+def _prune_at_init(method, sizes, n_pruned, data, density, params, generator, notices):
     """The masks of ``snip``, ``grasp`` or ``synflow`` on the initial dense network."""
     init = "he" if method == "synflow" else get_activation(params["activation"]).init
     weights = _dense_scores.initial_weights(sizes, init, generator)
@@ -462,6 +472,7 @@ def _prune_at_init(method, sizes, n_pruned, data, density, params, generator):
                 matrix[~mask] = 0.0
             scores = _dense_scores.synflow_scores(masked)[:n_pruned]
             masks = _keep(scores, masks, density ** (i / iterations), params["scope"])
+            notices.tick(f"iteration {i} of {iterations} done")
         return masks
     X, y = _minibatch(data, params["batch_size"], generator)
     if method == "snip":
@@ -484,7 +495,7 @@ def _minibatch(data, batch_size, generator):
 
 
 # ------------------------------------------------ magnitude and lottery
-def _train_and_prune(method, sizes, n_pruned, data, density, params, generator):
+def _train_and_prune(method, sizes, n_pruned, data, density, params, generator, notices):
     """Masks of ``magnitude`` or ``lottery``; for ``lottery`` the rewound weights too."""
     dense = Topology(
         [layer_graph("dense", n_in, n_out) for n_in, n_out in itertools.pairwise(sizes)]
@@ -495,7 +506,7 @@ def _train_and_prune(method, sizes, n_pruned, data, density, params, generator):
     ]
     rewind_step = params.get("rewind_step")
     model = _model(dense, params, generator)
-    rewound = _train(model, data, params, generator, rewind_step)
+    rewound = _train(model, data, params, generator, rewind_step, notices, "the dense network")
     if method == "magnitude":
         return _keep(_abs_weights(model)[:n_pruned], masks, density, params["scope"]), None, None
     rounds = params["rounds"]
@@ -507,7 +518,7 @@ def _train_and_prune(method, sizes, n_pruned, data, density, params, generator):
             pattern = Topology([LayerGraph(mask) for mask in masks] + list(dense)[n_pruned:])
             model = _model(pattern, params, generator)
             _load_weights(model, rewound)
-            _train(model, data, params, generator, None)
+            _train(model, data, params, generator, None, notices, f"round {r + 1} of {rounds}")
     weights = [matrix for matrix, _ in rewound]
     biases = [bias for _, bias in rewound]
     return masks, weights, biases
@@ -524,7 +535,7 @@ def _model(topology, params, generator):
     )
 
 
-def _train(model, data, params, generator, snapshot_step):
+def _train(model, data, params, generator, snapshot_step, notices, stage):
     """Train ``epochs`` epochs of shuffled minibatches; the weights at ``snapshot_step``.
 
     The snapshot is a list of (dense weight matrix, bias) per layer, or None when
@@ -540,7 +551,7 @@ def _train(model, data, params, generator, snapshot_step):
         )
     snapshot = _dense_weights(model) if snapshot_step == 0 else None
     step = 0
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = generator.permutation(n)
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
@@ -548,7 +559,22 @@ def _train(model, data, params, generator, snapshot_step):
             step += 1
             if step == snapshot_step:
                 snapshot = _dense_weights(model)
+            notices.tick(f"training {stage}, epoch {epoch + 1} of {epochs}")
     return snapshot
+
+
+class _Notices:
+    """One INFO line on the ``"topokit.nn"`` logger at most every ``_NOTICE_SECONDS``."""
+
+    def __init__(self, method: str):
+        self.method = method
+        self.last = time.monotonic()
+
+    def tick(self, where: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= _NOTICE_SECONDS:
+            self.last = now
+            _LOGGER.info("pruning with %s: %s", self.method, where)
 
 
 def _dense_weights(model) -> list[tuple[np.ndarray, np.ndarray]]:
