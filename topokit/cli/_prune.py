@@ -115,7 +115,10 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no notice of the kernels' compilation"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress notices, no notice of the kernels' compilation",
     )
     parser.set_defaults(run=run)
 
