@@ -384,19 +384,20 @@ def _kept(density: float, n: int) -> int:
 
 
 # ------------------------------------------------------------- selection
-def _top_positions(scores: np.ndarray, k: int) -> np.ndarray:
-    """Sorted indices of the ``k`` largest entries of the 1-D ``scores``.
+def _top_mask(scores: np.ndarray, k: int) -> np.ndarray:
+    """A boolean array, True at the ``k`` largest entries of the 1-D ``scores``.
 
     Ties at the threshold go to the earlier indices, so the choice is deterministic.
     """
     if k >= scores.size:
-        return np.arange(scores.size)
+        return np.ones(scores.size, dtype=bool)
     if k <= 0:
-        return np.empty(0, dtype=np.int64)
+        return np.zeros(scores.size, dtype=bool)
     threshold = _kth_largest(scores, k)
-    above = np.flatnonzero(scores > threshold)
-    ties = np.flatnonzero(scores == threshold)[: k - above.size]
-    return np.sort(np.concatenate([above, ties]))
+    keep = scores > threshold
+    need = k - int(np.count_nonzero(keep))
+    keep[np.flatnonzero(scores == threshold)[:need]] = True
+    return keep
 
 
 _SAMPLE = 100_000  # scores sampled to bracket the k-th largest of a large array
@@ -441,21 +442,18 @@ def _keep(scores, masks, density: float, scope: str) -> list[np.ndarray]:
             )
     for score, mask in zip(scores, masks, strict=True):
         score[~mask] = -np.inf
-    ranked = [score.ravel() for score in scores]
     if scope == "layer":
-        kept = [_top_positions(score, _kept(density, score.size)) for score in ranked]
-    else:
-        offsets = np.cumsum([0] + [score.size for score in ranked])
-        total = int(offsets[-1])
-        chosen = _top_positions(np.concatenate(ranked), _kept(density, total))
-        bounds = np.searchsorted(chosen, offsets)
-        kept = [chosen[bounds[k] : bounds[k + 1]] - offsets[k] for k in range(len(ranked))]
-    new_masks = []
-    for mask, positions in zip(masks, kept, strict=True):
-        new = np.zeros(mask.shape, dtype=bool)
-        new.ravel()[positions] = True
-        new_masks.append(new)
-    return new_masks
+        return [
+            _top_mask(score.ravel(), _kept(density, score.size)).reshape(score.shape)
+            for score in scores
+        ]
+    offsets = np.cumsum([0] + [score.size for score in scores])
+    kept = _top_mask(
+        np.concatenate([score.ravel() for score in scores]), _kept(density, offsets[-1])
+    )
+    return [
+        kept[offsets[k] : offsets[k + 1]].reshape(score.shape) for k, score in enumerate(scores)
+    ]
 
 
 # ------------------------------------------------------ pruning at init
@@ -466,8 +464,8 @@ def _prune_at_init(method, sizes, n_pruned, data, density, params, generator, no
     masks = [np.ones(w.shape, dtype=bool) for w in weights[:n_pruned]]
     if method == "synflow":
         iterations = params["iterations"]
+        masked = [np.abs(w) for w in weights]
         for i in range(1, iterations + 1):
-            masked = [np.abs(w) for w in weights]
             for matrix, mask in zip(masked, masks, strict=False):  # the pruned layers
                 matrix[~mask] = 0.0
             scores = _dense_scores.synflow_scores(masked)[:n_pruned]
