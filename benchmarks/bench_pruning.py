@@ -6,12 +6,14 @@ global, one minibatch of 128): the seconds of the whole ``prune`` call (drawing 
 against the issue's 30 s target, and against one dense training step of the same network
 at batch 128 (:class:`~topokit.nn.SparseMLP` on the complete topology, which runs on dense
 BLAS products), measured in the same run. GraSP (a forward and backward pass more, for
-``H g``) is timed beside it. Each figure is the minimum of ``--repeats`` runs.
+``H g``) is timed beside it, and SynFlow (data-free) over ``--synflow-iterations`` rounds
+(its default is 100; the seconds per round are printed). Each figure is the minimum of
+``--repeats`` runs (SynFlow: one run).
 
 MNIST is read from ``$TOPOKIT_DATA``; without it the data are random stand-ins of MNIST's
 shape (784 features, 10 classes), which cost the same, and the output says so.
 
-Usage: python benchmarks/bench_pruning.py [--quick] [--repeats N]
+Usage: python benchmarks/bench_pruning.py [--quick] [--repeats N] [--synflow-iterations N]
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--repeats", type=int, default=3, metavar="N")
+    parser.add_argument("--synflow-iterations", type=int, default=10, metavar="N")
     args = parser.parse_args(argv)
     sizes = [64, 256, 256, 10] if args.quick else [784, 4000, 4000, 10]
     density, batch = 0.01, 128
@@ -69,6 +72,10 @@ def main(argv=None) -> int:
     snip = _best(lambda: run("snip"), repeats)
     grasp = _best(lambda: run("grasp"), repeats)
     result = run("snip")
+    iterations = args.synflow_iterations
+    start = time.perf_counter()
+    prune("synflow", sizes, density=density, rng=0, iterations=iterations)
+    synflow = time.perf_counter() - start
 
     model = SparseMLP(Topology.build(sizes, "dense"), rng=0)
     X, y = data.X_train[:batch], data.y_train[:batch]
@@ -87,6 +94,10 @@ def main(argv=None) -> int:
     print(
         f"grasp: {grasp:8.3f} s   ratio to the {TARGET_SECONDS:g} s target: "
         f"{grasp / TARGET_SECONDS:.3f}   ratio to one dense training step: {grasp / step:.1f}×"
+    )
+    print(
+        f"synflow ({iterations} rounds): {synflow:8.3f} s, {synflow / iterations:.3f} s per round"
+        f"   ratio per round to one dense training step: {synflow / iterations / step:.1f}×"
     )
     print(
         f"one dense training step (SparseMLP on the complete topology, batch {batch}): {step:.4f} s"
