@@ -25,8 +25,9 @@ runs on dense BLAS products). The output layer stays dense by default, as in
 ``Topology.build(..., dense_output=True)``, ``topokit train`` and a study's
 ``dense_layers = [-1]``: it is part of the network that is scored but is not pruned.
 
-:class:`~topokit.nn.SparseMLP` (numba) is imported where a model is made, not with the
-module: ``topokit prune --help`` reads :data:`PRUNING_METHODS` and must start fast.
+:class:`~topokit.nn.SparseMLP` (numba) is imported where a model is made, and the data
+sets where one is loaded, not with the module: ``topokit --help`` reads
+:data:`PRUNING_METHODS` and must start fast.
 
 Long pruning (training, SynFlow's rounds) says where it is every 30 s, as INFO records of
 the ``"topokit.nn"`` logger, which ``topokit prune`` shows on stderr unless ``--quiet``.
@@ -48,7 +49,6 @@ from topokit.generators import layer_graph
 from topokit.graph import LayerGraph
 from topokit.nn import _dense_scores
 from topokit.nn.activations import get_activation
-from topokit.nn.datasets import Dataset, load_dataset
 from topokit.nn.defaults import DEFAULT_RECIPE
 from topokit.topology import Topology
 
@@ -365,6 +365,8 @@ def _dataset(method: str, dataset, sizes):
             f"dataset is required by pruning method {method!r} (it scores or trains on "
             "data; only 'synflow' is data-free), got None"
         )
+    from topokit.nn.datasets import Dataset, load_dataset  # off the CLI's start (see above)
+
     data = load_dataset(dataset) if isinstance(dataset, str) else dataset
     if not isinstance(data, Dataset):
         raise TopokitError(
