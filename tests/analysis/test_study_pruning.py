@@ -115,12 +115,19 @@ def test_bad_pruning_families(change, match):
         load_study(STUDY.replace(old, new))
 
 
-def test_a_density_the_method_cannot_reach_fails_the_run_with_its_reason(tmp_path):
-    study = load_study(
-        STUDY.replace("densities = [0.2]", "densities = [0.0001]").replace(
-            '[[families]]\nname = "erdos_renyi"\n', ""
-        )
+def test_what_a_method_cannot_do_is_reported_when_the_file_is_read():
+    text = STUDY.replace("densities = [0.2]", "densities = [0.0001, 0.2]").replace(
+        "rounds = 2", "rounds = 0"
     )
-    run = study.runs()[0]
-    with pytest.raises(TopokitError, match=r"density=0.0001 keeps 0 of the 1024 weights"):
-        prune_run(run)
+    with pytest.raises(TopokitError) as error:
+        load_study(text)
+    message = str(error.value)
+    assert (
+        "snip at sizes [64, 16, 10], density 0.0001: density=0.0001 keeps 0 of the 1024 "
+        "weights with scope 'global'; the smallest density that keeps one is 0.000977"
+    ) in message
+    assert (
+        "lottery(epochs=1, rounds=0) at sizes [64, 16, 10], densities 0.0001, 0.2: rounds "
+        "must be >= 1, got 0"
+    ) in message
+    assert "erdos_renyi at sizes [64, 16, 10], density 0.0001: layer 0 (64 -> 16)" in message

@@ -15,7 +15,7 @@ import pytest
 
 from topokit import Topology
 from topokit._errors import TopokitError
-from topokit.nn import PRUNING_METHODS, SparseMLP, prune, pruning
+from topokit.nn import PRUNING_METHODS, SparseMLP, prune
 from topokit.nn._dense_scores import (
     gradient,
     hessian_gradient_product,
@@ -424,7 +424,9 @@ def test_kth_largest_of_a_large_array_is_exact(layout, share):
 
 
 def test_long_pruning_says_where_it_is(monkeypatch, caplog):
-    monkeypatch.setattr(pruning, "_NOTICE_SECONDS", 0.0)
+    # the globals of the prune that runs: collecting the doctests may import the module
+    # file once more, as another module object
+    monkeypatch.setitem(prune.__globals__, "_NOTICE_SECONDS", 0.0)
     with caplog.at_level(logging.INFO, logger="topokit.nn"):
         prune(
             "lottery",

@@ -525,10 +525,11 @@ def check_feasibility(name: str, cases, *, where: str = "") -> None:
     ``cases`` holds ``(label, edges, arguments)`` triples: a label naming the family (with
     its parameters) and the sizes, the edge count (``("density", 0.1)``,
     ``("degree", 4)`` or ``()``) and the arguments of
-    :meth:`Topology.check_feasible <topokit.Topology.check_feasible>`. Every case is
-    checked; the error lists each problem once, one per line, as ``label, densities
-    0.1, 0.2: layer k (n_in -> n_out): <the family's error>`` (the edge counts that
-    meet the same error are listed together).
+    :meth:`Topology.check_feasible <topokit.Topology.check_feasible>`, or a function
+    that checks the case itself (a pruning family's :func:`~topokit.nn.check_pruning`).
+    Every case is checked; the error lists each problem once, one per line, as ``label,
+    densities 0.1, 0.2: layer k (n_in -> n_out): <the family's error>`` (the edge counts
+    that meet the same error are listed together).
 
     Raises
     ------
@@ -538,7 +539,7 @@ def check_feasibility(name: str, cases, *, where: str = "") -> None:
     failing = {}  # (label, message) -> edge counts meeting it
     for label, edges, arguments in cases:
         try:
-            Topology.check_feasible(**arguments)
+            arguments() if callable(arguments) else Topology.check_feasible(**arguments)
         except TopokitError as exc:
             failing.setdefault((label, str(exc)), []).append(edges)
     problems = _Problems()

@@ -42,6 +42,7 @@ configuration holds one value.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -62,7 +63,7 @@ from topokit.analysis._study_checks import (
     check_study,
 )
 from topokit.generators import get_family
-from topokit.nn import PRUNING_METHODS, PruningResult, prune
+from topokit.nn import PRUNING_METHODS, PruningResult, check_pruning, prune
 from topokit.topology import Topology
 
 __all__ = [
@@ -406,17 +407,26 @@ def prune_run(run: RunConfig, dataset=None, rng=None) -> PruningResult:
             f"{run.family!r}"
         )
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    return prune(
+        **_pruning_arguments(run),
+        dataset=run.dataset if dataset is None else dataset,
+        rng=generator,
+    )
+
+
+def _pruning_arguments(run: RunConfig) -> dict:
+    """The arguments of :func:`~topokit.nn.prune` and ``check_pruning`` for ``run``
+    (data and generator aside): the run's parameters, else its recipe's."""
     taken = PRUNING_METHODS[run.family]
     recipe = {key: value for key, value in run.training.items() if key in taken}
-    return prune(
-        run.family,
-        list(run.sizes),
-        dataset=run.dataset if dataset is None else dataset,
-        density=run.density,
-        rng=generator,
-        dense_output=len(run.sizes) - 2 in run.dense_layers,
-        **{**recipe, **run.params},
-    )
+    return {
+        "method": run.family,
+        "sizes": list(run.sizes),
+        "density": run.density,
+        "dense_output": len(run.sizes) - 2 in run.dense_layers,
+        **recipe,
+        **run.params,
+    }
 
 
 def _topology_arguments(run: RunConfig) -> dict:
@@ -433,11 +443,17 @@ def _topology_arguments(run: RunConfig) -> dict:
 
 def _feasibility_cases(runs) -> list[tuple[str, tuple, dict]]:
     """One (label, edge count, topology arguments) per distinct topology of ``runs``
-    (seeds aside); the edge count is ``("density", value)``, ``("degree", value)`` or ()."""
+    (seeds aside); the edge count is ``("density", value)``, ``("degree", value)`` or ().
+    A pruning family's case holds the check of its pruning request instead of arguments."""
     cases = {}
     for run in runs:
         if run.family in PRUNING_METHODS:
-            continue  # a pruned topology exists once pruned: prune_run checks its density
+            label = f"{run.label} at sizes {list(run.sizes)}"
+            arguments = _pruning_arguments(run)
+            cases.setdefault(
+                (label, ("density", run.density)), functools.partial(check_pruning, **arguments)
+            )
+            continue
         if run.density is not None:
             edges = ("density", run.density)
         elif run.degree is not None:

@@ -13,7 +13,7 @@ which must start fast.
 from topokit.nn import _openmp  # noqa: F401  (the OpenMP spin, set on import: see the module)
 from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
-from topokit.nn.pruning import PRUNING_METHODS, PruningResult, prune
+from topokit.nn.pruning import PRUNING_METHODS, PruningResult, check_pruning, prune
 
 __all__ = [
     "DEFAULT_DENSITY",
@@ -25,6 +25,7 @@ __all__ = [
     "SparseLinear",
     "SparseMLP",
     "SparseMLPClassifier",
+    "check_pruning",
     "prune",
 ]
 

@@ -52,7 +52,7 @@ from topokit.nn.activations import get_activation
 from topokit.nn.defaults import DEFAULT_RECIPE
 from topokit.topology import Topology
 
-__all__ = ["PRUNING_METHODS", "PruningResult", "prune"]
+__all__ = ["PRUNING_METHODS", "PruningResult", "check_pruning", "prune"]
 
 _LOGGER = logging.getLogger("topokit.nn")
 _NOTICE_SECONDS = 30.0  # long pruning says where it is at most this often
@@ -259,19 +259,10 @@ def prune(
     >>> result.topology[0].family
     'snip'
     """
-    if method not in PRUNING_METHODS:
-        raise TopokitError(f"method must be one of {', '.join(PRUNING_METHODS)}, got {method!r}")
-    params = _method_params(method, params)
-    sizes = _check_sizes(sizes)
-    if dense_output and len(sizes) < 3:
-        raise TopokitError(
-            f"dense_output=True keeps the output layer dense, and sizes {sizes} has no "
-            "other layer to prune; give dense_output=False to prune the only layer"
-        )
-    density = check_real("density", density, low=0.0, high=1.0, low_open=True)
+    params = check_pruning(method, sizes, density=density, dense_output=dense_output, **params)
+    sizes = [int(n) for n in sizes]
+    density = float(density)
     n_pruned = len(sizes) - 1 - bool(dense_output)
-    shapes = list(itertools.pairwise(sizes))[:n_pruned]
-    _check_reachable(density, shapes, params["scope"])
     data = _dataset(method, dataset, sizes)
     seed = rng if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     generator = make_rng(rng)
@@ -306,6 +297,59 @@ def prune(
 
 
 # ---------------------------------------------------------------- checks
+def check_pruning(method: str, sizes, *, density, dense_output: bool = True, **params) -> dict:
+    """Check what :func:`prune` would be asked, without pruning (and without data).
+
+    Parameters
+    ----------
+    method : str
+        A pruning method (:data:`PRUNING_METHODS`).
+    sizes : sequence of int
+        Layer sizes.
+    density : float in (0, 1]
+        Share of the weights kept, as :func:`prune` counts it.
+    dense_output : bool, default True
+        Keep the output layer dense.
+    **params
+        The method's parameters.
+
+    Returns
+    -------
+    dict
+        The method's parameters, its defaults (:data:`PRUNING_METHODS`) filled in.
+
+    Raises
+    ------
+    TopokitError
+        For an unknown method or parameter, a parameter out of range, sizes with no
+        layer to prune, or a density that keeps no weight (naming the smallest that
+        keeps one).
+
+    Examples
+    --------
+    >>> from topokit.nn import check_pruning
+    >>> check_pruning("synflow", [8, 6, 3], density=0.5)["iterations"]
+    100
+    >>> check_pruning("snip", [8, 6, 3], density=0.01)
+    Traceback (most recent call last):
+    ...
+    topokit._errors.TopokitError: density=0.01 keeps 0 of the 48 weights with scope ...
+    """
+    if method not in PRUNING_METHODS:
+        raise TopokitError(f"method must be one of {', '.join(PRUNING_METHODS)}, got {method!r}")
+    params = _method_params(method, params)
+    sizes = _check_sizes(sizes)
+    if dense_output and len(sizes) < 3:
+        raise TopokitError(
+            f"dense_output=True keeps the output layer dense, and sizes {sizes} has no "
+            "other layer to prune; give dense_output=False to prune the only layer"
+        )
+    density = check_real("density", density, low=0.0, high=1.0, low_open=True)
+    n_pruned = len(sizes) - 1 - bool(dense_output)
+    _check_reachable(density, list(itertools.pairwise(sizes))[:n_pruned], params["scope"])
+    return params
+
+
 def _method_params(method: str, given: dict) -> dict:
     defaults = PRUNING_METHODS[method]
     unknown = sorted(set(given) - set(defaults))
