@@ -47,6 +47,7 @@ from topokit.analysis.study import (
     list_presets,
     load_preset,
     load_study,
+    prune_run,
 )
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "partial_correlation",
     "pearson",
     "plan_study",
+    "prune_run",
     "rank_metrics",
     "run_study",
     "save_figure",

@@ -27,9 +27,9 @@ from threadpoolctl import threadpool_limits
 
 from topokit._errors import TopokitError
 from topokit.analysis.store import library_versions
-from topokit.analysis.study import RunConfig, build_topology
+from topokit.analysis.study import RunConfig, build_topology, prune_run
 from topokit.metrics import INPUT_METRICS, input_metrics, layer_metrics, network_metrics
-from topokit.nn import SparseMLP
+from topokit.nn import PRUNING_METHODS, SparseMLP
 from topokit.nn.datasets import load_dataset
 
 __all__ = ["CORES_RESOURCE", "dask_worker_threads", "execute_run", "init_worker", "limit_threads"]
@@ -262,7 +262,10 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
         if os.environ.get(_CRASH_VARIABLE) == str(run.seed):
             os.kill(os.getpid(), signal.SIGKILL)
         topology_rng, training_rng = run.rngs()
-        topology = build_topology(run, rng=topology_rng)
+        pruned = None  # a pruning family's PruningResult (lottery: the rewound weights)
+        if run.family in PRUNING_METHODS:
+            pruned = prune_run(run, _dataset(run.dataset), rng=topology_rng)
+        topology = build_topology(run, rng=topology_rng) if pruned is None else pruned.topology
         layer_keys = run.layer_metric_keys
         result["layer_metrics"] = [
             layer_metrics(layer, keys=layer_keys) if layer_keys != () else {} for layer in topology
@@ -270,6 +273,8 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
         result["network_metrics"] = _network_values(topology, run.network_metric_keys, run.dataset)
         data = _dataset(run.dataset)
         model = _model(topology, run.training, training_rng)
+        if pruned is not None:
+            pruned.load_weights(model)
         _fit(model, data, run.training)
         history = model.history
         result.update(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from topokit.generators import families
 from topokit.metrics import INPUT_METRICS, LAYER_METRICS, NETWORK_METRICS
+from topokit.nn import PRUNING_METHODS
 from topokit.nn.activations import ACTIVATIONS
 from topokit.nn.datasets import datasets
 from topokit.nn.optimizers import OPTIMIZERS
@@ -18,6 +19,7 @@ __all__ = [
     "layer_metric_keys",
     "network_metric_keys",
     "optimizer_names",
+    "pruning_methods",
     "schedule_names",
 ]
 
@@ -35,6 +37,11 @@ _DATASET_SHAPES = {
 def family_names() -> list[str]:
     """Registered layer-graph families."""
     return families()
+
+
+def pruning_methods() -> dict[str, dict]:
+    """Pruning methods, usable as study families, and their parameters' defaults."""
+    return PRUNING_METHODS
 
 
 def layer_metric_keys() -> tuple[str, ...]:

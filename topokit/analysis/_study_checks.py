@@ -195,7 +195,7 @@ def _check_families(config, problems: _Problems) -> tuple[FamilySpec, ...]:
         return ()
     if not entries:
         problems.add("families must not be empty")
-    valid_families = _registries.family_names()
+    valid_families = _registries.family_names() + list(_registries.pruning_methods())
     specs = []
     for index, entry in enumerate(entries):
         name = entry.get("name")
@@ -209,6 +209,9 @@ def _check_families(config, problems: _Problems) -> tuple[FamilySpec, ...]:
             )
             continue
         label = f"{label} ({name})"
+        if name in _registries.pruning_methods():
+            specs.append(_check_pruning_family(name, entry, label, problems))
+            continue
         record = get_family(name)
         own = {p.name: p for p in record.params}
         params = {}
@@ -241,6 +244,73 @@ def _check_families(config, problems: _Problems) -> tuple[FamilySpec, ...]:
             )
         specs.append(FamilySpec(name, params, densities, degrees))
     return tuple(specs)
+
+
+def _check_pruning_family(name, entry, label, problems: _Problems) -> FamilySpec:
+    """A ``[[families]]`` entry naming a pruning method (:func:`topokit.nn.prune`).
+
+    Its parameters are the method's (:data:`topokit.nn.PRUNING_METHODS`), each of the
+    type of its default; a list sweeps it. Its edge count is a density.
+    """
+    defaults = _registries.pruning_methods()[name]
+    params = {}
+    for key, value in entry.items():
+        if key in _FAMILY_KEYS:
+            continue
+        if key not in defaults:
+            valid = ", ".join([*defaults, "densities"])
+            problems.add(f"{label}: unknown parameter {key!r}; valid parameters: {valid}")
+            continue
+        values = value if isinstance(value, list) else [value]
+        kind = type(defaults[key])
+        check = {int: _is_int, float: _is_real, str: lambda v: isinstance(v, str)}[kind]
+        bad = [v for v in values if not check(v)]
+        if not values or bad:
+            problems.add(
+                f"{label}: parameter {key!r} of pruning method {name!r} must be of type "
+                f"{kind.__name__}, got {value!r}"
+            )
+            continue
+        params[key] = tuple(float(v) if kind is float else v for v in values)
+    densities = _check_axis("densities", entry.get("densities"), problems, f"{label}: ")
+    if "degrees" in entry:
+        problems.add(
+            f"{label}: pruning method {name!r} keeps a share of the weights: give "
+            "densities, not degrees"
+        )
+    return FamilySpec(name, params, densities, None)
+
+
+def _check_pruning_runs(config, families, degrees, dense_layers, sizes, problems) -> None:
+    """What a study with pruning families needs: data, densities, a dense output only."""
+    pruning = [spec.name for spec in families if spec.name in _registries.pruning_methods()]
+    if not pruning:
+        return
+    on_data = [name for name in pruning if name != "synflow"]
+    if on_data and config.get("dataset") is None:
+        problems.add(
+            f'families {", ".join(on_data)} prune on data: give dataset = "..." (a pruning '
+            "family in a study needs a dataset)"
+        )
+    if degrees is not None and any(
+        spec.densities is None for spec in families if spec.name in pruning
+    ):
+        problems.add(
+            f"families {', '.join(pruning)} keep a share of the weights: give densities "
+            "(in the study or in their [[families]] table), not degrees"
+        )
+    for s in sizes:
+        n_layers = len(s) - 1
+        dense = sorted({k % n_layers for k in dense_layers})
+        if dense not in ([], [n_layers - 1]):
+            problems.add(
+                f"families {', '.join(pruning)} keep the output layer dense or none: "
+                f"dense_layers must be [-1] or [], got {list(dense_layers)} for sizes {list(s)}"
+            )
+
+
+def _needs_edge_count(name: str) -> bool:
+    return name in _registries.pruning_methods() or get_family(name).edge_count == "given"
 
 
 # the order in which the values' problems are listed
@@ -407,9 +477,7 @@ def check_study(config, *, base_dir=None, where="") -> dict:
     needs_axis = [
         spec.name
         for spec in families
-        if get_family(spec.name).edge_count == "given"
-        and spec.densities is None
-        and spec.degrees is None
+        if _needs_edge_count(spec.name) and spec.densities is None and spec.degrees is None
     ]
     if needs_axis and densities is None and degrees is None:
         problems.add(
@@ -442,6 +510,7 @@ def check_study(config, *, base_dir=None, where="") -> dict:
                 f"sizes {list(s)} must start with {shape[0]} inputs and end with {shape[1]} "
                 f"outputs (the classes) for dataset {dataset!r}"
             )
+    _check_pruning_runs(config, families, degrees, dense_layers, sizes, problems)
     training = _check_training(config.get("training"), problems)
     metrics = _check_metrics(config.get("metrics"), problems)
     _raise_problems(name, problems, where)
@@ -475,10 +544,11 @@ def check_feasibility(name: str, cases, *, where: str = "") -> None:
     ``cases`` holds ``(label, edges, arguments)`` triples: a label naming the family (with
     its parameters) and the sizes, the edge count (``("density", 0.1)``,
     ``("degree", 4)`` or ``()``) and the arguments of
-    :meth:`Topology.check_feasible <topokit.Topology.check_feasible>`. Every case is
-    checked; the error lists each problem once, one per line, as ``label, densities
-    0.1, 0.2: layer k (n_in -> n_out): <the family's error>`` (the edge counts that
-    meet the same error are listed together).
+    :meth:`Topology.check_feasible <topokit.Topology.check_feasible>`, or a function
+    that checks the case itself (a pruning family's :func:`~topokit.nn.check_pruning`).
+    Every case is checked; the error lists each problem once, one per line, as ``label,
+    densities 0.1, 0.2: layer k (n_in -> n_out): <the family's error>`` (the edge counts
+    that meet the same error are listed together).
 
     Raises
     ------
@@ -488,7 +558,7 @@ def check_feasibility(name: str, cases, *, where: str = "") -> None:
     failing = {}  # (label, message) -> edge counts meeting it
     for label, edges, arguments in cases:
         try:
-            Topology.check_feasible(**arguments)
+            arguments() if callable(arguments) else Topology.check_feasible(**arguments)
         except TopokitError as exc:
             failing.setdefault((label, str(exc)), []).append(edges)
     problems = _Problems()

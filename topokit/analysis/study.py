@@ -44,6 +44,7 @@ configuration holds one value.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -64,6 +65,7 @@ from topokit.analysis._study_checks import (
     check_study,
 )
 from topokit.generators import get_family
+from topokit.nn import PRUNING_METHODS, PruningResult, check_pruning, prune
 from topokit.topology import Topology
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "list_presets",
     "load_preset",
     "load_study",
+    "prune_run",
 ]
 
 #: The column of :func:`load_results` for each training key (present where it varies):
@@ -371,7 +374,74 @@ def build_topology(run: RunConfig, rng=None) -> Topology:
     Topology(sizes=[64, 10], n_edges=640)
     """
     generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    if run.family in PRUNING_METHODS:
+        return prune_run(run, rng=generator).topology
     return Topology.build(**_topology_arguments(run), rng=generator)
+
+
+def prune_run(run: RunConfig, dataset=None, rng=None) -> PruningResult:
+    """The network that a run whose family is a pruning method trains.
+
+    :func:`topokit.nn.prune` prunes the dense network of ``run.sizes`` to
+    ``run.density`` with the run's parameters; the parameters it shares with the training
+    recipe (``activation``, ``learning_rate``, ``batch_size``, ``epochs``) default to the
+    run's recipe. The output layer stays dense when it is among the run's
+    :attr:`~RunConfig.dense_layers`. The run trains the topology from a fresh
+    initialisation, or for ``lottery`` from the rewound weights
+    (:meth:`PruningResult.load_weights <topokit.nn.PruningResult.load_weights>`).
+
+    Parameters
+    ----------
+    run : RunConfig
+    dataset : Dataset or str, optional
+        The run's data set, if already loaded (default: ``run.dataset``, loaded here).
+    rng : None, int or numpy.random.Generator, optional
+        Defaults to the topology generator of :meth:`RunConfig.rngs`.
+
+    Returns
+    -------
+    PruningResult
+
+    Raises
+    ------
+    TopokitError
+        If the run's family is not a pruning method, or the method cannot prune to the
+        run's density.
+
+    Examples
+    --------
+    >>> from topokit.analysis.study import RunConfig, prune_run
+    >>> run = RunConfig("digits", (64, 16, 10), "snip", {}, 0.1, None, seed=0,
+    ...                 dense_layers=(1,))
+    >>> prune_run(run).topology
+    Topology(sizes=[64, 16, 10], n_edges=262)
+    """
+    if run.family not in PRUNING_METHODS:
+        raise TopokitError(
+            f"run.family must be a pruning method ({', '.join(PRUNING_METHODS)}), got "
+            f"{run.family!r}"
+        )
+    generator = run.rngs()[0] if rng is None else np.random.default_rng(rng)
+    return prune(
+        **_pruning_arguments(run),
+        dataset=run.dataset if dataset is None else dataset,
+        rng=generator,
+    )
+
+
+def _pruning_arguments(run: RunConfig) -> dict:
+    """The arguments of :func:`~topokit.nn.prune` and ``check_pruning`` for ``run``
+    (data and generator aside): the run's parameters, else its recipe's."""
+    taken = PRUNING_METHODS[run.family]
+    recipe = {key: value for key, value in run.training.items() if key in taken}
+    return {
+        "method": run.family,
+        "sizes": list(run.sizes),
+        "density": run.density,
+        "dense_output": len(run.sizes) - 2 in run.dense_layers,
+        **recipe,
+        **run.params,
+    }
 
 
 def _topology_arguments(run: RunConfig) -> dict:
@@ -390,9 +460,17 @@ def _topology_arguments(run: RunConfig) -> dict:
 
 def _feasibility_cases(runs) -> list[tuple[str, tuple, dict]]:
     """One (label, edge count, topology arguments) per distinct topology of ``runs``
-    (seeds aside); the edge count is ``("density", value)``, ``("degree", value)`` or ()."""
+    (seeds aside); the edge count is ``("density", value)``, ``("degree", value)`` or ().
+    A pruning family's case holds the check of its pruning request instead of arguments."""
     cases = {}
     for run in runs:
+        if run.family in PRUNING_METHODS:
+            label = f"{run.label} at sizes {list(run.sizes)}"
+            arguments = _pruning_arguments(run)
+            cases.setdefault(
+                (label, ("density", run.density)), functools.partial(check_pruning, **arguments)
+            )
+            continue
         if run.density is not None:
             edges = ("density", run.density)
         elif run.degree is not None:
@@ -658,7 +736,7 @@ class Study:
         return self.allocation
 
     def _edge_axis(self, spec: FamilySpec):
-        if get_family(spec.name).edge_count == "fixed":
+        if spec.name not in PRUNING_METHODS and get_family(spec.name).edge_count == "fixed":
             return [(None, None)]
         densities, degrees = self.densities, self.degrees
         if spec.densities is not None or spec.degrees is not None:

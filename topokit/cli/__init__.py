@@ -23,12 +23,22 @@ import sys
 
 from topokit import __version__
 from topokit._errors import TopokitError
-from topokit.cli import _analyze, _draw, _export, _families, _graph, _metrics, _study, _train
+from topokit.cli import (
+    _analyze,
+    _draw,
+    _export,
+    _families,
+    _graph,
+    _metrics,
+    _prune,
+    _study,
+    _train,
+)
 from topokit.cli._common import CommandParser, UsageError
 
 __all__ = ["build_parser", "main"]
 
-_COMMANDS = (_families, _graph, _metrics, _draw, _train, _study, _export, _analyze)
+_COMMANDS = (_families, _graph, _metrics, _draw, _train, _prune, _study, _export, _analyze)
 
 
 def build_parser() -> argparse.ArgumentParser:

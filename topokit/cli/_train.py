@@ -25,6 +25,7 @@ from topokit.cli._common import (
     print_json,
     progress,
 )
+from topokit.io import load
 from topokit.metrics import layer_metrics, network_metrics
 from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE
 from topokit.nn.activations import ACTIVATIONS
@@ -36,6 +37,7 @@ from topokit.topology import Topology
 __all__ = ["add_parser", "run"]
 
 _DEFAULT_HIDDEN = "100"
+_DEFAULT_FAMILY = "erdos_renyi"
 _EPILOG = """\
 sizes:
   --sizes lists every layer, N0,...,NL: N0 must be the data set's number of features and
@@ -65,6 +67,7 @@ examples:
   topokit train --hidden 256 --optimizer sgd --learning-rate 0.05 --schedule cosine --json
   topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
   topokit train --hidden 300,100 --family ramanujan,small_world -p small_world:p=0.1
+  topokit train --dataset digits --topology snip.npz   # a file of topokit graph/prune
 
 Without --seed a seed is drawn and recorded (the summary, config.seed in --json, the
 saved model's layers); --save's model file also reads as its topology (topokit.load,
@@ -96,8 +99,14 @@ def add_parser(subparsers) -> None:
     sizes.add_argument("--sizes", metavar="N0,...,NL", help="every layer size (see below)")
     sizes.add_argument("--hidden", metavar="H1,...", help="hidden layer sizes only")
     network.add_argument(
+        "--topology",
+        metavar="PATH.npz",
+        help="train on the layer graphs of this file ('topokit graph', 'topokit prune', "
+        "--save) instead of building them; its sizes must fit the data set",
+    )
+    network.add_argument(
         "--family",
-        default="erdos_renyi",
+        default=_DEFAULT_FAMILY,
         metavar="NAME[,NAME...]",
         help="layer-graph family, or one per sparse layer (default erdos_renyi)",
     )
@@ -235,9 +244,10 @@ def run(args) -> int:
 
     check_int("epochs", args.epochs, minimum=1)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
-    sizes = _network_sizes(args, data)
+    topology = None if args.topology is None else _read_topology(args, data)
+    sizes = _network_sizes(args, data) if topology is None else topology.sizes
     args.seed = draw_seed(args.seed)
-    model = _build_model(args, sizes, args.seed)
+    model = _build_model(args, sizes, args.seed, topology)
     bar = progress(total=args.epochs, desc="training", quiet=args.quiet)
     try:
         model.fit(
@@ -329,10 +339,57 @@ def _parse_numbers(option, pairs) -> dict:
     return params
 
 
-def _build_model(args, sizes, seed):
+def _read_topology(args, data) -> Topology:
+    """The Topology of the file ``--topology``, checked against the data and the options."""
+    given = [
+        option
+        for option, value in (
+            ("--sizes", args.sizes),
+            ("--hidden", args.hidden),
+            ("--density", args.density),
+            ("--degree", args.degree),
+        )
+        if value is not None
+    ]
+    given += ["--param"] if args.param else []
+    given += ["--sparse-output"] if args.sparse_output else []
+    given += ["--family"] if args.family != _DEFAULT_FAMILY else []
+    if given:
+        raise TopokitError(
+            f"{', '.join(given)} would build the layer graphs, which --topology {args.topology} "
+            "gives already: give one or the other"
+        )
+    read = load(args.topology)
+    topology = read if isinstance(read, Topology) else Topology([read])
+    sizes = topology.sizes
+    if sizes[0] != data.n_features or sizes[-1] != data.n_classes:
+        raise TopokitError(
+            f"--topology {args.topology} has sizes {sizes}, but dataset {data.name!r} has "
+            f"{data.n_features} features and {data.n_classes} classes: the first and last "
+            "sizes must be those"
+        )
+    return topology
+
+
+def _build_model(args, sizes, seed, topology=None):
     from topokit.nn.mlp import SparseMLP  # numba: only when training (see the docstring)
 
     rng = make_rng(seed)
+    if topology is None:
+        topology = _build_topology(args, sizes, seed, rng)
+    return SparseMLP(
+        topology,
+        args.activation,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
+        rng=rng,
+    )
+
+
+def _build_topology(args, sizes, seed, rng) -> Topology:
     family = _split_list(args.family, str, "--family")
     families = family if isinstance(family, list) else [family]
     topology = Topology.build(
@@ -348,16 +405,7 @@ def _build_model(args, sizes, seed):
     )
     for layer in topology:
         layer.seed = seed  # as Topology.build records an int seed: the model file keeps it
-    return SparseMLP(
-        topology,
-        args.activation,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
-        rng=rng,
-    )
+    return topology
 
 
 class _EpochProgress(TrainingHook):

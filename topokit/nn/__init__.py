@@ -15,20 +15,25 @@ which must start fast.
 from topokit.nn import _openmp  # noqa: F401  (the OpenMP spin, set on import: see the module)
 from topokit.nn.defaults import DEFAULT_DENSITY, DEFAULT_RECIPE, Recipe
 from topokit.nn.history import History
+from topokit.nn.pruning import PRUNING_METHODS, PruningResult, check_pruning, prune
 from topokit.nn.training import EarlyStopping, TrainingHook, TrainingState
 
 __all__ = [
     "DEFAULT_DENSITY",
     "DEFAULT_RECIPE",
+    "PRUNING_METHODS",
     "DynamicSparsity",
     "EarlyStopping",
     "History",
+    "PruningResult",
     "Recipe",
     "SparseLinear",
     "SparseMLP",
     "SparseMLPClassifier",
     "TrainingHook",
     "TrainingState",
+    "check_pruning",
+    "prune",
 ]
 
 
