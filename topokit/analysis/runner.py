@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import as_completed as _pool_completed
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +34,18 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int
 from topokit.analysis._dask import dask_client, parse_local
 from topokit.analysis._execute import execute_run, init_worker
+from topokit.analysis._leases import LEASE_SECONDS, ClaimedRuns, check_lease_seconds
 from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
 from topokit.analysis.study import RunConfig
 
-__all__ = ["PROGRESS_INTERVAL", "StudyPlan", "StudySummary", "plan_study", "run_study"]
+__all__ = [
+    "LEASE_SECONDS",
+    "PROGRESS_INTERVAL",
+    "StudyPlan",
+    "StudySummary",
+    "plan_study",
+    "run_study",
+]
 
 #: Seconds between two progress lines when stderr is not a terminal.
 PROGRESS_INTERVAL = 30.0
@@ -89,6 +96,9 @@ class StudySummary:
         study): kept, not run, left out of the analysis.
     unnamed : str, default ""
         What sets those runs apart, e.g. ``"seed 3, 4; learning_rate 0.1"``.
+    n_elsewhere : int, default 0
+        Runs pending when it started that another driver on the same store did
+        meanwhile (see ``lease_seconds`` of :func:`run_study`).
 
     Examples
     --------
@@ -115,6 +125,7 @@ class StudySummary:
     backend: str
     n_unnamed: int = 0
     unnamed: str = ""
+    n_elsewhere: int = 0
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the fields.
@@ -150,6 +161,7 @@ class StudySummary:
             "backend": self.backend,
             "n_unnamed": self.n_unnamed,
             "unnamed": self.unnamed,
+            "n_elsewhere": self.n_elsewhere,
         }
 
 
@@ -224,9 +236,6 @@ class _LocalBackend:
     def submit(self, config):
         return self.pool.submit(_execute_interruptibly, config)
 
-    def completed(self, futures):
-        return _pool_completed(futures)
-
     def close(self, *, cancel: bool):
         if cancel:  # interrupted or failed: the runs in flight are not waited for
             # the pool offers no way to stop running work but to signal its processes;
@@ -245,11 +254,6 @@ class _DaskBackend:
 
     def submit(self, config):
         return self.client.submit(execute_run, config, self.threads, pure=False)
-
-    def completed(self, futures):
-        from distributed import as_completed
-
-        return as_completed(list(futures))
 
     def close(self, *, cancel: bool):
         pass  # the client (and a local cluster) close with their context
@@ -427,6 +431,7 @@ def run_study(
     dask=None,
     progress=None,
     retry_failed=False,
+    lease_seconds=LEASE_SECONDS,
 ) -> StudySummary:
     """Run the pending runs of ``study`` and record them in ``directory``'s store.
 
@@ -459,6 +464,14 @@ def run_study(
         failed, estimated time left), so that batch logs show progress.
     retry_failed : bool, default False
         Run again the runs stored as failed.
+    lease_seconds : float, default :data:`LEASE_SECONDS`
+        Several drivers (``run_study`` calls, ``topokit study`` processes) may run the
+        same study into the same folder: each claims in the store the runs it is about to
+        do, a few at a time, and the others leave those runs to it. A claim holds this
+        many seconds and its driver renews it every third of that while the run is in
+        flight, so the claims of a driver that died expire after at most this long, and
+        another driver then does those runs. When every run left is claimed by others,
+        the driver waits for them (saying so) and ends when they are stored.
 
     Returns
     -------
@@ -496,6 +509,7 @@ def run_study(
     """
     start = time.perf_counter()
     workers = _check_arguments(workers, dask)
+    lease_seconds = check_lease_seconds(lease_seconds)
     runs = study.runs()
     with ExitStack() as stack:
         client = None
@@ -506,7 +520,7 @@ def run_study(
         todo = store.pending(runs, retry_failed=retry_failed)
         n_skipped = len(runs) - len(todo)
         n_unnamed, unnamed = _unnamed(store, runs)
-        counts = {"ok": 0, "failed": 0, "lost": 0}
+        counts = {"ok": 0, "failed": 0, "lost": 0, "elsewhere": 0}
         run_seconds, n_workers, lost_reason = 0.0, 0, None
         if todo:
             # longest first, so that no long run is left alone at the end
@@ -514,10 +528,21 @@ def run_study(
             with (
                 _backend(workers, dask, len(todo), client) as (backend, n_workers),
                 _progress(len(todo), study.name, progress, counts) as bar,
+                ClaimedRuns(
+                    store,
+                    lambda run: backend.submit(run.to_dict()),
+                    todo,
+                    window=2 * max(1, n_workers),
+                    lease_seconds=lease_seconds,
+                    retry_failed=retry_failed,
+                    waiting=_waiting_notice(study.name, progress),
+                ) as claimed,
             ):
-                futures = {backend.submit(run.to_dict()): run for run in todo}
-                for future in backend.completed(futures):
-                    run = futures.pop(future)
+                for run, future in claimed:
+                    if future is None:  # stored by another driver meanwhile
+                        counts["elsewhere"] += 1
+                        bar.update()
+                        continue
                     try:
                         fields = future.result()
                     except Exception as exc:  # the worker died (killed, out of memory)
@@ -558,7 +583,26 @@ def run_study(
         backend="local" if dask is None else dask,
         n_unnamed=n_unnamed,
         unnamed=unnamed,
+        n_elsewhere=counts["elsewhere"],
     )
+
+
+def _waiting_notice(name, progress):
+    """What a driver says when the runs left are all claimed by other drivers: one line
+    on stderr (nothing with ``progress=False``)."""
+
+    def waiting(n_runs, drivers):
+        if progress is False:
+            return
+        print(
+            f"study {name}: the {n_runs} run(s) left are being done by another driver "
+            f"({_short(drivers, 2) or 'whose claim just ended'}); waiting for them, and "
+            "doing any whose driver stops renewing its claim",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return waiting
 
 
 #: Rough cost of a run when no stored run measures it: seconds per run, and per weight

@@ -83,6 +83,14 @@ def add_parser(subparsers) -> None:
         "--retry-failed", action="store_true", help="run again the runs stored as failed"
     )
     parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="several topokit study processes on one --out share its runs: each claims the "
+        "runs it does, renewing the claim every third of SECONDS; the claims of a driver "
+        "that died expire after SECONDS and another driver does those runs (default: 60)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the grid, the runs to do and already stored, and an estimate of the "
@@ -136,6 +144,10 @@ def _summary_text(summary, report, note) -> str:
         done = f"{ran} ran now in {summary.seconds:.1f} s on {workers}"
         if summary.n_skipped:
             done += f", {summary.n_skipped} already stored"
+        if summary.n_elsewhere:
+            done += f", {summary.n_elsewhere} done by another driver"
+    elif summary.n_elsewhere:
+        done = f"{summary.n_elsewhere} done by another driver meanwhile"
     else:
         done = "nothing left to run"
     lines = [
@@ -298,6 +310,7 @@ def run(args) -> int:
             dask=args.dask,
             progress=False if args.quiet else None,
             retry_failed=args.retry_failed,
+            **({} if args.lease_seconds is None else {"lease_seconds": args.lease_seconds}),
         )
     except KeyboardInterrupt:
         return _interrupted(args)
