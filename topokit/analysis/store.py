@@ -200,7 +200,8 @@ def integrity_problems(path, limit: int = 100) -> list[str]:
     list of str
         The problems SQLite reports, one per item; empty when the file is sound. A check
         that cannot finish (a page it needs is unreadable) ends the list with
-        ``"integrity_check stopped: REASON"``.
+        ``"integrity_check stopped: REASON"``, after the problems of the longest check
+        that did finish.
 
     Examples
     --------
@@ -213,21 +214,44 @@ def integrity_problems(path, limit: int = 100) -> list[str]:
     >>> problems
     []
     """
-    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-    problems = []
     try:
-        connection = sqlite3.connect(uri, uri=True, timeout=30.0)
+        connection = _connect_damaged(path)
     except sqlite3.Error as exc:
         return [f"integrity_check stopped: {exc}"]
+    stopped = None
     try:
-        for (problem,) in connection.execute(f"PRAGMA integrity_check({int(limit)})"):
-            if problem != "ok":
-                problems.append(problem)
-    except sqlite3.Error as exc:
-        problems.append(f"integrity_check stopped: {exc}")
+        # a check that meets a page it cannot read stops with an error; one asked for fewer
+        # problems may finish before it
+        for most in sorted({int(limit), 10, 3, 1}, reverse=True):
+            if most > limit:
+                continue
+            try:
+                rows = connection.execute(f"PRAGMA integrity_check({most})").fetchall()
+            except sqlite3.Error as exc:
+                stopped = stopped or f"integrity_check stopped: {exc}"
+                continue
+            problems = [
+                line
+                for (text,) in rows
+                for line in text.splitlines()
+                if line != "ok" and not line.startswith("***")
+            ]
+            return problems + ([stopped] if stopped else [])
     finally:
         connection.close()
-    return problems
+    return [stopped]
+
+
+def _connect_damaged(path) -> sqlite3.Connection:
+    """A read-only connection that reads what it can of a damaged file.
+
+    ``writable_schema`` lets SQLite open a file shorter than its header says (a truncated
+    store) by reading the pages that are there; the connection is read-only all the same.
+    """
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=30.0)
+    connection.execute("PRAGMA writable_schema = ON")
+    return connection
 
 
 def _damage_report(path) -> str:
@@ -238,11 +262,12 @@ def _damage_report(path) -> str:
         found += f" problem(s): {'; '.join(problems)}"
     else:
         found = "found nothing wrong in the file itself"
+    folder = shlex.quote(str(Path(path).parent))
     return (
         f"PRAGMA integrity_check {found}. The store is damaged: runs stored in it may be "
-        "unreadable or lost. 'topokit export "
-        f"{shlex.quote(str(Path(path).parent))} --salvage NEW_DIR' copies every run that can still be "
-        "read whole into a new store in NEW_DIR and says how many could not be read"
+        f"unreadable or lost. 'topokit export {folder} --salvage NEW_DIR' copies every run "
+        "that can still be read whole into a new store in NEW_DIR and says how many could "
+        "not be read"
     )
 
 
@@ -737,7 +762,8 @@ class ResultStore:
         --------
         >>> import tempfile
         >>> from topokit.analysis import ResultStore, RunResult, load_study
-        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2]\\n[[families]]\\nname = "dense"')
+        >>> study = load_study('sizes = [64, 10]\\nseeds = [0, 1, 2]\\n'
+        ...                    '[[families]]\\nname = "dense"')
         >>> runs = study.runs()
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     with ResultStore(folder, study) as store:
@@ -846,9 +872,7 @@ class ResultStore:
         self._check_writable("release claims in")
         with self._transaction("release claims in"):
             if keys is None:
-                cursor = self._connection.execute(
-                    "DELETE FROM claims WHERE driver = ?", (driver,)
-                )
+                cursor = self._connection.execute("DELETE FROM claims WHERE driver = ?", (driver,))
                 return cursor.rowcount
             return sum(
                 self._connection.execute(
