@@ -415,7 +415,6 @@ class ResultStore:
         if readonly:
             if not self.path.is_file():
                 raise TopokitError(f"no result store at {str(self.path)!r}")
-            self._connection = self._connect_readonly()
         else:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
@@ -423,14 +422,18 @@ class ResultStore:
                 raise TopokitError(
                     f"cannot create the study folder {str(self.directory)!r}: {exc}"
                 ) from exc
-            if self.path.is_file() and self.path.stat().st_size:
-                # an existing file is checked through a read-only connection first, so
-                # that a file this topokit refuses is left exactly as it was
-                self._connection = self._connect_readonly()
-                try:
-                    self._check_existing(study)
-                finally:
-                    self._connection.close()
+        if self.path.is_file() and self.path.stat().st_size:
+            # an existing file is checked first through a connection that writes nothing,
+            # not even SQLite's -shm file, so that a file this topokit refuses is left
+            # exactly as it was
+            self._connection = self._connect_to_check()
+            try:
+                self._check_existing(study)
+            finally:
+                self._connection.close()
+        if readonly:
+            self._connection = self._connect_readonly()
+        else:
             self._connection = self._connect(str(self.path), uri=False)
         try:
             self._check_existing(study)
@@ -449,6 +452,14 @@ class ResultStore:
         except sqlite3.Error as exc:
             raise TopokitError(f"cannot open the result store {str(self.path)!r}: {exc}") from exc
         return connection
+
+    def _connect_to_check(self):
+        """A read-only connection; without a write-ahead log beside the file (no writer has
+        it open), also immutable: SQLite then creates no file beside it."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        if not Path(f"{self.path}-wal").exists():
+            uri += "&immutable=1"
+        return self._connect(uri, uri=True)
 
     def _connect_readonly(self):
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
