@@ -1,10 +1,13 @@
 """Running a study: its pending runs on local worker processes or a Dask cluster.
 
 The driver (the process calling :func:`run_study`) opens the study's store, asks it
-which runs are still to do, hands each to a worker and records every result as it
-comes back, one transaction per run: it is the store's only writer. Killing the driver
-at any moment loses at most the runs in flight; calling :func:`run_study` again does
-the rest. A run that raises is recorded as failed with its error and the study goes on.
+which runs are still to do, claims a few of them at a time in the store, hands each to a
+worker and records every result as it comes back, one transaction per run: the workers
+never write the store. Killing the driver at any moment loses at most the runs in flight;
+calling :func:`run_study` again does the rest. A run that raises is recorded as failed
+with its error and the study goes on. Several drivers on one folder share its runs: the
+claims carry a lease (``lease_seconds``) that a live driver renews, so each run is done
+once and the runs of a driver that died are taken over when its lease expires.
 
 A changed study file run into the same folder (more seeds, another family, another
 density, a changed recipe) runs only the runs that are not stored yet; the stored runs it

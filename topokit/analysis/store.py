@@ -1,10 +1,14 @@
 """The result store of a study: one SQLite file, ``DIR/results.sqlite``.
 
-The driver of a study is its only writer. Each finished run is committed in its own
-transaction (WAL journal while the writer has it open, ``synchronous=FULL``), so killing
-the driver at any moment, ``kill -9`` included, loses at most the runs still in flight and
-never leaves half a run. Closing the writer switches the file back to a rollback journal,
-so a closed store is the one file, without ``-wal``/``-shm`` files beside it.
+The drivers of a study (usually one) are its only writers; the workers never touch it.
+Each finished run is committed in its own transaction (WAL journal while a writer has it
+open, ``synchronous=FULL``), so killing a driver at any moment, ``kill -9`` included, loses
+at most the runs still in flight and never leaves half a run. Closing the last writer
+switches the file back to a rollback journal, so a closed store is the one file, without
+``-wal``/``-shm`` files beside it. A file this topokit refuses (not SQLite, another
+database, a newer schema) is checked without writing anything; a damaged one is reported
+with what ``PRAGMA integrity_check`` finds (:func:`integrity_problems`), and
+:func:`~topokit.analysis.salvage_store` copies its readable runs into a new store.
 A run is keyed by :attr:`RunConfig.key <topokit.analysis.study.RunConfig.key>`; recording
 it twice stores it once.
 
