@@ -16,6 +16,7 @@ import queue
 import secrets
 import socket
 import time
+from contextlib import suppress
 from datetime import UTC, datetime
 
 from topokit._errors import TopokitError
@@ -82,7 +83,9 @@ class ClaimedRuns:
     Iterating yields ``(run, future)`` for each run this driver did, as its future
     completes, and ``(run, None)`` for each run found stored by another driver. Leaving
     the ``with`` block releases this driver's claims that are left (runs in flight when
-    interrupted, runs whose worker died), so that another driver can do them at once.
+    interrupted, runs whose worker died), so that another driver can do them at once; when
+    it is left by an error, a store that refuses the release too (a full disk) leaves them
+    to expire.
 
     Parameters
     ----------
@@ -136,8 +139,14 @@ class ClaimedRuns:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc_info):
-        self.store.release_claims(self.driver)
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None:
+            self.store.release_claims(self.driver)
+            return
+        # the error that ends the driver is the one to report (a full disk refuses this
+        # write too); claims left behind expire within the lease
+        with suppress(TopokitError):
+            self.store.release_claims(self.driver)
 
     def _claim(self) -> list:
         """Claim up to the window's free places; returns the runs found stored meanwhile."""

@@ -596,15 +596,15 @@ class ResultStore:
             ) from exc
         if "malformed" in text or "corrupt" in text:
             raise TopokitError(f"{where}. {_damage_report(self.path)}") from exc
+        hint = ""
         if "readonly" in text or "read-only" in text:
             hint = " (the store or its folder is read-only)"
         elif "full" in text:
             hint = " (the disk is full)"
         elif "locked" in text or "busy" in text:
             hint = " (another process held it too long)"
-        else:
-            raise TopokitError(where) from exc
-        # SQLite rolls back the refused transaction whole: what was stored before stays
+        # SQLite rolls a refused or failed transaction back whole (the file itself being
+        # sound, which the two cases above rule out): what was stored before stays
         raise TopokitError(f"{where}{hint}; the runs already stored are intact") from exc
 
     def _execute(self, sql, parameters=(), *, action):
