@@ -21,6 +21,7 @@ import pytest
 from topokit._errors import TopokitError
 from topokit.analysis import ResultStore, RunResult, load_study, run_study
 from topokit.analysis.store import SCHEMA_VERSION, STORE_FILENAME
+from topokit.cli import main
 
 STUDY = """
 name = "leases"
@@ -279,3 +280,15 @@ def test_a_driver_counts_the_runs_another_driver_stored(tmp_path):
     thread.join()
     assert (summary.n_skipped, summary.n_ok, summary.n_elsewhere) == (0, 1, 1)
     assert summary.stored == {"ok": 2, "failed": 0}
+
+
+@pytest.mark.parametrize("value", ["0", "nan", "-5"])
+def test_cli_bad_lease_seconds_is_one_line_error(tmp_path, capsys, value):
+    (tmp_path / "study.toml").write_text(STUDY)
+    argv = ["study", str(tmp_path / "study.toml"), "--out", str(tmp_path / "out")]
+    status = main([*argv, "--lease-seconds", value])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("topokit: error: lease_seconds must be")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
