@@ -27,6 +27,8 @@ __all__ = ["salvage_store"]
 
 _CHILD_TABLES = ("layer_metrics", "network_metrics", "curves")
 _ROWID_TABLES = ("meta", "study", "definitions", "runs")
+#: More rows than any page of a SQLite file of at most 64 KiB pages holds.
+_MAX_ROWS_PER_PAGE = 65536 // 4
 #: The first 16 bytes of every SQLite database file.
 _HEADER = b"SQLite format 3\x00"
 
@@ -44,9 +46,12 @@ def _rows_by_rowid(connection, table) -> tuple[list, int]:
     """(readable rows, number of rows that could not be read) of a rowid table."""
     try:
         (top,) = connection.execute(f"SELECT max(rowid) FROM {table}").fetchone()
+        (pages,) = connection.execute("PRAGMA page_count").fetchone()
     except sqlite3.DatabaseError:
-        top = None
-    if top is None:  # empty, or the path to the last row is damaged: read what a scan reads
+        top = pages = None
+    # empty, the path to the last row damaged, or a rowid no file of this size can reach
+    # (a row takes more than 4 bytes): read what a scan reads
+    if top is None or top > pages * _MAX_ROWS_PER_PAGE:
         return _rows_by_scan(connection, f"SELECT * FROM {table}")
     rows, unreadable = [], 0
     for rowid in range(1, top + 1):
@@ -149,16 +154,16 @@ def salvage_store(directory, destination) -> dict:
         ``source`` and ``destination`` (the two files, as strings), ``problems`` (what
         ``PRAGMA integrity_check`` found, see
         :func:`~topokit.analysis.store.integrity_problems`), ``n_runs`` (runs salvaged),
-        ``n_ok``, ``n_failed``, ``n_unreadable`` (runs, or rows of the runs table, that
-        could not be read whole), ``n_named`` (runs the current study definition names;
+        ``n_ok``, ``n_failed``, ``n_unreadable`` (runs whose key was read but not all of
+        their rows), ``n_named`` (runs the current study definition names;
         None when no definition could be read) and ``n_missing`` (of those, runs not
         salvaged: to run again).
 
     Raises
     ------
     TopokitError
-        If there is no store at ``directory``, the destination already holds a store or
-        is the same folder, the source is not an SQLite file or its table list cannot be
+        If there is no store at ``directory``, the destination already holds a store (the
+        source's own folder does), the source is not an SQLite file or its table list cannot be
         read (nothing can be salvaged then), or the destination cannot be written.
 
     Examples
@@ -181,11 +186,6 @@ def salvage_store(directory, destination) -> dict:
         raise TopokitError(
             f"the salvage destination {str(destination)!r} already holds a result store; "
             "give a new folder"
-        )
-    if destination.resolve() == source.parent.resolve():
-        raise TopokitError(
-            f"the salvage destination must be another folder than the damaged store's, got "
-            f"{str(destination)!r}"
         )
     with source.open("rb") as file:
         if file.read(len(_HEADER)) != _HEADER:
