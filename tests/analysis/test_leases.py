@@ -86,7 +86,7 @@ def test_a_claim_expires_unless_renewed(tmp_path, study):
         assert store.live_claims() == {runs[0].key: "kept", runs[1].key: "next"}
 
 
-def test_failed_runs_are_claimed_only_when_retrying_runs_failed_before(tmp_path, study):
+def test_failed_runs_are_retried_once_by_drivers_that_retry(tmp_path, study):
     runs = study.runs()[:2]
     with ResultStore(tmp_path, study) as store:
         for run in runs:
@@ -96,12 +96,17 @@ def test_failed_runs_are_claimed_only_when_retrying_runs_failed_before(tmp_path,
         claimed, _ = store.claim(runs, "a", lease_seconds=60, retry_failed_before=started)
         assert claimed == runs
         store.record(runs[0], RunResult("ok", finished="2002-01-01T00:00:00"))
-        store.release_claims("a")
-        # a driver retrying the runs that failed before it started: the one retried since
-        # with success is done
+        assert not store.record(runs[1], RunResult.failed("nan", finished="2002-01-01T00:00:00"))
+        assert store.live_claims() == {}  # recording ends the claims, stored or not
+        # a driver retrying the runs that failed before it started: those retried since,
+        # with success or not, are done
         claimed, done = store.claim(runs, "b", lease_seconds=60, retry_failed_before=started)
+        assert claimed == []
+        assert done == {runs[0].key, runs[1].key}
+        # a driver started after the retries retries the one still failed
+        later = "2003-01-01T00:00:00"
+        claimed, _ = store.claim(runs, "c", lease_seconds=60, retry_failed_before=later)
         assert claimed == runs[1:]
-        assert done == {runs[0].key}
 
 
 def test_read_only_store_cannot_claim(tmp_path, study):

@@ -32,6 +32,9 @@ Tables (schema version :data:`SCHEMA_VERSION`):
 - ``curves(run_key, epoch, loss, train_accuracy, val_accuracy, seconds)``.
 - ``claims(run_key, driver, expires)``: the runs a driver is doing now, each held until
   ``expires`` (Unix time) unless its driver renews the lease (:meth:`ResultStore.claim`).
+- ``retries(run_key, finished)``: when a failed run was last retried and failed again (a
+  failure does not replace a stored failure), so that drivers retrying the runs that had
+  failed before they started do not retry it again.
 
 Several drivers may share one store: each claims the runs it is about to do
 (:meth:`ResultStore.claim`, in small batches, each in one ``BEGIN IMMEDIATE``
@@ -143,6 +146,10 @@ CREATE TABLE IF NOT EXISTS claims (
     run_key TEXT PRIMARY KEY,
     driver TEXT NOT NULL,
     expires REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retries (
+    run_key TEXT PRIMARY KEY,
+    finished TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 _CHILD_TABLES = ("layer_metrics", "network_metrics", "curves")
@@ -716,9 +723,15 @@ class ResultStore:
                 "SELECT status FROM runs WHERE run_key = ?", (key,)
             ).fetchone()
             if row is not None and (row[0] == "ok" or result.status == "failed"):
+                if row[0] == "failed":  # a retry that failed again: noted, not stored
+                    self._connection.execute(
+                        "INSERT OR REPLACE INTO retries VALUES (?, ?)",
+                        (key, result.finished or _now()),
+                    )
+                self._connection.execute("DELETE FROM claims WHERE run_key = ?", (key,))
                 return False
             if row is not None:
-                for table in ("runs", *_CHILD_TABLES):
+                for table in ("runs", "retries", *_CHILD_TABLES):
                     self._connection.execute(f"DELETE FROM {table} WHERE run_key = ?", (key,))
             self._insert(run, result)
             self._connection.execute("DELETE FROM claims WHERE run_key = ?", (key,))
@@ -756,9 +769,10 @@ class ResultStore:
         limit : int, optional
             Claim at most this many (default: every claimable run).
         retry_failed_before : str, optional
-            An ISO 8601 UTC time: runs stored as failed and finished before it are
-            claimable too (a driver retrying failed runs passes its start time, so that a
-            run another driver retried since is not retried twice).
+            An ISO 8601 UTC time: runs stored as failed, finished before it and not
+            retried since, are claimable too (a driver retrying failed runs passes its
+            start time, so that a run another driver retried since, with success or not,
+            is not retried twice).
 
         Returns
         -------
@@ -802,12 +816,14 @@ class ResultStore:
                     break
                 key = run.key
                 row = execute(
-                    "SELECT status, finished FROM runs WHERE run_key = ?", (key,)
+                    "SELECT status, max(coalesce(runs.finished, ''), coalesce(retries.finished, "
+                    "'')) FROM runs LEFT JOIN retries USING (run_key) WHERE run_key = ?",
+                    (key,),
                 ).fetchone()
                 if row is not None and not (
                     row[0] == "failed"
                     and retry_failed_before is not None
-                    and (row[1] is None or row[1] < retry_failed_before)
+                    and row[1] < retry_failed_before
                 ):
                     done.add(key)
                     continue
