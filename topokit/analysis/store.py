@@ -268,11 +268,15 @@ def _connect_damaged(path) -> sqlite3.Connection:
 def _damage_report(path) -> str:
     """What ``PRAGMA integrity_check`` found in a damaged store, and what to do."""
     problems = integrity_problems(path, limit=_N_PROBLEMS)
+    stopped = [p for p in problems if p.startswith("integrity_check stopped")]
+    problems = [p for p in problems if p not in stopped]
     if problems:
-        found = f"found {'at least ' if len(problems) >= _N_PROBLEMS else ''}{len(problems)}"
-        found += f" problem(s): {'; '.join(problems)}"
+        some = "at least " if stopped or len(problems) >= _N_PROBLEMS else ""
+        found = f"found {some}{len(problems)} problem(s): {'; '.join(problems)}"
     else:
         found = "found nothing wrong in the file itself"
+    if stopped:
+        found += f" ({stopped[0].replace('integrity_check ', 'the check ')})"
     folder = shlex.quote(str(Path(path).parent))
     return (
         f"PRAGMA integrity_check {found}. The store is damaged: runs stored in it may be "

@@ -69,8 +69,14 @@ def add_parser(subparsers) -> None:
 
 
 def _salvage_text(report, directory) -> str:
-    problems = report["problems"]
-    found = f"{len(problems)} problem(s), the first: {problems[0]}" if problems else "nothing wrong"
+    stopped = [p for p in report["problems"] if p.startswith("integrity_check stopped")]
+    problems = [p for p in report["problems"] if p not in stopped]
+    some = "at least " if stopped else ""
+    found = "nothing wrong"
+    if problems:
+        found = f"{some}{len(problems)} problem(s), the first: {problems[0]}"
+    if stopped:
+        found += f" ({stopped[0].replace('integrity_check ', 'the check ')})"
     lines = [
         f"checked {report['source']}: PRAGMA integrity_check found {found}",
         f"salvaged {report['n_runs']} runs ({report['n_ok']} ok, {report['n_failed']} failed) "
