@@ -19,7 +19,7 @@ import time
 import pytest
 
 from topokit._errors import TopokitError
-from topokit.analysis import ResultStore, RunResult, load_study, run_study
+from topokit.analysis import ResultStore, RunResult, load_study, plan_study, run_study
 from topokit.analysis.store import SCHEMA_VERSION, STORE_FILENAME
 from topokit.cli import main
 
@@ -297,3 +297,19 @@ def test_cli_bad_lease_seconds_is_one_line_error(tmp_path, capsys, value):
     assert err.startswith("topokit: error: lease_seconds must be")
     assert err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_the_plan_counts_the_runs_other_drivers_are_doing(tmp_path, study, capsys):
+    runs = study.runs()
+    with ResultStore(tmp_path, study) as store:
+        store.record(runs[0], RunResult("ok"))
+        store.claim(runs[1:4], "host:1:other", lease_seconds=60)
+        store.claim(runs[4:5], "host:2:dead", lease_seconds=1)
+    time.sleep(1.1)  # the second driver's claim has expired
+    plan = plan_study(study, tmp_path, workers=1)
+    assert (plan.n_new, plan.n_claimed) == (len(runs) - 1, 3)
+    assert plan.to_dict()["n_claimed"] == 3
+    (tmp_path / "study.toml").write_text(STUDY)
+    assert main(["study", str(tmp_path / "study.toml"), "--out", str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "3 of the runs to run are being done by another driver now" in out

@@ -653,6 +653,9 @@ class StudyPlan:
         How the estimate was made.
     runs : list of RunConfig, default []
         The new runs, in the grid's order (left out of :meth:`to_dict`).
+    n_claimed : int, default 0
+        Of the new runs, those another driver is doing now (claimed in the store with a
+        live lease): a driver started now leaves them to it.
 
     Examples
     --------
@@ -678,6 +681,7 @@ class StudyPlan:
     seconds: float | None
     estimate: str
     runs: list = field(default_factory=list, repr=False, compare=False)
+    n_claimed: int = 0
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the fields (without the runs).
@@ -696,7 +700,7 @@ class StudyPlan:
         ...                  unnamed="", workers=1, run_seconds=2.0, seconds=2.0,
         ...                  estimate="rough")
         >>> sorted(plan.to_dict())[:4]
-        ['directory', 'estimate', 'grid', 'n_new']
+        ['directory', 'estimate', 'grid', 'n_claimed']
         """
         return {
             "directory": str(self.directory),
@@ -711,6 +715,7 @@ class StudyPlan:
             "run_seconds": self.run_seconds,
             "seconds": self.seconds,
             "estimate": self.estimate,
+            "n_claimed": self.n_claimed,
         }
 
 
@@ -808,12 +813,13 @@ def plan_study(study, directory, *, workers=None, dask=None, retry_failed=False)
     runs = study.runs()
     n_local = None if dask is None else parse_local(dask)
     path = Path(directory) / STORE_FILENAME
-    rows, n_unnamed, unnamed = [], 0, ""
+    rows, n_unnamed, unnamed, claims = [], 0, "", {}
     if path.is_file():
         with ResultStore(directory, study, readonly=True) as store:
             rows = store.run_rows()
             todo = store.pending(runs, retry_failed=retry_failed)
             n_unnamed, unnamed = _unnamed(store, runs)
+            claims = store.live_claims()
     else:
         todo = list(runs)
     statuses = {row["run_key"]: row["status"] for row in rows}
@@ -837,4 +843,5 @@ def plan_study(study, directory, *, workers=None, dask=None, retry_failed=False)
         seconds=None if n_workers is None else run_seconds / n_workers,
         estimate=how,
         runs=list(todo),
+        n_claimed=sum(run.key in claims for run in todo),
     )

@@ -198,6 +198,11 @@ def _plan_text(plan) -> str:
         f"runs: {plan.n_runs} in the grid, {plan.n_new} to run, {stored} already stored "
         f"({plan.n_stored['ok']} ok, {plan.n_stored['failed']} failed) in {plan.directory}"
     )
+    if plan.n_claimed:
+        lines.append(
+            f"{plan.n_claimed} of the runs to run are being done by another driver now "
+            "(a driver started now leaves them to it)"
+        )
     if plan.n_unnamed:
         lines.append(
             f"{plan.n_unnamed} stored runs are not named by this study file (kept): {plan.unnamed}"
