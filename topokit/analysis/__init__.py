@@ -1,6 +1,7 @@
 """Topology studies: sweeps of (family × density × seed × sizes) trainings, a resumable
 store of their metrics and outcomes, and the statistics that relate the two."""
 
+from topokit.analysis._salvage import salvage_store
 from topokit.analysis.analyze import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.plots import (
     accuracy_vs_density_figure,
@@ -87,6 +88,7 @@ __all__ = [
     "prune_run",
     "rank_metrics",
     "run_study",
+    "salvage_store",
     "save_figure",
     "scatter_figure",
     "spearman",

@@ -1,10 +1,13 @@
 """Running a study: its pending runs on local worker processes or a Dask cluster.
 
 The driver (the process calling :func:`run_study`) opens the study's store, asks it
-which runs are still to do, hands each to a worker and records every result as it
-comes back, one transaction per run: it is the store's only writer. Killing the driver
-at any moment loses at most the runs in flight; calling :func:`run_study` again does
-the rest. A run that raises is recorded as failed with its error and the study goes on.
+which runs are still to do, claims a few of them at a time in the store, hands each to a
+worker and records every result as it comes back, one transaction per run: the workers
+never write the store. Killing the driver at any moment loses at most the runs in flight;
+calling :func:`run_study` again does the rest. A run that raises is recorded as failed
+with its error and the study goes on. Several drivers on one folder share its runs: the
+claims carry a lease (``lease_seconds``) that a live driver renews, so each run is done
+once and the runs of a driver that died are taken over when its lease expires.
 
 A changed study file run into the same folder (more seeds, another family, another
 density, a changed recipe) runs only the runs that are not stored yet; the stored runs it
@@ -26,7 +29,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import as_completed as _pool_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -36,11 +38,13 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int
 from topokit.analysis._dask import dask_client, parse_local
 from topokit.analysis._execute import _CRASH_VARIABLE, execute_run, init_worker
+from topokit.analysis._leases import LEASE_SECONDS, ClaimedRuns, check_lease_seconds
 from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
 from topokit.analysis.study import RunConfig
 
 __all__ = [
     "DEFAULT_RETRIES",
+    "LEASE_SECONDS",
     "PROGRESS_INTERVAL",
     "StudyPlan",
     "StudyStoppedError",
@@ -133,6 +137,9 @@ class StudySummary:
         study): kept, not run, left out of the analysis.
     unnamed : str, default ""
         What sets those runs apart, e.g. ``"seed 3, 4; learning_rate 0.1"``.
+    n_elsewhere : int, default 0
+        Runs pending when it started that another driver on the same store did
+        meanwhile (see ``lease_seconds`` of :func:`run_study`).
 
     Examples
     --------
@@ -159,6 +166,7 @@ class StudySummary:
     backend: str
     n_unnamed: int = 0
     unnamed: str = ""
+    n_elsewhere: int = 0
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the fields.
@@ -194,6 +202,7 @@ class StudySummary:
             "backend": self.backend,
             "n_unnamed": self.n_unnamed,
             "unnamed": self.unnamed,
+            "n_elsewhere": self.n_elsewhere,
         }
 
 
@@ -308,7 +317,7 @@ class _LocalBackend:
             ),
         )
 
-    def _drain(self):
+    def drain(self):
         while not self.started_queue.empty():
             pid, key = self.started_queue.get()
             self.started[pid] = key
@@ -318,18 +327,13 @@ class _LocalBackend:
         future.topokit_pool = self.pool
         return future
 
-    def completed(self, futures):
-        for future in _pool_completed(futures):
-            self._drain()  # keeps the queue's pipe from filling
-            yield future
-
     def _restart(self):
         """Name the runs whose worker died in the broken pool; start a new pool."""
         broken = self.pool
         processes = list((getattr(broken, "_processes", None) or {}).values())
         for process in processes:
             process.join(timeout=30)  # the pool ends the survivors with SIGTERM
-        self._drain()
+        self.drain()
         ended = {p.pid: p.exitcode for p in processes if p.pid in self.started}
         died = {
             self.started[pid]: _exit_text(code)
@@ -379,10 +383,8 @@ class _DaskBackend:
     def submit(self, config, key):
         return self.client.submit(execute_run, config, self.threads, pure=False)
 
-    def completed(self, futures):
-        from distributed import as_completed
-
-        return as_completed(list(futures))
+    def drain(self):
+        pass  # nothing to read while runs are in flight
 
     def death(self, future, key, exc):
         """``("failed", how)`` for a run whose workers died under it as many times as the
@@ -431,6 +433,13 @@ def _backend(workers, dask, n_pending, client=None, retries=DEFAULT_RETRIES):
 
 def _check_arguments(workers, dask):
     """``workers`` as an int; the errors of arguments that cannot go together."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # a worker process re-running the main script as it starts (the call is not under
+        # ``if __name__ == "__main__":``): it must not become a second driver on the store
+        raise TopokitError(
+            "run_study was called while a worker process was importing the main script: "
+            'put the call under `if __name__ == "__main__":`'
+        )
     if dask is not None and workers is not None:
         raise TopokitError(
             f"give workers or dask, not both (got workers={workers!r}, dask={dask!r}); "
@@ -581,50 +590,51 @@ def _progress_bar(total, name, show):
     )
 
 
-def _run_all(backend, todo, store, counts, bar, retries):
-    """Run ``todo`` on ``backend``, recording each result in ``store`` as it comes back.
+def _run_all(backend, claimed, store, counts, bar, retries):
+    """Run the runs ``claimed`` hands out on ``backend``, recording each result in ``store``.
 
-    A run whose worker died under it goes again, up to ``retries`` times, then is stored
-    as failed; a run lost with another's worker goes again. Updates ``counts`` and
-    ``bar``; returns ``(sum of run seconds, reason of the first lost run, whether the
-    Dask scheduler was lost)``.
+    A run stored by another driver meanwhile is counted as done elsewhere. A run whose
+    worker died under it goes again, up to ``retries`` times, then is stored as failed; a
+    run lost with another's worker goes again. Updates ``counts`` and ``bar``; returns
+    ``(sum of run seconds, reason of the first lost run, whether the Dask scheduler was
+    lost)``.
     """
     run_seconds, lost_reason = 0.0, None
     crashes: dict = {}  # run key -> times its worker died under it
-    to_submit = todo
-    while to_submit:
-        futures = {backend.submit(run.to_dict(), run.key): run for run in to_submit}
-        to_submit = []
-        for future in backend.completed(futures):
-            run = futures.pop(future)
-            try:
-                fields = future.result()
-            except Exception as exc:  # the worker died (killed, out of memory)
-                try:
-                    death = backend.death(future, run.key, exc)
-                except _SchedulerLostError:
-                    return run_seconds, lost_reason, True
-                if death is None:
-                    counts["lost"] += 1
-                    lost_reason = lost_reason or " ".join(str(exc).split()) or repr(exc)
-                    bar.update()
-                    continue
-                kind, how = death
-                if kind == "crash":
-                    crashes[run.key] = crashes.get(run.key, 0) + 1
-                if kind == "again" or (kind == "crash" and crashes[run.key] <= retries):
-                    to_submit.append(run)
-                    continue
-                if kind == "crash":
-                    how = _crash_text(how, crashes[run.key])
-                result = RunResult.failed(how)
-            else:
-                result = RunResult(**fields)
-            store.record(run, result)
-            counts[result.status] += 1
-            run_seconds += result.seconds or 0.0
-            bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
+    for run, future in claimed:
+        backend.drain()
+        if future is None:  # stored by another driver meanwhile
+            counts["elsewhere"] += 1
             bar.update()
+            continue
+        try:
+            fields = future.result()
+        except Exception as exc:  # the worker died (killed, out of memory)
+            try:
+                death = backend.death(future, run.key, exc)
+            except _SchedulerLostError:
+                return run_seconds, lost_reason, True
+            if death is None:
+                counts["lost"] += 1
+                lost_reason = lost_reason or " ".join(str(exc).split()) or repr(exc)
+                bar.update()
+                continue
+            kind, how = death
+            if kind == "crash":
+                crashes[run.key] = crashes.get(run.key, 0) + 1
+            if kind == "again" or (kind == "crash" and crashes[run.key] <= retries):
+                claimed.resubmit(run)  # still claimed by this driver
+                continue
+            if kind == "crash":
+                how = _crash_text(how, crashes[run.key])
+            result = RunResult.failed(how)
+        else:
+            result = RunResult(**fields)
+        store.record(run, result)
+        counts[result.status] += 1
+        run_seconds += result.seconds or 0.0
+        bar.set_postfix(ok=counts["ok"], failed=counts["failed"], refresh=False)
+        bar.update()
     return run_seconds, lost_reason, False
 
 
@@ -637,6 +647,7 @@ def run_study(
     progress=None,
     retry_failed=False,
     retries=DEFAULT_RETRIES,
+    lease_seconds=LEASE_SECONDS,
 ) -> StudySummary:
     """Run the pending runs of ``study`` and record them in ``directory``'s store.
 
@@ -678,6 +689,14 @@ def run_study(
         reason, and the study goes on. The local pool replaces a dead worker; on
         ``local:N`` it is the cluster's ``allowed-failures``; a remote scheduler uses its
         own ``distributed.scheduler.allowed-failures`` (Dask's default: 3).
+    lease_seconds : float, default :data:`LEASE_SECONDS`
+        Several drivers (``run_study`` calls, ``topokit study`` processes) may run the
+        same study into the same folder: each claims in the store the runs it is about to
+        do, a few at a time, and the others leave those runs to it. A claim holds this
+        many seconds and its driver renews it every third of that while the run is in
+        flight, so the claims of a driver that died expire after at most this long, and
+        another driver then does those runs. When every run left is claimed by others,
+        the driver waits for them (saying so) and ends when they are stored.
 
     Returns
     -------
@@ -720,6 +739,7 @@ def run_study(
     start = time.perf_counter()
     workers = _check_arguments(workers, dask)
     retries = check_int("retries", retries, minimum=0)
+    lease_seconds = check_lease_seconds(lease_seconds)
     runs = study.runs()
     with ExitStack() as stack:
         client = None
@@ -730,7 +750,7 @@ def run_study(
         todo = store.pending(runs, retry_failed=retry_failed)
         n_skipped = len(runs) - len(todo)
         n_unnamed, unnamed = _unnamed(store, runs)
-        counts = {"ok": 0, "failed": 0, "lost": 0}
+        counts = {"ok": 0, "failed": 0, "lost": 0, "elsewhere": 0}
         run_seconds, n_workers, lost_reason, scheduler_lost = 0.0, 0, None, False
         if todo:
             # longest first, so that no long run is left alone at the end
@@ -738,9 +758,18 @@ def run_study(
             with (
                 _backend(workers, dask, len(todo), client, retries) as (backend, n_workers),
                 _progress(len(todo), study.name, progress, counts) as bar,
+                ClaimedRuns(
+                    store,
+                    lambda run: backend.submit(run.to_dict(), run.key),
+                    todo,
+                    window=2 * max(1, n_workers),
+                    lease_seconds=lease_seconds,
+                    retry_failed=retry_failed,
+                    waiting=_waiting_notice(study.name, progress),
+                ) as claimed,
             ):
                 run_seconds, lost_reason, scheduler_lost = _run_all(
-                    backend, todo, store, counts, bar, retries
+                    backend, claimed, store, counts, bar, retries
                 )
         statuses = store.statuses()
     stored = {"ok": 0, "failed": 0}
@@ -783,7 +812,26 @@ def run_study(
         backend="local" if dask is None else dask,
         n_unnamed=n_unnamed,
         unnamed=unnamed,
+        n_elsewhere=counts["elsewhere"],
     )
+
+
+def _waiting_notice(name, progress):
+    """What a driver says when the runs left are all claimed by other drivers: one line
+    on stderr (nothing with ``progress=False``)."""
+
+    def waiting(n_runs, drivers):
+        if progress is False:
+            return
+        print(
+            f"study {name}: the {n_runs} run(s) left are being done by another driver "
+            f"({_short(drivers, 2) or 'whose claim just ended'}); waiting for them, and "
+            "doing any whose driver stops renewing its claim",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return waiting
 
 
 #: Rough cost of a run when no stored run measures it: seconds per run, and per weight
@@ -831,6 +879,9 @@ class StudyPlan:
         How the estimate was made.
     runs : list of RunConfig, default []
         The new runs, in the grid's order (left out of :meth:`to_dict`).
+    n_claimed : int, default 0
+        Of the new runs, those another driver is doing now (claimed in the store with a
+        live lease): a driver started now leaves them to it.
 
     Examples
     --------
@@ -856,6 +907,7 @@ class StudyPlan:
     seconds: float | None
     estimate: str
     runs: list = field(default_factory=list, repr=False, compare=False)
+    n_claimed: int = 0
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the fields (without the runs).
@@ -874,7 +926,7 @@ class StudyPlan:
         ...                  unnamed="", workers=1, run_seconds=2.0, seconds=2.0,
         ...                  estimate="rough")
         >>> sorted(plan.to_dict())[:4]
-        ['directory', 'estimate', 'grid', 'n_new']
+        ['directory', 'estimate', 'grid', 'n_claimed']
         """
         return {
             "directory": str(self.directory),
@@ -889,6 +941,7 @@ class StudyPlan:
             "run_seconds": self.run_seconds,
             "seconds": self.seconds,
             "estimate": self.estimate,
+            "n_claimed": self.n_claimed,
         }
 
 
@@ -986,12 +1039,13 @@ def plan_study(study, directory, *, workers=None, dask=None, retry_failed=False)
     runs = study.runs()
     n_local = None if dask is None else parse_local(dask)
     path = Path(directory) / STORE_FILENAME
-    rows, n_unnamed, unnamed = [], 0, ""
+    rows, n_unnamed, unnamed, claims = [], 0, "", {}
     if path.is_file():
         with ResultStore(directory, study, readonly=True) as store:
             rows = store.run_rows()
             todo = store.pending(runs, retry_failed=retry_failed)
             n_unnamed, unnamed = _unnamed(store, runs)
+            claims = store.live_claims()
     else:
         todo = list(runs)
     statuses = {row["run_key"]: row["status"] for row in rows}
@@ -1015,4 +1069,5 @@ def plan_study(study, directory, *, workers=None, dask=None, retry_failed=False)
         seconds=None if n_workers is None else run_seconds / n_workers,
         estimate=how,
         runs=list(todo),
+        n_claimed=sum(run.key in claims for run in todo),
     )

@@ -1,7 +1,11 @@
-"""``topokit export``: a study's results, failed runs or learning curves as one table."""
+"""``topokit export``: a study's results, failed runs or learning curves as one table, or
+the readable runs of a damaged store salvaged into a new one."""
 
 from __future__ import annotations
 
+import shlex
+
+from topokit._errors import TopokitError
 from topokit.cli._common import FORMATTER
 
 __all__ = ["add_parser", "run"]
@@ -15,6 +19,8 @@ examples:
   topokit export topokit-study --format parquet --output results.parquet
   topokit export topokit-study --failed             the failed runs and their errors
   topokit export topokit-study --curves --format json
+  topokit export topokit-study --salvage rescued   a damaged store's readable runs,
+                                                   into rescued/results.sqlite
 """
 
 
@@ -40,6 +46,14 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="the learning curves instead: one row per run and epoch",
     )
+    which.add_argument(
+        "--salvage",
+        metavar="NEW_DIR",
+        help="instead of a table: copy every run of DIR's store that can still be read whole "
+        "(a damaged store) into a new store in NEW_DIR, and say what PRAGMA integrity_check "
+        "found and how many runs could not be read; 'topokit study ... --out NEW_DIR' then "
+        "runs only those",
+    )
     parser.add_argument(
         "--format",
         choices=("csv", "parquet", "json"),
@@ -54,10 +68,43 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def _salvage_text(report, directory) -> str:
+    stopped = [p for p in report["problems"] if p.startswith("integrity_check stopped")]
+    problems = [p for p in report["problems"] if p not in stopped]
+    some = "at least " if stopped else ""
+    found = "nothing wrong"
+    if problems:
+        found = f"{some}{len(problems)} problem(s), the first: {problems[0]}"
+    if stopped:
+        found += f" ({stopped[0].replace('integrity_check ', 'the check ')})"
+    lines = [
+        f"checked {report['source']}: PRAGMA integrity_check found {found}",
+        f"salvaged {report['n_runs']} runs ({report['n_ok']} ok, {report['n_failed']} failed) "
+        f"into {report['destination']}; {report['n_unreadable']} could not be read whole",
+    ]
+    if report["n_named"] is None:
+        lines.append("no study definition could be read: the new store holds the runs alone")
+    elif report["n_missing"]:
+        lines.append(
+            f"the study names {report['n_named']} runs; the {report['n_missing']} not salvaged "
+            f"run again with: topokit study STUDY.toml --out {shlex.quote(str(directory))}"
+        )
+    return "\n".join(lines)
+
+
 def run(args) -> int:
-    """Export the table and print its path."""
+    """Export the table (or salvage the store) and print what was written."""
+    from topokit.analysis import salvage_store
     from topokit.analysis.results import export_results
 
+    if args.salvage is not None:
+        if args.format is not None or args.output is not None:
+            raise TopokitError(
+                "--salvage writes a store, not a table: give it without --format and --output"
+            )
+        report = salvage_store(args.directory, args.salvage)
+        print(_salvage_text(report, args.salvage))
+        return 0
     table = "failed" if args.failed else "curves" if args.curves else "results"
     print(export_results(args.directory, args.output, format=args.format, table=table))
     return 0

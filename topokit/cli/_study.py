@@ -92,6 +92,14 @@ def add_parser(subparsers) -> None:
         "scheduler, its allowed-failures)",
     )
     parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="several topokit study processes on one --out share its runs: each claims the "
+        "runs it does, renewing the claim every third of SECONDS; the claims of a driver "
+        "that died expire after SECONDS and another driver does those runs (default: 60)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the grid, the runs to do and already stored, and an estimate of the "
@@ -145,6 +153,10 @@ def _summary_text(summary, report, note) -> str:
         done = f"{ran} ran now in {summary.seconds:.1f} s on {workers}"
         if summary.n_skipped:
             done += f", {summary.n_skipped} already stored"
+        if summary.n_elsewhere:
+            done += f", {summary.n_elsewhere} done by another driver"
+    elif summary.n_elsewhere:
+        done = f"{summary.n_elsewhere} done by another driver meanwhile"
     else:
         done = "nothing left to run"
     lines = [
@@ -195,6 +207,11 @@ def _plan_text(plan) -> str:
         f"runs: {plan.n_runs} in the grid, {plan.n_new} to run, {stored} already stored "
         f"({plan.n_stored['ok']} ok, {plan.n_stored['failed']} failed) in {plan.directory}"
     )
+    if plan.n_claimed:
+        lines.append(
+            f"{plan.n_claimed} of the runs to run are being done by another driver now "
+            "(a driver started now leaves them to it)"
+        )
     if plan.n_unnamed:
         lines.append(
             f"{plan.n_unnamed} stored runs are not named by this study file (kept): {plan.unnamed}"
@@ -310,6 +327,7 @@ def run(args) -> int:
             progress=False if args.quiet else None,
             retry_failed=args.retry_failed,
             retries=DEFAULT_RETRIES if args.retries is None else args.retries,
+            **({} if args.lease_seconds is None else {"lease_seconds": args.lease_seconds}),
         )
     except KeyboardInterrupt:
         return _interrupted(args)
