@@ -38,6 +38,7 @@ from topokit._errors import TopokitError
 from topokit._validation import check_int
 from topokit.analysis._dask import dask_client, parse_local
 from topokit.analysis._execute import _CRASH_VARIABLE, execute_run, init_worker
+from topokit.analysis._heap import run_heap
 from topokit.analysis._leases import LEASE_SECONDS, ClaimedRuns, check_lease_seconds
 from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
 from topokit.analysis.study import RunConfig
@@ -376,12 +377,19 @@ class _LocalBackend:
         self.started_queue.close()
 
 
+def _execute_on_dask(config, threads):
+    """:func:`execute_run` on a Dask worker, with the C heap kept for the run (see
+    :mod:`topokit.analysis._heap`: the nanny's ``MALLOC_TRIM_THRESHOLD_``)."""
+    with run_heap():
+        return execute_run(config, threads)
+
+
 class _DaskBackend:
     def __init__(self, client, threads, address):
         self.client, self.threads, self.address = client, threads, address
 
     def submit(self, config, key):
-        return self.client.submit(execute_run, config, self.threads, pure=False)
+        return self.client.submit(_execute_on_dask, config, self.threads, pure=False)
 
     def drain(self):
         pass  # nothing to read while runs are in flight
