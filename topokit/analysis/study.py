@@ -731,7 +731,8 @@ class Study:
         return runs
 
     def _allocations(self, spec: FamilySpec) -> tuple[str, ...]:
-        if get_family(spec.name).edge_count == "fixed":
+        # a pruning method places its edges itself (its scope); a fixed family has no budget
+        if spec.name in PRUNING_METHODS or get_family(spec.name).edge_count == "fixed":
             return ("uniform",)
         return self.allocation
 
