@@ -131,3 +131,17 @@ def test_what_a_method_cannot_do_is_reported_when_the_file_is_read():
         "must be >= 1, got 0"
     ) in message
     assert "erdos_renyi at sizes [64, 16, 10], density 0.0001: layer 0 (64 -> 16)" in message
+
+
+def test_a_pruning_family_is_not_swept_over_allocations():
+    """The method places its edges itself: an ``allocation`` sweep leaves it at uniform."""
+    study = load_study(
+        'sizes = [64, 16, 10]\ndataset = "digits"\ndensities = [0.1]\n'
+        'allocation = ["uniform", "erk"]\nseeds = [0]\n'
+        '[[families]]\nname = "snip"\n[[families]]\nname = "erdos_renyi"\n'
+    )
+    assert sorted((run.family, run.allocation) for run in study.runs()) == [
+        ("erdos_renyi", "erk"),
+        ("erdos_renyi", "uniform"),
+        ("snip", "uniform"),
+    ]
