@@ -141,3 +141,16 @@ def test_bad_input_is_one_line_with_status_1(capsys, argv, message):
     assert err.startswith("topokit: error: ")
     assert err.count("\n") == 1
     assert message in err
+
+
+def test_the_options_defaults_are_sparse_mlps():
+    import inspect
+
+    from topokit.cli import build_parser
+    from topokit.cli._train import _DYNAMIC_DEFAULTS
+
+    signature = inspect.signature(SparseMLP).parameters
+    args = build_parser().parse_args(["train"])
+    assert args.dynamic == signature["dynamic"].default == "static"
+    for name, value in _DYNAMIC_DEFAULTS.items():
+        assert getattr(args, name) == value == signature[name].default

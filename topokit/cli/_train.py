@@ -39,6 +39,9 @@ __all__ = ["add_parser", "run"]
 
 _DEFAULT_HIDDEN = "100"
 _DEFAULT_FAMILY = "erdos_renyi"
+#: SparseMLP's defaults of the options of --dynamic (tests/test_cli_train_dynamic.py
+#: checks them against its signature)
+_DYNAMIC_DEFAULTS = {"drop_fraction": 0.3, "update_interval": None, "update_until": 0.75}
 _EPILOG = """\
 sizes:
   --sizes lists every layer, N0,...,NL: N0 must be the data set's number of features and
@@ -227,18 +230,21 @@ def add_parser(subparsers) -> None:
     dynamic.add_argument(
         "--drop-fraction",
         type=float,
+        default=_DYNAMIC_DEFAULTS["drop_fraction"],
         metavar="F",
         help="share of each sparse layer's edges an update replaces, in (0, 1) (default 0.3)",
     )
     dynamic.add_argument(
         "--update-interval",
         type=int,
+        default=_DYNAMIC_DEFAULTS["update_interval"],
         metavar="STEPS",
         help="optimizer steps between updates (default: once per epoch)",
     )
     dynamic.add_argument(
         "--update-until",
         type=float,
+        default=_DYNAMIC_DEFAULTS["update_until"],
         metavar="F",
         help="rigl: fraction of training after which it stops updating, in (0, 1] "
         "(default 0.75)",
@@ -448,30 +454,29 @@ _DYNAMIC_OPTIONS = {
 
 
 def _dynamic_params(args) -> dict:
-    """The options of --dynamic that were given, as SparseMLP's keywords."""
-    return {
-        name: getattr(args, name)
-        for name in _DYNAMIC_OPTIONS
-        if getattr(args, name, None) is not None
-    }
+    """The options of --dynamic as SparseMLP's keywords."""
+    return {name: getattr(args, name) for name in _DYNAMIC_OPTIONS}
 
 
 def _check_dynamic_options(args) -> None:
     """The options of --dynamic need a rule that rewires; their values are SparseMLP's."""
-    given = [_DYNAMIC_OPTIONS[name] for name in _dynamic_params(args)]
+    given = [
+        option
+        for name, option in _DYNAMIC_OPTIONS.items()
+        if getattr(args, name) != _DYNAMIC_DEFAULTS[name]
+    ]
     if args.dynamic == "static" and given:
         raise TopokitError(
             f"{', '.join(given)} applies to dynamic sparse training: give --dynamic set or "
             "--dynamic rigl with it (the default --dynamic static keeps the topology fixed)"
         )
     # the constraints of topokit.nn.dynamic, checked before the data set is loaded
-    if args.drop_fraction is not None:
-        check_real("--drop-fraction", args.drop_fraction, low=0.0, high=1.0, low_open=True,
-                   high_open=True)
+    check_real(
+        "--drop-fraction", args.drop_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
     if args.update_interval is not None:
         check_int("--update-interval", args.update_interval, minimum=1)
-    if args.update_until is not None:
-        check_real("--update-until", args.update_until, low=0.0, high=1.0, low_open=True)
+    check_real("--update-until", args.update_until, low=0.0, high=1.0, low_open=True)
 
 
 def _build_topology(args, sizes, seed, rng) -> Topology:
