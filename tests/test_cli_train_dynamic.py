@@ -33,9 +33,7 @@ def _edges(topology):
 def test_set_on_digits_saves_the_final_topology_end_to_end(capsys, tmp_path):
     path = tmp_path / "set.npz"
     start = run_json(capsys, *TINY, "--epochs", 1, "--no-metrics")["topology"]
-    result = run_json(
-        capsys, *TINY, "--epochs", 4, "--dynamic", "set", "--save-topology", path
-    )
+    result = run_json(capsys, *TINY, "--epochs", 4, "--dynamic", "set", "--save-topology", path)
     assert result["saved_topology"] == str(path)
     assert result["test_accuracy"] > 0.5  # chance is 0.1
     dynamic = result["dynamic"]

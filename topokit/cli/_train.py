@@ -246,8 +246,7 @@ def add_parser(subparsers) -> None:
         type=float,
         default=_DYNAMIC_DEFAULTS["update_until"],
         metavar="F",
-        help="rigl: fraction of training after which it stops updating, in (0, 1] "
-        "(default 0.75)",
+        help="rigl: fraction of training after which it stops updating, in (0, 1] (default 0.75)",
     )
     training.add_argument(
         "--target-accuracy",
