@@ -9,6 +9,11 @@ Three figures, each printed with its configuration:
   processes; the minimum over the rounds is compared. The update alone is timed too,
   and ``1 + update / static epoch`` printed beside the measured ratio (it is steadier
   on a busy machine).
+* epoch cost through the user path: ``SparseMLP(dynamic=rule).fit`` for two epochs of
+  the same steps (one update, after the first epoch; RigL's fraction annealed as
+  ``fit`` plans it), against ``SparseMLP().fit`` (static); the rules take turns as
+  above and the minimum over the rounds is compared. Printed: the ratio of the two
+  fits, and the epoch-with-an-update ratio it implies, ``1 + 2 (ratio - 1)``.
 * RigL memory: in a fresh process, the peak RSS (VmHWM) of a RigL update of the same
   network (a 4000 x 4000 layer at 1%) above the peak of its static training steps
   (target: at most 64 MB), and the peak of the update's own allocations (tracemalloc).
@@ -144,6 +149,46 @@ def epoch_cost(config, rounds):
         )
 
 
+def fit_cost(config, rounds):
+    """Two-epoch ``fit`` of SparseMLP(dynamic=rule): the user path of the rules."""
+    sizes, density, steps = config["sizes"], config["density"], config["steps_per_epoch"]
+    topology = build(sizes, density)
+    X, y = data(sizes, n=steps * BATCH)
+
+    def fit(rule, epochs):
+        model = SparseMLP(topology, dynamic=rule, rng=0)
+        start = time.perf_counter()
+        model.fit(X, y, epochs=epochs, batch_size=BATCH)
+        seconds = time.perf_counter() - start
+        hook = model.dynamic_sparsity
+        return seconds, [] if hook is None else hook.changes
+
+    for rule in RULES:  # compile, and each rule's first update
+        fit(rule, 1)
+    times = {rule: [] for rule in RULES}
+    changes = {}
+    for r in range(rounds):
+        for rule in RULES[r % 3 :] + RULES[: r % 3]:
+            seconds, changes[rule] = fit(rule, 2)
+            times[rule].append(seconds)
+    static = min(times["static"])
+    print(
+        f"fit cost (user path, SparseMLP(dynamic=...).fit): sizes {sizes}, hidden density "
+        f"{density:g} (output layer dense), batch {BATCH}, 2 epochs of {steps} steps, one "
+        f"update between them, {rounds} rounds (min): static fit {static:.2f} s"
+    )
+    for rule in RULES[1:]:
+        ratio = min(times[rule]) / static
+        epoch_ratio = 1 + 2 * (ratio - 1)
+        verdict = "within" if epoch_ratio <= EPOCH_LIMIT else "OVER"
+        fractions = sorted({round(c["drop_fraction"], 3) for c in changes[rule]})
+        print(
+            f"  {rule}: fit {min(times[rule]):.2f} s, ratio to static {ratio:.3f}; epoch with "
+            f"an update, 1 + 2 (ratio - 1) = {epoch_ratio:.3f} ({verdict} {EPOCH_LIMIT}x); "
+            f"drop fraction {fractions}"
+        )
+
+
 def _peak_rss_mb():
     """Peak RSS of this process (VmHWM), in MB; nan off Linux."""
     try:
@@ -237,6 +282,7 @@ def main(argv=None):
     rigl_memory(config)  # the fresh processes first, while this one is small
     set_memory(config)
     epoch_cost(config, args.rounds or config["rounds"])
+    fit_cost(config, args.rounds or config["rounds"])
 
 
 if __name__ == "__main__":

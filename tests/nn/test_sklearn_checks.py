@@ -22,6 +22,23 @@ _ESTIMATORS = [
         max_iter=50,
         dtype="float64",
     ),
+    # rewired during training (SET every 3 steps; RigL once per epoch, ERK allocation)
+    SparseMLPClassifier(
+        hidden_layer_sizes=(16,),
+        density=0.5,
+        learning_rate_init=0.02,
+        max_iter=50,
+        dynamic="set",
+        update_interval=3,
+    ),
+    SparseMLPClassifier(
+        hidden_layer_sizes=(16, 12),
+        density=0.3,
+        allocation="erk",
+        learning_rate_init=0.02,
+        max_iter=50,
+        dynamic="rigl",
+    ),
 ]
 
 

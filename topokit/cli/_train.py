@@ -11,7 +11,7 @@ import argparse
 import statistics
 
 from topokit._errors import TopokitError
-from topokit._validation import check_int, make_rng
+from topokit._validation import check_int, check_real, make_rng
 from topokit.cli._common import (
     FORMATTER,
     PARAM_HELP,
@@ -25,10 +25,11 @@ from topokit.cli._common import (
     print_json,
     progress,
 )
-from topokit.io import load
+from topokit.io import load, save_topology
 from topokit.metrics import layer_metrics, network_metrics
 from topokit.nn import DEFAULT_DENSITY, DEFAULT_RECIPE
 from topokit.nn.activations import ACTIVATIONS
+from topokit.nn.dynamic import DYNAMIC_RULES
 from topokit.nn.optimizers import OPTIMIZERS
 from topokit.nn.schedules import SCHEDULES
 from topokit.nn.training import TrainingHook
@@ -38,6 +39,9 @@ __all__ = ["add_parser", "run"]
 
 _DEFAULT_HIDDEN = "100"
 _DEFAULT_FAMILY = "erdos_renyi"
+#: SparseMLP's defaults of the options of --dynamic (tests/test_cli_train_dynamic.py
+#: checks them against its signature)
+_DYNAMIC_DEFAULTS = {"drop_fraction": 0.3, "update_interval": None, "update_until": 0.75}
 _EPILOG = """\
 sizes:
   --sizes lists every layer, N0,...,NL: N0 must be the data set's number of features and
@@ -54,12 +58,24 @@ edge count:
   --allocation erk spreads one --density over the sparse layers by ERK (denser small
   layers, the same total edge count) instead of giving each layer that density.
 
+dynamic sparse training:
+  --dynamic set or rigl rewires every sparse layer during training, each keeping its
+  edge count: every --update-interval steps (default once per epoch, never after the
+  last) it drops the --drop-fraction (default 0.3) of its edges of smallest |w| and
+  regrows as many at random empty positions (set, new weights drawn as at the start) or
+  at those of largest |gradient| (rigl, new weights zero, the fraction annealed by
+  cosine to 0 at --update-until, default 0.75 of training). --save-topology writes the
+  final layer graphs (read by topokit.load, 'topokit metrics', 'topokit draw',
+  'topokit train --topology').
+
 output:
   A summary (accuracy, loss, seconds per epoch, edges), or with --json one object:
   test_accuracy, train_accuracy, final_loss, seconds_per_epoch (the median epoch, so
   the first epoch's kernel compilation does not count), seconds_total, epochs,
-  epochs_to_target, history (per-epoch lists), topology, metrics (network metrics and
-  per-layer "layers"; --no-metrics skips them) and config.
+  epochs_to_target, history (per-epoch lists), topology (the final one), dynamic (the
+  rule, its parameters, ever_active_fraction per layer, n_updates, edges_changed per
+  update and changes per layer and update), metrics (network metrics and per-layer
+  "layers" of the final topology; --no-metrics skips them) and config.
 
 examples:
   topokit train --dataset digits --sizes 64,256,10 --family ramanujan --density 0.1 --seed 0
@@ -68,6 +84,7 @@ examples:
   topokit train --hidden 256 --early-stopping --target-accuracy 0.95 --save model.npz
   topokit train --hidden 300,100 --family ramanujan,small_world -p small_world:p=0.1
   topokit train --dataset digits --topology snip.npz   # a file of topokit graph/prune
+  topokit train --hidden 256 --density 0.05 --dynamic set --save-topology set.npz
 
 Without --seed a seed is drawn and recorded (the summary, config.seed in --json, the
 saved model's layers); --save's model file also reads as its topology (topokit.load,
@@ -203,6 +220,34 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help=f"default {recipe.patience}",
     )
+    dynamic = parser.add_argument_group("dynamic sparse training")
+    dynamic.add_argument(
+        "--dynamic",
+        default="static",
+        choices=list(DYNAMIC_RULES),
+        help="rewire the sparse layers during training (default static: fixed)",
+    )
+    dynamic.add_argument(
+        "--drop-fraction",
+        type=float,
+        default=_DYNAMIC_DEFAULTS["drop_fraction"],
+        metavar="F",
+        help="share of each sparse layer's edges an update replaces, in (0, 1) (default 0.3)",
+    )
+    dynamic.add_argument(
+        "--update-interval",
+        type=int,
+        default=_DYNAMIC_DEFAULTS["update_interval"],
+        metavar="STEPS",
+        help="optimizer steps between updates (default: once per epoch)",
+    )
+    dynamic.add_argument(
+        "--update-until",
+        type=float,
+        default=_DYNAMIC_DEFAULTS["update_until"],
+        metavar="F",
+        help="rigl: fraction of training after which it stops updating, in (0, 1] (default 0.75)",
+    )
     training.add_argument(
         "--target-accuracy",
         type=float,
@@ -222,6 +267,11 @@ def add_parser(subparsers) -> None:
         help="no progress bar, no notice of the kernels' compilation",
     )
     output.add_argument("--save", metavar="PATH.npz", help="write the trained model (.npz)")
+    output.add_argument(
+        "--save-topology",
+        metavar="PATH.npz",
+        help="write the final topology (after --dynamic's rewiring) as a topology file",
+    )
     parser.set_defaults(run=run)
 
 
@@ -238,8 +288,10 @@ class _Renamed(argparse.Action):
 
 def run(args) -> int:
     """Load the data, build the network, train it, print the outcome."""
-    if args.save is not None and not str(args.save).endswith(".npz"):
-        raise TopokitError(f"--save must end in .npz, got {args.save!r}")
+    for option, path in (("--save", args.save), ("--save-topology", args.save_topology)):
+        if path is not None and not str(path).endswith(".npz"):
+            raise TopokitError(f"{option} must end in .npz, got {path!r}")
+    _check_dynamic_options(args)
     from topokit.nn.datasets import load_dataset  # only when training (see the docstring)
 
     check_int("epochs", args.epochs, minimum=1)
@@ -266,6 +318,8 @@ def run(args) -> int:
     stopped_early = model.history.n_epochs < args.epochs
     if args.save is not None:
         model.save(args.save)
+    if args.save_topology is not None:
+        save_topology(model.topology, args.save_topology)
     result = _result(args, data, model, stopped_early)
     if args.json:
         result["metrics"] = None if args.no_metrics else _metrics(model.topology)
@@ -385,8 +439,43 @@ def _build_model(args, sizes, seed, topology=None):
         weight_decay=args.weight_decay,
         schedule=args.schedule,
         schedule_params=_parse_numbers("--schedule-param", args.schedule_param),
+        dynamic=args.dynamic,
+        **_dynamic_params(args),
         rng=rng,
     )
+
+
+_DYNAMIC_OPTIONS = {
+    "drop_fraction": "--drop-fraction",
+    "update_interval": "--update-interval",
+    "update_until": "--update-until",
+}
+
+
+def _dynamic_params(args) -> dict:
+    """The options of --dynamic as SparseMLP's keywords."""
+    return {name: getattr(args, name) for name in _DYNAMIC_OPTIONS}
+
+
+def _check_dynamic_options(args) -> None:
+    """The options of --dynamic need a rule that rewires; their values are SparseMLP's."""
+    given = [
+        option
+        for name, option in _DYNAMIC_OPTIONS.items()
+        if getattr(args, name) != _DYNAMIC_DEFAULTS[name]
+    ]
+    if args.dynamic == "static" and given:
+        raise TopokitError(
+            f"{', '.join(given)} applies to dynamic sparse training: give --dynamic set or "
+            "--dynamic rigl with it (the default --dynamic static keeps the topology fixed)"
+        )
+    # the constraints of topokit.nn.dynamic, checked before the data set is loaded
+    check_real(
+        "--drop-fraction", args.drop_fraction, low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    if args.update_interval is not None:
+        check_int("--update-interval", args.update_interval, minimum=1)
+    check_real("--update-until", args.update_until, low=0.0, high=1.0, low_open=True)
 
 
 def _build_topology(args, sizes, seed, rng) -> Topology:
@@ -455,6 +544,7 @@ def _result(args, data, model, stopped_early) -> dict:
             "density": topology.density,
             "allocation": args.allocation or "uniform",
         },
+        "dynamic": _dynamic_outcome(model),
         "config": {
             "activation": args.activation,
             "optimizer": args.optimizer,
@@ -468,6 +558,30 @@ def _result(args, data, model, stopped_early) -> dict:
             "seed": args.seed,
         },
         "saved": args.save,
+        "saved_topology": args.save_topology,
+    }
+
+
+def _dynamic_outcome(model) -> dict:
+    """The rule, its parameters and what it did: ever-active fraction and edges changed."""
+    hook = model.dynamic_sparsity
+    changes = [] if hook is None else hook.changes
+    updates = {}  # step -> edges changed in all layers, in the order of the updates
+    for change in changes:
+        updates[change["step"]] = updates.get(change["step"], 0) + change["n_changed"]
+    if hook is None:  # static: the positions ever active are the edges there are
+        ever = [layer.n_edges / (layer.n_in * layer.n_out) for layer in model.topology]
+    else:
+        ever = hook.ever_active_fraction()
+    return {
+        "rule": model.dynamic,
+        "drop_fraction": model.drop_fraction,
+        "update_interval": model.update_interval,
+        "update_until": model.update_until,
+        "ever_active_fraction": ever,
+        "n_updates": len(updates),
+        "edges_changed": list(updates.values()),
+        "changes": changes,
     }
 
 
@@ -488,6 +602,15 @@ def _summary(result) -> str:
         f"train accuracy {result['train_accuracy']:.4f}, "
         f"test accuracy {result['test_accuracy']:.4f}",
     ]
+    dynamic = result["dynamic"]
+    if dynamic["rule"] != "static":
+        ever = ", ".join(f"{value:.3g}" for value in dynamic["ever_active_fraction"])
+        lines.append(
+            f"dynamic {dynamic['rule']}: {dynamic['n_updates']} "
+            f"update{'s' if dynamic['n_updates'] != 1 else ''}, "
+            f"{sum(dynamic['edges_changed']):,} edges changed, fraction of positions ever "
+            f"active per layer {ever}"
+        )
     if result["target_accuracy"] is not None:
         reached = result["epochs_to_target"]
         lines.append(
@@ -496,4 +619,6 @@ def _summary(result) -> str:
         )
     if result["saved"] is not None:
         lines.append(f"saved {result['saved']}")
+    if result["saved_topology"] is not None:
+        lines.append(f"saved the topology to {result['saved_topology']}")
     return "\n".join(lines)

@@ -16,8 +16,10 @@ import numpy as np
 
 from topokit._errors import TopokitError
 from topokit._validation import check_int, check_real
+from topokit.allocation import ALLOCATIONS
 from topokit.generators import get_family
 from topokit.nn.activations import ACTIVATIONS
+from topokit.nn.dynamic import DYNAMIC_RULES
 from topokit.nn.schedules import SCHEDULES
 
 __all__ = ["LEARNING_RATES", "PARAMETER_CHECKS", "validate_parameters"]
@@ -127,6 +129,13 @@ def _mapping(name, value):
     return dict(value)
 
 
+def _optional_integer(minimum):
+    def check(name, value):
+        return None if value is None else check_int(name, value, minimum=minimum)
+
+    return check
+
+
 def _dtype(name, value):
     try:
         dtype = np.dtype(value)
@@ -164,7 +173,12 @@ PARAMETER_CHECKS = {
     "degree": _edge_count("degree"),
     "family_params": _mapping,
     "dense_output": _boolean,
+    "allocation": _choice(*ALLOCATIONS),
     "dtype": _dtype,
+    "dynamic": _choice(*DYNAMIC_RULES),
+    "drop_fraction": _real(low=0.0, high=1.0, low_open=True, high_open=True),
+    "update_interval": _optional_integer(1),
+    "update_until": _real(low=0.0, high=1.0, low_open=True),
 }
 
 

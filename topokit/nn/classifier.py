@@ -33,8 +33,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     A scikit-learn estimator around :class:`~topokit.nn.SparseMLP`. Its parameters mean
     what they mean in :class:`sklearn.neural_network.MLPClassifier`; the network's
     connections are a :class:`~topokit.topology.Topology` drawn at ``fit`` from a family
-    (``family``, ``density`` / ``degree``, ``family_params``), fixed during training.
-    Cost per step grows with the number of edges, not with the layer sizes' products.
+    (``family``, ``density`` / ``degree``, ``family_params``, ``allocation``), fixed
+    during training unless ``dynamic`` rewires it (SET, RigL: each layer keeps its edge
+    count). Cost per step grows with the number of edges, not with the layer sizes'
+    products.
 
     Differences from ``MLPClassifier``: ``solver="lbfgs"`` and
     ``learning_rate="invscaling"`` are refused with an error (training is by minibatch
@@ -99,8 +101,28 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         Make the output layer (last hidden layer -> classes) dense, as in Bourely et
         al. (2017); the sparse layers are then the ``len(hidden_layer_sizes)`` layers
         into the hidden layers. With False every layer is sparse.
+    allocation : {"uniform", "erk"}, default "uniform"
+        How ``density`` is spread over the sparse layers: each at ``density``, or by
+        ERK (density proportional to ``(n_in + n_out) / (n_in * n_out)``, the same total
+        edge count; see :func:`topokit.allocation.layer_densities`). ``erk`` takes one
+        density, not a degree.
     dtype : numpy.float32 or numpy.float64, default numpy.float32
         Precision of the weights and computations.
+    dynamic : {"static", "set", "rigl"}, default "static"
+        Dynamic sparse training (:class:`~topokit.nn.DynamicSparsity`): ``"set"`` and
+        ``"rigl"`` rewire the sparse layers during training; at least one layer must be
+        sparse (with ``dense_output=True``, a hidden layer).
+    drop_fraction : float, default 0.3
+        In (0, 1): the share of each sparse layer's edges an update replaces.
+    update_interval : int or None, default None
+        Optimizer steps between updates (>= 1); None: once per epoch. Under
+        ``partial_fit`` the steps are counted across the calls, and None means once per
+        call.
+    update_until : float, default 0.75
+        In (0, 1]: the fraction of the ``max_iter`` epochs' steps after which RigL stops
+        updating; its drop fraction anneals by cosine to 0 there. ``partial_fit`` does
+        not know how many calls will come: RigL then keeps ``drop_fraction`` at every
+        update, without annealing or an end.
 
     Attributes
     ----------
@@ -111,7 +133,12 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     model_ : SparseMLP
         The trained network.
     topology_ : Topology
-        Its layer graphs, sizes ``[n_features_in_, *hidden_layer_sizes, n_classes]``.
+        Its layer graphs, sizes ``[n_features_in_, *hidden_layer_sizes, n_classes]``
+        (after training: as ``dynamic`` left them).
+    dynamic_sparsity_ : DynamicSparsity or None
+        With ``dynamic`` set or rigl: the hook that rewired the layers, with the
+        outcomes (``ever_active_fraction()`` per layer, ``changes`` per update and
+        layer); None for ``"static"``.
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float
@@ -188,7 +215,12 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         degree=None,
         family_params=None,
         dense_output=True,
+        allocation="uniform",
         dtype=np.float32,
+        dynamic="static",
+        drop_fraction=0.3,
+        update_interval=None,
+        update_until=0.75,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -216,7 +248,12 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.degree = degree
         self.family_params = family_params
         self.dense_output = dense_output
+        self.allocation = allocation
         self.dtype = dtype
+        self.dynamic = dynamic
+        self.drop_fraction = drop_fraction
+        self.update_interval = update_interval
+        self.update_until = update_until
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X, y):
@@ -289,7 +326,12 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         Notes
         -----
         ``n`` calls on the same data with the same ``random_state`` give the model that
-        ``fit`` gives with ``max_iter=n`` (when ``fit`` does not stop early).
+        ``fit`` gives with ``max_iter=n`` (when ``fit`` does not stop early), for
+        ``dynamic="static"`` and ``"set"``, except that with ``"set"`` the ``n``-th call
+        still ends with an update (``fit`` has none after its last epoch).
+        ``update_interval`` counts the optimizer steps across the calls; RigL, which
+        cannot know how many calls will come, replaces ``drop_fraction`` of the edges at
+        every update, without the cosine annealing of ``fit``.
 
         A call after the first on plain NumPy arrays (``X`` numeric, ``y`` of numbers or
         strings, an estimator fitted without column names) checks them in one pass
@@ -395,6 +437,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             degree=params.degree,
             dense_output=params.dense_output,
             default_density=DEFAULT_DENSITY,
+            allocation=params.allocation,
             rng=rng,
             **(params.family_params or {}),
         )
@@ -410,6 +453,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             epsilon=params.epsilon,
             weight_decay=params.alpha,
             dtype=params.dtype,
+            dynamic=params.dynamic,
+            drop_fraction=params.drop_fraction,
+            update_interval=params.update_interval,
+            update_until=params.update_until,
             rng=rng,
         )
         schedule = "constant" if params.learning_rate == "adaptive" else params.learning_rate
@@ -446,6 +493,8 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             validation = (X_val, codes_val)
         n_samples = X.shape[0]
         bookkeeping = _Bookkeeping(self, params, n_samples, incremental, validation is not None)
+        # the rewiring after the bookkeeping, which may end training (then no update)
+        dynamic = model._dynamic_hook()
         state = _run_loop(
             model,
             X,
@@ -455,12 +504,13 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             rate=lambda epoch: self._set_epoch_rate(params),
             shuffle=params.shuffle,
             validation=validation,
-            hooks=[bookkeeping],
+            hooks=[bookkeeping] if dynamic is None else [bookkeeping, dynamic],
             first_step=getattr(self, "_n_steps", 0) if incremental else 0,
             plan_steps=not incremental,
         )
         self._n_steps = state.step
         self.topology_ = model.topology
+        self.dynamic_sparsity_ = model.dynamic_sparsity
 
     def _set_epoch_rate(self, params) -> float:
         """The rate of the epoch about to start, also set as the model's ``learning_rate``."""

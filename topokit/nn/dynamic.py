@@ -397,7 +397,8 @@ class DynamicSparsity(TrainingHook):
 
     Updates come every ``update_interval`` steps (``on_step_end``), or once per epoch
     after validation (``on_epoch_end``) when it is None, never on the last planned
-    step. For ``"set"`` ``f = drop_fraction``; for ``"rigl"`` it anneals by cosine,
+    step nor once a hook before it has set ``state.stop``. For ``"set"``
+    ``f = drop_fraction``; for ``"rigl"`` it anneals by cosine,
     ``f = drop_fraction / 2 · (1 + cos(π t / T))`` at step ``t`` with
     ``T = update_until · total_steps``, and there is no update from ``T`` on (no
     annealing when the loop does not know ``total_steps``).
@@ -580,8 +581,10 @@ class DynamicSparsity(TrainingHook):
 
     def _scheduled_update(self, state) -> None:
         total = state.total_steps
-        if total is not None and state.step >= total:
-            return  # no update on the last step: nothing would train the new edges
+        if (total is not None and state.step >= total) or getattr(state, "stop", False):
+            # no update on the last step (planned, or a hook before this one ended
+            # training): nothing would train the new edges
+            return
         fraction = self.drop_fraction_at(state.step, total)
         if fraction <= 0:
             return

@@ -19,6 +19,14 @@ from topokit.nn._holdout import split_validation
 from topokit.nn._softmax import softmax_cross_entropy
 from topokit.nn.activations import get_activation
 from topokit.nn.defaults import DEFAULT_RECIPE
+from topokit.nn.dynamic import (
+    DynamicSparsity,
+    _check_drop_fraction,
+    _check_has_sparse_layer,
+    _check_rule,
+    _check_update_interval,
+    _check_update_until,
+)
 from topokit.nn.history import History
 from topokit.nn.linear import SparseLinear, _check_dtype
 from topokit.nn.optimizers import make_optimizer
@@ -71,9 +79,23 @@ class SparseMLP:
     dense_threshold : float or None, default 0.3
         Layers at least this dense run on dense BLAS products (same results).
     dtype : {numpy.float32, numpy.float64}, default numpy.float32
+    dynamic : {"static", "set", "rigl"}, default "static"
+        Dynamic sparse training (:class:`~topokit.nn.DynamicSparsity`): with ``"set"``
+        or ``"rigl"`` every :meth:`fit` rewires the sparse layers as it trains, each
+        keeping its edge count; ``"static"`` keeps the topology fixed.
+    drop_fraction : float, default 0.3
+        In (0, 1): the share of each sparse layer's edges an update replaces (RigL's
+        starting value, annealed by cosine).
+    update_interval : int or None, default None
+        Optimizer steps between updates (>= 1); None: once per epoch, after the
+        validation score. The count runs over each :meth:`fit`.
+    update_until : float, default 0.75
+        In (0, 1]: the fraction of a :meth:`fit`'s planned steps after which RigL stops
+        updating.
     rng : None, int or numpy.random.Generator, optional
         Made once into the Generator that draws the initial weights, shuffles the
-        minibatches and splits off validation data. Same seed, same trained model.
+        minibatches, splits off validation data and draws SET's new positions and
+        weights. Same seed, same trained model (and the same final topology).
 
     Attributes
     ----------
@@ -82,11 +104,17 @@ class SparseMLP:
         One entry per epoch trained, kept when training stops with an error.
     target_accuracy : float or None
         The target of the last :meth:`fit`, if any.
+    dynamic_sparsity : DynamicSparsity or None
+        With ``dynamic`` set or rigl, after the first :meth:`fit`: the hook that rewires
+        the layers, kept across fits, with the outcomes of training so far: its
+        ``ever_active_fraction()`` per layer and its ``changes`` (one record per layer
+        and update). None otherwise. Not written by :meth:`save`.
 
     Raises
     ------
     TopokitError
-        For an unknown activation, optimizer or schedule, or a parameter out of range.
+        For an unknown activation, optimizer, schedule or dynamic rule, a parameter out
+        of range, or ``dynamic`` set or rigl on a topology without a sparse layer.
 
     Examples
     --------
@@ -99,6 +127,16 @@ class SparseMLP:
     >>> model = SparseMLP(Topology.build([4, 16, 2], "dense"), learning_rate=0.01, rng=0)
     >>> model.fit(X, y, epochs=30, batch_size=32).score(X, y) > 0.9
     True
+
+    With ``dynamic="set"`` the sparse layers are rewired once per epoch:
+
+    >>> sparse = Topology.build([4, 32, 2], "erdos_renyi", density=0.25, rng=0)
+    >>> model = SparseMLP(sparse, dynamic="set", learning_rate=0.01, rng=0)
+    >>> model = model.fit(X, y, epochs=5, batch_size=32)
+    >>> [layer.n_edges for layer in model.topology] == [g.n_edges for g in sparse]
+    True
+    >>> len(model.dynamic_sparsity.changes)    # 4 updates (none after the last epoch), 2 layers
+    8
     """
 
     @renamed(alpha="weight_decay")
@@ -119,6 +157,10 @@ class SparseMLP:
         schedule_params=None,
         dense_threshold=0.3,
         dtype=np.float32,
+        dynamic="static",
+        drop_fraction=0.3,
+        update_interval=None,
+        update_until=0.75,
         rng=None,
     ):
         if not isinstance(topology, Topology):
@@ -157,6 +199,16 @@ class SparseMLP:
             "dense_threshold": dense_threshold,
             "dtype": self.dtype.name,
         }
+        self.dynamic = _check_rule(dynamic)
+        self.drop_fraction = _check_drop_fraction(drop_fraction)
+        self.update_interval = _check_update_interval(update_interval)
+        self.update_until = _check_update_until(update_until)
+        self._config.update(
+            dynamic=self.dynamic,
+            drop_fraction=self.drop_fraction,
+            update_interval=self.update_interval,
+            update_until=self.update_until,
+        )
         self._rng = make_rng(rng)
         n_layers = len(topology)
         self.layers = [
@@ -169,6 +221,9 @@ class SparseMLP:
             )
             for k, graph in enumerate(topology)
         ]
+        if self.dynamic != "static":
+            _check_has_sparse_layer(self, self.dynamic)
+        self.dynamic_sparsity = None
         self.history = History()
         self.target_accuracy = None
         self._current_rate = self.learning_rate
@@ -267,6 +322,15 @@ class SparseMLP:
     def __setstate__(self, state):
         if "topology" in state:  # pickled when the topology was a plain attribute
             state["_topology"] = state.pop("topology")
+        # pickled before dynamic sparse training was a parameter
+        for name, value in (
+            ("dynamic", "static"),
+            ("drop_fraction", 0.3),
+            ("update_interval", None),
+            ("update_until", 0.75),
+            ("dynamic_sparsity", None),
+        ):
+            state.setdefault(name, value)
         self.__dict__.update(state)
 
     def _logits_t(self, xt, *, keep_inputs, outputs=None):
@@ -435,7 +499,8 @@ class SparseMLP:
         hooks : sequence of TrainingHook, optional
             Called by the training loop at the start, after each step, after each
             epoch and at the end (:mod:`topokit.nn.training`), in the order given and
-            before the built-in ones (``on_epoch``, early stopping, the progress bar).
+            before the built-in ones (``on_epoch``, early stopping, the rewiring of
+            ``dynamic``, the progress bar).
 
         Returns
         -------
@@ -484,6 +549,9 @@ class SparseMLP:
             hooks.append(_OnEpoch(on_epoch))
         if early_stopping:
             hooks.append(EarlyStopping(patience, tol))
+        dynamic = self._dynamic_hook()
+        if dynamic is not None:
+            hooks.append(dynamic)
         if progress:
             hooks.append(_ProgressBar(epochs))
         _run_loop(
@@ -498,6 +566,22 @@ class SparseMLP:
             hooks=hooks,
         )
         return self
+
+    def _dynamic_hook(self) -> DynamicSparsity | None:
+        """The hook of ``dynamic`` (made at the first fit, on the model's Generator); None
+        for ``"static"``. It runs after early stopping, which may end training: it does
+        not rewire after the last epoch (``state.stop``)."""
+        if self.dynamic == "static":
+            return None
+        if self.dynamic_sparsity is None:
+            self.dynamic_sparsity = DynamicSparsity(
+                self.dynamic,
+                drop_fraction=self.drop_fraction,
+                update_interval=self.update_interval,
+                update_until=self.update_until,
+                rng=self._rng,
+            )
+        return self.dynamic_sparsity
 
     def _validation_set(self, X, labels, fraction, validation_data):
         if validation_data is not None:

@@ -50,6 +50,7 @@ from topokit.graph import LayerGraph
 from topokit.nn import _dense_scores
 from topokit.nn.activations import get_activation
 from topokit.nn.defaults import DEFAULT_RECIPE
+from topokit.nn.training import TrainingHook, _run_loop
 from topokit.topology import Topology
 
 __all__ = ["PRUNING_METHODS", "PruningResult", "check_pruning", "prune"]
@@ -550,7 +551,7 @@ def _train_and_prune(method, sizes, n_pruned, data, density, params, generator, 
     ]
     rewind_step = params.get("rewind_step")
     model = _model(dense, params, generator)
-    rewound = _train(model, data, params, generator, rewind_step, notices, "the dense network")
+    rewound = _train(model, data, params, rewind_step, notices, "the dense network")
     if method == "magnitude":
         return _keep(_abs_weights(model)[:n_pruned], masks, density, params["scope"]), None, None
     rounds = params["rounds"]
@@ -562,7 +563,7 @@ def _train_and_prune(method, sizes, n_pruned, data, density, params, generator, 
             pattern = Topology([LayerGraph(mask) for mask in masks] + list(dense)[n_pruned:])
             model = _model(pattern, params, generator)
             _load_weights(model, rewound)
-            _train(model, data, params, generator, None, notices, f"round {r + 1} of {rounds}")
+            _train(model, data, params, None, notices, f"round {r + 1} of {rounds}")
     weights = [matrix for matrix, _ in rewound]
     biases = [bias for _, bias in rewound]
     return masks, weights, biases
@@ -579,11 +580,13 @@ def _model(topology, params, generator):
     )
 
 
-def _train(model, data, params, generator, snapshot_step, notices, stage):
+def _train(model, data, params, snapshot_step, notices, stage):
     """Train ``epochs`` epochs of shuffled minibatches; the weights at ``snapshot_step``.
 
-    The snapshot is a list of (dense weight matrix, bias) per layer, or None when
-    ``snapshot_step`` is None.
+    The one training loop of :mod:`topokit.nn.training` (the minibatches shuffled by the
+    model's Generator, the pruning's own: see :func:`_model`), with the snapshot and the
+    progress notices as a step hook. The snapshot is a list of (dense weight matrix, bias) per
+    layer, or None when ``snapshot_step`` is None.
     """
     batch_size, epochs = params["batch_size"], params["epochs"]
     n = data.n_train
@@ -593,18 +596,37 @@ def _train(model, data, params, generator, snapshot_step, notices, stage):
             f"rewind_step must be <= the {steps} steps of training ({epochs} epochs of "
             f"{-(-n // batch_size)} minibatches), got {snapshot_step}"
         )
-    snapshot = _dense_weights(model) if snapshot_step == 0 else None
-    step = 0
-    for epoch in range(epochs):
-        order = generator.permutation(n)
-        for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size]
-            model.train_step(data.X_train[rows], data.y_train[rows])
-            step += 1
-            if step == snapshot_step:
-                snapshot = _dense_weights(model)
-            notices.tick(f"training {stage}, epoch {epoch + 1} of {epochs}")
-    return snapshot
+    hook = _Rewind(snapshot_step, notices, stage, epochs)
+    X = np.ascontiguousarray(data.X_train, dtype=model.dtype)
+    labels = np.asarray(data.y_train, dtype=np.int64)
+    _run_loop(
+        model,
+        X,
+        labels,
+        epochs=epochs,
+        batch_size=min(batch_size, n),
+        rate=lambda epoch: model.learning_rate,
+        hooks=[hook],
+    )
+    return hook.snapshot
+
+
+class _Rewind(TrainingHook):
+    """The weights after step ``snapshot_step`` (0: before the first), and the notices."""
+
+    def __init__(self, snapshot_step, notices, stage, epochs):
+        self.snapshot_step = snapshot_step
+        self.notices, self.stage, self.epochs = notices, stage, epochs
+        self.snapshot = None
+
+    def on_fit_start(self, state):
+        if self.snapshot_step == 0:
+            self.snapshot = _dense_weights(state.model)
+
+    def on_step_end(self, state):
+        if state.step == self.snapshot_step:
+            self.snapshot = _dense_weights(state.model)
+        self.notices.tick(f"training {self.stage}, epoch {state.epoch + 1} of {self.epochs}")
 
 
 class _Notices:
