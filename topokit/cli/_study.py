@@ -188,7 +188,9 @@ def _plan_text(plan) -> str:
     families = []
     for spec in grid["families"]:
         params = ", ".join(f"{k}={'|'.join(map(str, v))}" for k, v in spec["params"].items())
-        axis = "".join(f" {k}={v}" for k, v in spec.items() if k in ("densities", "degrees"))
+        axis = "".join(
+            f" {k}={v}" for k, v in spec.items() if k in ("densities", "degrees", "dynamic")
+        )
         families.append(spec["name"] + (f"({params})" if params else "") + axis)
     lines = [
         f"study {plan.study!r} (dry run: nothing is run or written)",
