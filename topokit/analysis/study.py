@@ -19,13 +19,13 @@ A study file::
                                       # density is spread over the sparse layers
     seeds = [0, 1, 2]                 # or n_seeds = 3 (seeds 0, 1, 2); default three seeds
     metrics = "all"                   # or a list of layer / net_ / input_ metric keys
-    snapshot_epochs = [0, -1]         # layer graphs stored by the runs that learn them
+    # snapshot_epochs = [0, 5, -1]    # when the runs that learn their graph store it
 
     [training]                        # every key optional; see TRAINING_DEFAULTS
     epochs = 10
     # learning_rate = [0.001, 0.01]   # a list would sweep a training key too
     target_accuracy = 0.9             # for epochs_to_target
-    dynamic = ["static", "set"]       # dynamic sparse training: static, set, rigl
+    # dynamic = ["static", "set"]     # dynamic sparse training: static, set, rigl
 
     [[families]]
     name = "small_world"
@@ -35,6 +35,7 @@ A study file::
     degrees = [2, 4]                  # a family may bring its own edge-count axis
     [[families]]
     name = "dense"                    # fixes its own edge count: one run per sizes and seed
+    # dynamic = "static"              # its own rules (a dense network cannot rewire)
 
 The training keys are the parameter names of :class:`topokit.nn.SparseMLP` (``optimizer``,
 ``learning_rate``, ``schedule``, ``momentum``, ``nesterov``, ``activation``,
