@@ -162,7 +162,7 @@ def test_schema_2_store_upgrades_in_place(tmp_path, study):
     connection = sqlite3.connect(tmp_path / STORE_FILENAME)
     version = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     connection.close()
-    assert version == (str(SCHEMA_VERSION),) == ("3",)
+    assert version == (str(SCHEMA_VERSION),) == ("4",)
 
 
 @pytest.mark.parametrize("value", [0, 0.5, -1, float("nan"), "60", True])

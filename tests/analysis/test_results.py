@@ -77,7 +77,8 @@ def test_one_row_per_run(folder, study):
 def test_column_order(folder):
     frame = load_results(folder)
     head = ["run_key", "status", "error", "family", "variant", "param_p", "density", "degree"]
-    head += ["seed", "sizes", "dataset", "test_accuracy", "train_accuracy", "final_loss"]
+    head += ["seed", "sizes", "dataset", "dynamic", "test_accuracy", "train_accuracy"]
+    head += ["final_loss"]
     head += ["epochs_to_target", "epochs", "seconds", "started", "finished"]
     head += ["net_density", "net_lambda1"]
     assert list(frame.columns[: len(head)]) == head

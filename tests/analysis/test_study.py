@@ -516,6 +516,10 @@ def test_training_defaults_are_the_shared_recipe():
         "patience",
         "validation_fraction",
         "target_accuracy",
+        "dynamic",
+        "drop_fraction",
+        "update_interval",
+        "update_until",
     ]
     assert TRAINING_DEFAULTS["target_accuracy"] is None
 

@@ -17,6 +17,8 @@ from topokit.analysis.results import (
     load_failed,
     load_layer_metrics,
     load_results,
+    load_snapshot_topology,
+    load_snapshots,
     open_store,
     varied_training_columns,
 )
@@ -78,6 +80,8 @@ __all__ = [
     "load_layer_metrics",
     "load_preset",
     "load_results",
+    "load_snapshot_topology",
+    "load_snapshots",
     "load_study",
     "metric_groups",
     "ols_table",

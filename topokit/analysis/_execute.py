@@ -3,9 +3,13 @@
 :func:`execute_run` takes a run's configuration as a plain dict (what
 :meth:`RunConfig.to_dict` gives) and returns a plain dict of :class:`RunResult` fields,
 so that nothing but builtins crosses the process boundary. It never raises for a run
-that fails: the error is the result. The data-aware metrics (``input_coverage``,
-``input_variance_fan_out``) are recorded with the network metrics, from the variances of
-the training features, computed once per worker and dataset. :func:`limit_threads` keeps
+that fails: the error is the result. A run with a dynamic rule trains with a
+:class:`~topokit.nn.dynamic.DynamicSparsity` hook and records its outcomes
+(``dynamic_outcomes`` of :mod:`topokit.analysis._snapshots`); a run that learns its graph
+(dynamic or pruned) records snapshots of its layer graphs with their metrics. The
+data-aware metrics (``input_coverage``, ``input_variance_fan_out``) are recorded with the
+network metrics, from the variances of the training features, computed once per worker
+and dataset. :func:`limit_threads` keeps
 the numba and BLAS thread pools of a worker to its share of the cores (on a Dask worker,
 :func:`dask_worker_threads`); :func:`init_worker` also ends a local worker whose driver
 was killed.
@@ -23,14 +27,23 @@ import traceback
 from datetime import UTC, datetime
 
 import numba
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from topokit._errors import TopokitError
+from topokit.analysis._snapshots import (
+    GraphSnapshots,
+    decode_layer,
+    dynamic_outcomes,
+    encode_layer,
+)
 from topokit.analysis.store import library_versions
 from topokit.analysis.study import RunConfig, build_topology, prune_run
 from topokit.metrics import INPUT_METRICS, input_metrics, layer_metrics, network_metrics
 from topokit.nn import PRUNING_METHODS, SparseMLP
 from topokit.nn.datasets import load_dataset
+from topokit.nn.dynamic import DynamicSparsity
+from topokit.topology import Topology
 
 __all__ = ["CORES_RESOURCE", "dask_worker_threads", "execute_run", "init_worker", "limit_threads"]
 
@@ -213,7 +226,7 @@ def _model(topology, training: dict, rng):
     )
 
 
-def _fit(model, data, training: dict) -> None:
+def _fit(model, data, training: dict, hooks=()) -> None:
     model.fit(
         data.X_train,
         data.y_train,
@@ -223,7 +236,65 @@ def _fit(model, data, training: dict) -> None:
         early_stopping=training["early_stopping"],
         patience=training["patience"],
         target_accuracy=training["target_accuracy"],
+        hooks=list(hooks),
     )
+
+
+def _dynamic_hook(run: RunConfig) -> DynamicSparsity:
+    """The run's rewiring hook. Its positions and new weights come from a third stream of
+    the run's seed (``SeedSequence(seed).spawn(3)[2]``; the first two are
+    :meth:`RunConfig.rngs`), so runs of one seed under different rules start from the same
+    weights and see the same minibatches until their first update."""
+    training = run.training
+    stream = np.random.SeedSequence(run.seed).spawn(3)[2]
+    return DynamicSparsity(
+        run.dynamic,
+        drop_fraction=training["drop_fraction"],
+        update_interval=training["update_interval"],
+        update_until=training["update_until"],
+        rng=np.random.default_rng(stream),
+    )
+
+
+def _snapshots(run: RunConfig, taken: dict, start: list, start_metrics: tuple) -> list[dict]:
+    """Each snapshot's layers and metrics. ``taken`` and ``start`` hold per layer
+    ``(n_in, n_out, n_edges, bytes)`` (:class:`GraphSnapshots`); a layer whose graph is the
+    one it started from keeps its start metrics, and the network metrics are computed
+    again only where a layer changed (a pruned topology trains unchanged)."""
+    layer_keys = run.layer_metric_keys
+    start_layers, start_network = start_metrics
+    family = run.layer_families()
+    snapshots = []
+    for epoch in sorted(taken):
+        layers = taken[epoch]
+        unchanged = [layer[3] == start[k][3] for k, layer in enumerate(layers)]
+        graphs = [
+            decode_layer(blob, n_in, n_out, family=family[k])
+            for k, (n_in, n_out, _, blob) in enumerate(layers if not all(unchanged) else ())
+        ]
+        layer_values = []
+        for k, same in enumerate(unchanged):
+            if same:
+                layer_values.append(dict(start_layers[k]))
+            else:
+                values = layer_metrics(graphs[k], keys=layer_keys) if layer_keys != () else {}
+                layer_values.append(values)
+        if all(unchanged):
+            network = dict(start_network)
+        else:
+            network = _network_values(Topology(graphs), run.network_metric_keys, run.dataset)
+        snapshots.append(
+            {
+                "epoch": epoch,
+                "layers": [
+                    {"n_in": n_in, "n_out": n_out, "n_edges": n_edges, "edges": blob}
+                    for n_in, n_out, n_edges, blob in layers
+                ],
+                "layer_metrics": layer_values,
+                "network_metrics": network,
+            }
+        )
+    return snapshots
 
 
 def _error_text(exc: BaseException) -> str:
@@ -275,7 +346,12 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
         model = _model(topology, run.training, training_rng)
         if pruned is not None:
             pruned.load_weights(model)
-        _fit(model, data, run.training)
+        hooks = []
+        if run.dynamic != "static":
+            hooks.append(_dynamic_hook(run))
+        if run.snapshots:  # after the rewiring: a snapshot shows the epoch's last graph
+            hooks.append(GraphSnapshots(run.snapshot_epochs))
+        _fit(model, data, run.training, hooks)
         history = model.history
         result.update(
             test_accuracy=model.score(data.X_test, data.y_test),
@@ -284,8 +360,16 @@ def execute_run(config: dict, threads: int | None = None) -> dict:
             epochs_to_target=model.epochs_to_target,
             epochs=history.n_epochs,
         )
+        if run.dynamic != "static":
+            result["outcomes"], result["layer_outcomes"] = dynamic_outcomes(hooks[0], topology)
+        if run.snapshots:
+            first = [(g.n_in, g.n_out, g.n_edges, encode_layer(g)) for g in topology]
+            metrics = (result["layer_metrics"], result["network_metrics"])
+            result["snapshots"] = _snapshots(run, hooks[-1].taken, first, metrics)
     except Exception as exc:  # a failed run is a result, recorded with its error
         result.update(status="failed", error=_error_text(exc))
+        for name in ("outcomes", "layer_outcomes", "snapshots"):  # a finished run's only
+            result.pop(name, None)
     if model is not None:
         result["curve"] = _curve(model.history)
         result.setdefault("epochs", model.history.n_epochs)

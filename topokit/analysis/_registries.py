@@ -7,6 +7,7 @@ from topokit.metrics import INPUT_METRICS, LAYER_METRICS, NETWORK_METRICS
 from topokit.nn import PRUNING_METHODS
 from topokit.nn.activations import ACTIVATIONS
 from topokit.nn.datasets import datasets
+from topokit.nn.dynamic import DYNAMIC_RULES
 from topokit.nn.optimizers import OPTIMIZERS
 from topokit.nn.schedules import SCHEDULES
 
@@ -14,6 +15,7 @@ __all__ = [
     "activation_names",
     "dataset_names",
     "dataset_shape",
+    "dynamic_rules",
     "family_names",
     "input_metric_keys",
     "layer_metric_keys",
@@ -78,6 +80,11 @@ def activation_names() -> tuple[str, ...]:
 def optimizer_names() -> tuple[str, ...]:
     """Optimizers that ``topokit.nn`` trains with."""
     return tuple(OPTIMIZERS)
+
+
+def dynamic_rules() -> tuple[str, ...]:
+    """Rules of dynamic sparse training (``topokit.nn.dynamic.DYNAMIC_RULES``)."""
+    return tuple(DYNAMIC_RULES)
 
 
 def schedule_names() -> tuple[str, ...]:

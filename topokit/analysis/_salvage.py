@@ -25,7 +25,14 @@ from topokit.analysis.study import load_study
 
 __all__ = ["salvage_store"]
 
-_CHILD_TABLES = ("layer_metrics", "network_metrics", "curves")
+_CHILD_TABLES = (
+    "layer_metrics",
+    "network_metrics",
+    "curves",
+    "outcomes",
+    "snapshot_metrics",
+    "snapshot_graphs",
+)
 _ROWID_TABLES = ("meta", "study", "definitions", "runs")
 #: More rows than any page of a SQLite file of at most 64 KiB pages holds.
 _MAX_ROWS_PER_PAGE = 65536 // 4
@@ -226,10 +233,12 @@ def salvage_store(directory, destination) -> dict:
         runs = read["runs"]
         known = {run[0] for run in runs}
         known |= {key for (key,) in _rows_by_scan(connection, "SELECT run_key FROM runs")[0]}
-        children, kept = {table: [] for table in _CHILD_TABLES}, []
+        # the tables of the source's schema (a store of schema 3 has no snapshots)
+        child_tables = [table for table in _CHILD_TABLES if table in tables]
+        children, kept = {table: [] for table in child_tables}, []
         for run in runs:
             rows = {}
-            for table in _CHILD_TABLES:
+            for table in child_tables:
                 rows[table], failed = _rows_by_scan(
                     connection, f"SELECT * FROM {table} WHERE run_key = ?", (run[0],)
                 )
@@ -237,7 +246,7 @@ def salvage_store(directory, destination) -> dict:
                     break
             else:
                 kept.append(run)
-                for table in _CHILD_TABLES:
+                for table in child_tables:
                     children[table] += rows[table]
         definitions = read["definitions"]
         # a study row whose definition is lost (or schema 1, without definitions) stands

@@ -15,17 +15,35 @@ from topokit.nn.defaults import DEFAULT_RECIPE
 from topokit.topology import Topology
 
 __all__ = [
+    "DYNAMIC_DEFAULTS",
     "RENAMED_TRAINING_KEYS",
+    "SNAPSHOT_EPOCHS",
     "TRAINING_DEFAULTS",
     "FamilySpec",
+    "check_dynamic",
     "check_feasibility",
     "check_study",
 ]
 
+#: The ``[training]`` keys of dynamic sparse training
+#: (:class:`topokit.nn.dynamic.DynamicSparsity`) and their defaults: no rewiring. A run
+#: configuration holds them only where they differ from these, so that the keys of runs
+#: stored before they existed stay valid.
+DYNAMIC_DEFAULTS = {
+    "dynamic": "static",
+    "drop_fraction": 0.3,
+    "update_interval": None,
+    "update_until": 0.75,
+}
+
 #: The training recipe's keys and their defaults (``[training]`` in a study file):
-#: :data:`topokit.nn.DEFAULT_RECIPE`'s, in its field order, and the study's own
-#: ``target_accuracy`` (the accuracy whose first epoch is recorded; none by default).
-TRAINING_DEFAULTS = {**DEFAULT_RECIPE.as_dict(), "target_accuracy": None}
+#: :data:`topokit.nn.DEFAULT_RECIPE`'s, in its field order, the study's own
+#: ``target_accuracy`` (the accuracy whose first epoch is recorded; none by default), then
+#: the keys of dynamic sparse training (:data:`DYNAMIC_DEFAULTS`).
+TRAINING_DEFAULTS = {**DEFAULT_RECIPE.as_dict(), "target_accuracy": None, **DYNAMIC_DEFAULTS}
+
+#: The default ``snapshot_epochs``: the start (0) and the last epoch trained (-1).
+SNAPSHOT_EPOCHS = (0, -1)
 
 #: Training keys by an old name, and the name they have now.
 RENAMED_TRAINING_KEYS = {"learning_rate_schedule": "schedule"}
@@ -42,21 +60,24 @@ _TOP_LEVEL_KEYS = (
     "seeds",
     "n_seeds",
     "metrics",
+    "snapshot_epochs",
     "training",
     "families",
 )
-_FAMILY_KEYS = ("name", "densities", "degrees")
+_FAMILY_KEYS = ("name", "densities", "degrees", "dynamic")
 
 
 @dataclass(frozen=True)
 class FamilySpec:
     """One ``[[families]]`` entry: the family, the values each of its parameters sweeps,
-    and the edge-count axis it brings, if any (else the study's)."""
+    the edge-count axis it brings, if any (else the study's), and the dynamic rules it
+    trains with, if it gives its own (else the study's ``training.dynamic``)."""
 
     name: str
     params: dict  # name -> tuple of values to sweep
     densities: tuple | None = None
     degrees: tuple | None = None
+    dynamic: tuple | None = None
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "params": {k: list(v) for k, v in self.params.items()}}
@@ -64,6 +85,8 @@ class FamilySpec:
             out["densities"] = list(self.densities)
         if self.degrees is not None:
             out["degrees"] = list(self.degrees)
+        if self.dynamic is not None:
+            out["dynamic"] = list(self.dynamic)
         return out
 
 
@@ -242,8 +265,27 @@ def _check_families(config, problems: _Problems) -> tuple[FamilySpec, ...]:
             problems.add(
                 f"{label}: family {name!r} fixes its own edge count; remove densities/degrees"
             )
-        specs.append(FamilySpec(name, params, densities, degrees))
+        dynamic = _check_rules(entry.get("dynamic"), problems, f"{label}: dynamic")
+        specs.append(FamilySpec(name, params, densities, degrees, dynamic))
     return tuple(specs)
+
+
+def _check_rules(value, problems: _Problems, label: str) -> tuple[str, ...] | None:
+    """A ``dynamic`` value: one rule or a list of rules to sweep (None when absent)."""
+    if value is None:
+        return None
+    values = _as_list(value)
+    if not values:
+        problems.add(f"{label} sweeps over an empty list; give at least one rule")
+        return None
+    rules = _registries.dynamic_rules()
+    bad = [v for v in values if not isinstance(v, str) or v not in rules]
+    if bad:
+        problems.add(f"{label} must be one of {', '.join(rules)}, got {bad[0]!r}")
+        return None
+    if len(set(values)) != len(values):
+        problems.add(f"{label} has repeated values: {values!r}")
+    return tuple(dict.fromkeys(values))
 
 
 def _check_pruning_family(name, entry, label, problems: _Problems) -> FamilySpec:
@@ -278,7 +320,8 @@ def _check_pruning_family(name, entry, label, problems: _Problems) -> FamilySpec
             f"{label}: pruning method {name!r} keeps a share of the weights: give "
             "densities, not degrees"
         )
-    return FamilySpec(name, params, densities, None)
+    dynamic = _check_rules(entry.get("dynamic"), problems, f"{label}: dynamic")
+    return FamilySpec(name, params, densities, None, dynamic)
 
 
 def _check_pruning_runs(config, families, degrees, dense_layers, sizes, problems) -> None:
@@ -328,17 +371,22 @@ _TRAINING_CHECK_ORDER = (
     "nesterov",
     "early_stopping",
     "target_accuracy",
+    "dynamic",
+    "drop_fraction",
+    "update_interval",
+    "update_until",
 )
 
 
 def _training_constraint(key, value):
     """(ok, constraint, normalized value) of one training value."""
-    if key in ("epochs", "batch_size", "patience"):
+    if key in ("epochs", "batch_size", "patience", "update_interval"):
         return _is_int(value) and value >= 1, "an integer >= 1", value
     names = {
         "optimizer": _registries.optimizer_names,
         "activation": _registries.activation_names,
         "schedule": _registries.schedule_names,
+        "dynamic": _registries.dynamic_rules,
     }
     if key in names:
         valid = names[key]()
@@ -351,6 +399,8 @@ def _training_constraint(key, value):
         "weight_decay": (lambda v: v >= 0, "a number >= 0"),
         "validation_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
         "target_accuracy": (lambda v: 0 < v <= 1, "in (0, 1]"),
+        "drop_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+        "update_until": (lambda v: 0 < v <= 1, "in (0, 1]"),
     }
     if key == "target_accuracy" and value is None:
         return True, "", None
@@ -400,6 +450,41 @@ def _check_training(value, problems: _Problems) -> dict:
     if True in early and any(_is_real(f) and f == 0 for f in fraction):
         problems.add("training.early_stopping needs a validation_fraction > 0, got 0")
     return recipe
+
+
+def _check_snapshot_epochs(value, training, families, problems: _Problems) -> tuple[int, ...]:
+    """``snapshot_epochs``: epoch indices (0 the start, -1 the last epoch trained), sorted,
+    -1 last; only for a study with runs whose graph is learned (dynamic or pruned)."""
+    if value is None:
+        return SNAPSHOT_EPOCHS
+    values = value if isinstance(value, list) else None
+    if not values or not all(_is_int(v) and v >= -1 for v in values):
+        problems.add(
+            "snapshot_epochs must be a non-empty list of epoch indices (0 the start, -1 the "
+            f"last epoch trained), got {value!r}"
+        )
+        return SNAPSHOT_EPOCHS
+    if len(set(values)) != len(values):
+        problems.add(f"snapshot_epochs has repeated values: {values!r}")
+    epochs = [e for e in _as_list(training["epochs"]) if _is_int(e)]
+    late = [v for v in values if epochs and v > max(epochs)]
+    if late:
+        problems.add(
+            f"snapshot_epochs must be at most training.epochs = {max(epochs)} (or -1 for the "
+            f"last epoch trained), got {late[0]}"
+        )
+    rules = {rule for rule in _as_list(training["dynamic"]) if isinstance(rule, str)}
+    for spec in families:
+        rules |= set(spec.dynamic or ())
+    pruned = any(spec.name in _registries.pruning_methods() for spec in families)
+    if not pruned and rules <= {"static"}:
+        problems.add(
+            "snapshot_epochs records the graphs of dynamic and pruned runs, and this study has "
+            'none: give training.dynamic = "set" (or "rigl"), a pruning family, or remove '
+            "snapshot_epochs"
+        )
+    epochs = sorted({int(v) for v in values if v >= 0})
+    return tuple(epochs + ([-1] if -1 in values else []))
 
 
 def _check_metrics(value, problems: _Problems) -> tuple[str, ...] | None:
@@ -513,6 +598,9 @@ def check_study(config, *, base_dir=None, where="") -> dict:
     _check_pruning_runs(config, families, degrees, dense_layers, sizes, problems)
     training = _check_training(config.get("training"), problems)
     metrics = _check_metrics(config.get("metrics"), problems)
+    snapshot_epochs = _check_snapshot_epochs(
+        config.get("snapshot_epochs"), training, families, problems
+    )
     _raise_problems(name, problems, where)
     return {
         "name": name,
@@ -527,6 +615,7 @@ def check_study(config, *, base_dir=None, where="") -> dict:
         "training": training,
         "metrics": metrics,
         "allocation": allocation,
+        "snapshot_epochs": snapshot_epochs,
     }
 
 
@@ -564,6 +653,33 @@ def check_feasibility(name: str, cases, *, where: str = "") -> None:
     problems = _Problems()
     for (label, message), edges in failing.items():
         problems.add(f"{label}{_edge_text(edges)}: {message}")
+    _raise_problems(name, problems, where)
+
+
+def check_dynamic(name: str, cases, *, where: str = "") -> None:
+    """Check that every run given a dynamic rule has a sparse layer to rewire.
+
+    ``cases`` holds ``(label, rule, has_sparse_layer)`` triples, one per run: a label
+    naming the family (with its parameters), the sizes and the edge count, the run's
+    ``training.dynamic`` and whether its topology has a layer with fewer edges than
+    ``n_in * n_out``. Each problem is listed once.
+
+    Raises
+    ------
+    TopokitError
+        Listing every topology that a rule other than ``"static"`` cannot rewire.
+    """
+    problems = _Problems()
+    for label, rule, sparse in cases:
+        if rule == "static" or sparse:
+            continue
+        message = (
+            f"training.dynamic = {rule!r} needs a sparse layer to rewire (fewer edges than "
+            f"n_in * n_out), got {label} whose layers are all complete: give its "
+            '[[families]] table dynamic = "static"'
+        )
+        if message not in problems:
+            problems.add(message)
     _raise_problems(name, problems, where)
 
 

@@ -8,12 +8,20 @@
   parameter (empty where a family lacks it), ``density`` and ``degree`` as configured
   (NaN for families that fix their own edge count, such as ``dense``), ``seed``,
   ``sizes`` (``"64-128-128-10"``), ``dataset``;
-- training: one column for each ``[training]`` key whose value varies across the stored
-  runs (a swept recipe), named by the key (``learning_rate``, ``batch_size``,
-  ``optimizer``, ...) except ``epochs``, which is ``training_epochs`` (``epochs`` is the
-  outcome below); see :data:`TRAINING_COLUMNS` and :func:`varied_training_columns`;
+- training: ``dynamic``, the run's rule of dynamic sparse training (``"static"``,
+  ``"set"``, ``"rigl"``), always; then one column for each other ``[training]`` key whose
+  value varies across the stored runs (a swept recipe), named by the key
+  (``learning_rate``, ``batch_size``, ``optimizer``, ``drop_fraction``, ...) except
+  ``epochs``, which is ``training_epochs`` (``epochs`` is the outcome below); see
+  :data:`TRAINING_COLUMNS` and :func:`varied_training_columns`;
 - outcomes: ``test_accuracy``, ``train_accuracy``, ``final_loss``,
-  ``epochs_to_target``, ``epochs``, ``seconds``, ``started``, ``finished``;
+  ``epochs_to_target``, ``epochs``, ``seconds``, ``started``, ``finished``; where some
+  run trained with a dynamic rule, its outcomes (:data:`DYNAMIC_OUTCOMES`, NaN for the
+  static runs): ``ever_active_fraction`` (the share of the sparse layers' positions that
+  held an edge at some point of training, the in-time over-parameterization rate),
+  ``edges_changed_per_update`` (edges dropped, as many regrown, per topology update, over
+  all layers), ``n_updates``, and per layer ``ever_active_fraction_layer{k}`` and
+  ``edges_changed_per_update_layer{k}``;
 - whole-network metrics as recorded (``net_...``), then ``min_<key>`` and
   ``mean_<key>`` over the sparse layers for each per-layer metric, computed from the
   stored per-layer values by :func:`~topokit.metrics.sparse_aggregates` (the computation
@@ -23,6 +31,9 @@
 - per-layer metrics as ``layer{k}_<key>`` (``layer0_spectral_gap``, ...).
 
 The measured network density is ``net_density``; ``density`` is the configured one.
+
+:func:`load_snapshots` gives the metrics of the layer graphs along training (one row per
+run and snapshot epoch) and :func:`load_snapshot_topology` a snapshot's graphs.
 """
 
 from __future__ import annotations
@@ -34,12 +45,15 @@ import pandas as pd
 
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
-from topokit.analysis.store import STORE_FILENAME, ResultStore
+from topokit.analysis._snapshots import decode_layer
+from topokit.analysis.store import RUN_LAYER, STORE_FILENAME, ResultStore
 from topokit.analysis.study import TRAINING_COLUMNS, TRAINING_DEFAULTS, RunConfig
 from topokit.metrics import is_dense_layer, sparse_aggregates
+from topokit.topology import Topology
 
 __all__ = [
     "CONFIG_COLUMNS",
+    "DYNAMIC_OUTCOMES",
     "OUTCOME_COLUMNS",
     "TRAINING_COLUMNS",
     "export_results",
@@ -47,6 +61,8 @@ __all__ = [
     "load_failed",
     "load_layer_metrics",
     "load_results",
+    "load_snapshot_topology",
+    "load_snapshots",
     "open_store",
     "varied_training_columns",
 ]
@@ -64,9 +80,12 @@ OUTCOME_COLUMNS = (
     "started",
     "finished",
 )
+#: Outcome columns of :func:`load_results` for runs with a dynamic rule (present where
+#: some run has them), each also per layer as ``<key>_layer{k}`` (but ``n_updates``).
+DYNAMIC_OUTCOMES = ("ever_active_fraction", "edges_changed_per_update", "n_updates")
 _FORMATS = ("csv", "parquet", "json")
 #: The tables :func:`export_results` writes, by name, and the file name they default to.
-_TABLES = ("results", "failed", "curves")
+_TABLES = ("results", "failed", "curves", "snapshots")
 
 
 def open_store(directory) -> ResultStore:
@@ -146,9 +165,14 @@ def _varied_training(configs) -> list[str]:
     return [k for k in keys if len({repr(recipe.get(k)) for recipe in recipes}) > 1]
 
 
+def _training_keys(configs) -> list[str]:
+    """The training keys that have a column: ``dynamic``, then those that vary."""
+    return ["dynamic"] + [key for key in _varied_training(configs) if key != "dynamic"]
+
+
 def _config_frame(store: ResultStore) -> pd.DataFrame:
     runs = store.run_rows()
-    varied = _varied_training(run["config"] for run in runs)
+    varied = _training_keys([run["config"] for run in runs])
     training = [TRAINING_COLUMNS.get(key, f"training_{key}") for key in varied]
     rows = []
     for run in runs:
@@ -163,7 +187,7 @@ def _config_frame(store: ResultStore) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         frame = pd.DataFrame(
-            columns=["run_key", "status", "error", *CONFIG_COLUMNS, *OUTCOME_COLUMNS]
+            columns=["run_key", "status", "error", *CONFIG_COLUMNS, *training, *OUTCOME_COLUMNS]
         )
     params = sorted(c for c in frame.columns if c.startswith("param_"))
     columns = ["run_key", "status", "error", "family", "variant", *params, *CONFIG_COLUMNS[2:]]
@@ -191,6 +215,29 @@ def _layer_wide(long: pd.DataFrame) -> pd.DataFrame:
     wide = long.pivot(index=["run_key", "layer"], columns="key", values="value")
     order = _ordered(wide.columns, _registries.layer_metric_keys())
     wide = wide[order].astype(float).reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def _wide_by_layer(rows, index: list, network_order, layer_order) -> pd.DataFrame:
+    """Rows ``(*index, layer, key, value)`` as one row per index: the values of layer -1
+    as columns ``key`` (in ``network_order``, others after, sorted), then those of layer
+    ``k`` as ``key_layer{k}`` (by layer, then in ``layer_order``); floats."""
+    long = pd.DataFrame(rows, columns=[*index, "layer", "key", "value"])
+    if long.empty:
+        return pd.DataFrame(columns=index)
+    layers = long["layer"].astype(int)
+    long["column"] = np.where(
+        layers == RUN_LAYER, long["key"], long["key"] + "_layer" + layers.astype(str)
+    )
+    long["value"] = pd.to_numeric(long["value"].astype(object), errors="coerce").astype(float)
+    wide = long.pivot(index=index, columns="column", values="value")
+    network = _ordered(set(long.loc[layers == RUN_LAYER, "key"]), network_order)
+    per_layer = []
+    for layer in sorted(set(layers[layers != RUN_LAYER])):
+        keys = set(long.loc[layers == layer, "key"])
+        per_layer += [f"{key}_layer{layer}" for key in _ordered(keys, layer_order)]
+    wide = wide[network + per_layer].reset_index()
     wide.columns.name = None
     return wide
 
@@ -237,8 +284,19 @@ def load_results(directory) -> pd.DataFrame:
             row["run_key"]: RunConfig.from_dict(row["config"]).layer_families()
             for row in store.run_rows()
         }
+        outcomes = _wide_by_layer(
+            store.outcome_rows(), ["run_key"], DYNAMIC_OUTCOMES, DYNAMIC_OUTCOMES
+        )
     frame = frame.sort_values(["sizes", "family", "variant", "density", "degree", "seed"])
     frame = frame.reset_index(drop=True)
+    if len(outcomes.columns) > 1:
+        at = list(frame.columns).index("finished") + 1
+        outcomes = outcomes.set_index("run_key")
+        frame = frame.join(outcomes, on="run_key")
+        order = list(frame.columns)
+        moved = [c for c in order if c in outcomes.columns]
+        rest = [c for c in order if c not in outcomes.columns]
+        frame = frame[rest[:at] + moved + rest[at:]]
     if not network.empty:
         net = network.pivot(index="run_key", columns="key", values="value").astype(float)
     else:
@@ -454,6 +512,176 @@ def load_curves(directory) -> pd.DataFrame:
     return frame
 
 
+def _run_columns(configs: dict) -> pd.DataFrame:
+    """The identifying columns of runs: ``run_key``, ``family``, ``variant``, ``density``,
+    ``degree``, ``seed``, ``sizes``, ``dynamic`` and the varied training columns (as
+    :func:`load_results` has them, over every stored run)."""
+    keys = _training_keys(list(configs.values()))
+    columns = [TRAINING_COLUMNS.get(key, f"training_{key}") for key in keys]
+    rows = []
+    for run_key, config in configs.items():
+        info = _config_columns(config)
+        recipe = RunConfig.from_dict(config).training
+        row = {"run_key": run_key}
+        row.update({name: info[name] for name in _RUN_COLUMNS})
+        row.update({column: recipe.get(key) for key, column in zip(keys, columns, strict=True)})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["run_key", *_RUN_COLUMNS, *columns])
+
+
+_RUN_COLUMNS = ("family", "variant", "density", "degree", "seed", "sizes")
+
+
+def load_snapshots(directory) -> pd.DataFrame:
+    """The metrics of the layer graphs along training: one row per run and snapshot epoch.
+
+    A run that learns its graph — by a dynamic rule (``training.dynamic``) or a pruning
+    family — stores its layer graphs at the study's ``snapshot_epochs`` (default: the
+    start and the last epoch trained) with the study's metrics computed on each. Epoch 0
+    is the graph before the first step; epoch ``e`` the graph after ``e`` epochs,
+    including a rewiring at the end of epoch ``e`` (the graph epoch ``e + 1`` trains on).
+    :func:`load_snapshot_topology` gives a snapshot's graphs themselves.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder (holding ``results.sqlite``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Ordered as :func:`load_results` (then by epoch). Columns: ``run_key``,
+        ``family``, ``variant``, ``density``, ``degree``, ``seed``, ``sizes``, ``dynamic``
+        and the other varied training columns of :func:`load_results`; ``epoch``; the
+        network metrics as recorded (``net_...``, ``min_...``, ``mean_...``,
+        ``input_...``); the per-layer metrics as ``{key}_layer{k}``
+        (``spectral_gap_layer0``, ``fiedler_value_layer1``, ...), all floats. Empty
+        (with the run columns and ``epoch``) when no run stored snapshots.
+
+    Raises
+    ------
+    TopokitError
+        If the folder or its store does not exist or cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import load_snapshots, load_study, run_study
+    >>> study = load_study('''
+    ... sizes = [64, 16, 10]
+    ... densities = [0.25]
+    ... seeds = [0]
+    ... metrics = ["n_edges", "spectral_gap"]
+    ... [training]
+    ... epochs = 2
+    ... dynamic = "set"
+    ... [[families]]
+    ... name = "erdos_renyi"
+    ... ''')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = run_study(study, folder, workers=1, progress=False)
+    ...     snapshots = load_snapshots(folder)
+    >>> snapshots[["variant", "dynamic", "epoch", "n_edges_layer0"]]
+                        variant dynamic  epoch  n_edges_layer0
+    0  erdos_renyi(dynamic=set)     set      0           256.0
+    1  erdos_renyi(dynamic=set)     set      2           256.0
+    """
+    with open_store(directory) as store:
+        configs = {row["run_key"]: row["config"] for row in store.run_rows()}
+        rows = store.snapshot_metric_rows()
+    metrics = _wide_by_layer(
+        rows,
+        ["run_key", "epoch"],
+        _registries.network_metric_keys(),
+        _registries.layer_metric_keys(),
+    )
+    runs = _run_columns(configs)
+    if "epoch" not in metrics.columns:
+        metrics = pd.DataFrame(columns=["run_key", "epoch"])
+    frame = runs.merge(metrics, on="run_key", how="inner")
+    frame["epoch"] = frame["epoch"].astype(int)
+    order = ["sizes", "family", "variant", "density", "degree", "seed", "epoch"]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def load_snapshot_topology(directory, run_key: str, epoch: int) -> Topology:
+    """The layer graphs of one run at one snapshot epoch, as a Topology.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The study's output folder (holding ``results.sqlite``).
+    run_key : str
+        The run's key (the ``run_key`` column of :func:`load_snapshots`), or a prefix of
+        it that names one stored run.
+    epoch : int
+        One of the run's snapshot epochs (the ``epoch`` column of :func:`load_snapshots`).
+
+    Returns
+    -------
+    Topology
+        The network's layer graphs at that epoch, each with the family of its layer in
+        the run (``layer.family``); what :func:`topokit.metrics.layer_metrics`,
+        :func:`topokit.save` and :func:`topokit.draw` take.
+
+    Raises
+    ------
+    TopokitError
+        If no stored run has that key or prefix (or several do), or the run stored no
+        graph at that epoch (the message lists the epochs it stored).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from topokit.analysis import load_snapshot_topology, load_snapshots, load_study, run_study
+    >>> study = load_study('''
+    ... sizes = [64, 16, 10]
+    ... densities = [0.25]
+    ... seeds = [0]
+    ... metrics = ["n_edges"]
+    ... [training]
+    ... epochs = 2
+    ... dynamic = "rigl"
+    ... [[families]]
+    ... name = "erdos_renyi"
+    ... ''')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = run_study(study, folder, workers=1, progress=False)
+    ...     key = load_snapshots(folder)["run_key"][0]
+    ...     start = load_snapshot_topology(folder, key, 0)
+    ...     end = load_snapshot_topology(folder, key[:12], 2)
+    >>> start, end.sizes, [layer.n_edges for layer in end]
+    (Topology(sizes=[64, 16, 10], n_edges=416), [64, 16, 10], [256, 160])
+    """
+    if not isinstance(run_key, str) or not run_key:
+        raise TopokitError(f"run_key must be a run's key (a non-empty string), got {run_key!r}")
+    with open_store(directory) as store:
+        configs = {row["run_key"]: row["config"] for row in store.run_rows()}
+        matches = [key for key in configs if key.startswith(run_key)]
+        if len(matches) != 1:
+            found = "no stored run" if not matches else f"{len(matches)} stored runs"
+            raise TopokitError(
+                f"run_key must name one stored run (its key or a prefix of it), got "
+                f"{run_key!r}, which {found} of {str(directory)!r} start with"
+            )
+        (key,) = matches
+        epochs = store.snapshot_epochs().get(key, [])
+        rows = store.snapshot_graph_rows(key, epoch) if isinstance(epoch, int | np.integer) else []
+    if not rows:
+        stored = ", ".join(map(str, epochs)) if epochs else "none (a static run of a fixed family)"
+        raise TopokitError(
+            f"epoch must be a snapshot epoch of run {key[:12]}, got {epoch!r}; its snapshot "
+            f"epochs: {stored}"
+        )
+    families = RunConfig.from_dict(configs[key]).layer_families()
+    return Topology(
+        [
+            decode_layer(edges, n_in, n_out, family=families[layer])
+            for layer, n_in, n_out, _, edges in rows
+        ]
+    )
+
+
 def load_failed(directory) -> pd.DataFrame:
     """The failed runs of the study in ``directory``: one row per run, its configuration
     and its error.
@@ -528,9 +756,11 @@ def export_results(directory, path=None, *, format: str | None = None, table="re
     format : {"csv", "parquet", "json"}, optional
         Default: the suffix of ``path`` where it names one, else csv. Parquet needs
         ``pyarrow``; JSON is a list of one object per row.
-    table : {"results", "failed", "curves"}, default "results"
+    table : {"results", "failed", "curves", "snapshots"}, default "results"
         Which table: :func:`load_results` (one row per run), :func:`load_failed` (the
-        failed runs and their errors) or :func:`load_curves` (one row per run and epoch).
+        failed runs and their errors), :func:`load_curves` (one row per run and epoch) or
+        :func:`load_snapshots` (the metrics of the layer graphs, one row per run and
+        snapshot epoch).
 
     Returns
     -------
@@ -567,9 +797,13 @@ def export_results(directory, path=None, *, format: str | None = None, table="re
             raise TopokitError(
                 "format='parquet' needs pyarrow: pip install pyarrow (or use format='csv')"
             ) from None
-    frame = {"results": load_results, "failed": load_failed, "curves": load_curves}[table](
-        directory
-    )
+    loaders = {
+        "results": load_results,
+        "failed": load_failed,
+        "curves": load_curves,
+        "snapshots": load_snapshots,
+    }
+    frame = loaders[table](directory)
     path = Path(directory) / f"{table}.{format}" if path is None else Path(path)
     try:
         if format == "csv":

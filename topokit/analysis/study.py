@@ -19,11 +19,13 @@ A study file::
                                       # density is spread over the sparse layers
     seeds = [0, 1, 2]                 # or n_seeds = 3 (seeds 0, 1, 2); default three seeds
     metrics = "all"                   # or a list of layer / net_ / input_ metric keys
+    # snapshot_epochs = [0, 5, -1]    # when the runs that learn their graph store it
 
     [training]                        # every key optional; see TRAINING_DEFAULTS
     epochs = 10
     # learning_rate = [0.001, 0.01]   # a list would sweep a training key too
     target_accuracy = 0.9             # for epochs_to_target
+    # dynamic = ["static", "set"]     # dynamic sparse training: static, set, rigl
 
     [[families]]
     name = "small_world"
@@ -33,13 +35,17 @@ A study file::
     degrees = [2, 4]                  # a family may bring its own edge-count axis
     [[families]]
     name = "dense"                    # fixes its own edge count: one run per sizes and seed
+    # dynamic = "static"              # its own rules (a dense network cannot rewire)
 
 The training keys are the parameter names of :class:`topokit.nn.SparseMLP` (``optimizer``,
 ``learning_rate``, ``schedule``, ``momentum``, ``nesterov``, ``activation``,
-``weight_decay``) and of :meth:`~topokit.nn.SparseMLP.fit` (``epochs``, ``batch_size``,
-``validation_fraction``, ``early_stopping``, ``patience``, ``target_accuracy``). Any of
-them may be a list of values: the study runs every combination, and each run's
-configuration holds one value.
+``weight_decay``), of :meth:`~topokit.nn.SparseMLP.fit` (``epochs``, ``batch_size``,
+``validation_fraction``, ``early_stopping``, ``patience``, ``target_accuracy``) and of
+:class:`~topokit.nn.dynamic.DynamicSparsity` (``dynamic``, ``drop_fraction``,
+``update_interval``, ``update_until``). Any of them may be a list of values: the study
+runs every combination, and each run's configuration holds one value. A ``[[families]]``
+table may give its own ``dynamic`` rules (one or a list), which replace the study's for
+that family.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import hashlib
 import itertools
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -59,8 +65,11 @@ import numpy as np
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis._study_checks import (
+    DYNAMIC_DEFAULTS,
+    SNAPSHOT_EPOCHS,
     TRAINING_DEFAULTS,
     FamilySpec,
+    check_dynamic,
     check_feasibility,
     check_study,
 )
@@ -69,7 +78,9 @@ from topokit.nn import PRUNING_METHODS, PruningResult, check_pruning, prune
 from topokit.topology import Topology
 
 __all__ = [
+    "DYNAMIC_DEFAULTS",
     "FORMAT_VERSION",
+    "SNAPSHOT_EPOCHS",
     "TRAINING_COLUMNS",
     "TRAINING_DEFAULTS",
     "RunConfig",
@@ -99,6 +110,17 @@ def _keyed(config: dict) -> dict:
     """``config`` with its training keys under the names that run and study keys hash."""
     training = {_KEYED_NAMES.get(key, key): value for key, value in config["training"].items()}
     return {**config, "training": training}
+
+
+def _without_dynamic_defaults(training: dict) -> dict:
+    """``training`` less the keys of dynamic sparse training that hold their default: a
+    configuration names them only where they change something, so that the keys of runs
+    and studies written before they existed stay valid."""
+    return {
+        key: value
+        for key, value in training.items()
+        if key not in DYNAMIC_DEFAULTS or value != DYNAMIC_DEFAULTS[key]
+    }
 
 
 def _canonical_json(value) -> str:
@@ -140,6 +162,10 @@ class RunConfig:
     allocation : {"uniform", "erk"}, default "uniform"
         How ``density`` is spread over the sparse layers
         (:func:`topokit.allocation.layer_densities`).
+    snapshot_epochs : tuple of int, default (0, -1)
+        The epochs whose layer graphs a run that learns its graph (:attr:`snapshots`)
+        stores, with their metrics: 0 the start, ``k`` after ``k`` epochs, -1 the last
+        epoch trained.
 
     Examples
     --------
@@ -147,6 +173,10 @@ class RunConfig:
     >>> run = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.1, None, seed=0)
     >>> len(run.key), run.to_dict()["format"], run.layer_families()
     (64, 1, ['erdos_renyi', 'erdos_renyi'])
+    >>> rewired = RunConfig("digits", (64, 32, 10), "erdos_renyi", {}, 0.1, None, seed=0,
+    ...                     training={**run.training, "dynamic": "set"})
+    >>> rewired.label, rewired.dynamic, rewired.snapshots, run.snapshots
+    ('erdos_renyi(dynamic=set)', 'set', True, False)
     """
 
     dataset: str
@@ -160,6 +190,7 @@ class RunConfig:
     training: dict = field(default_factory=lambda: dict(TRAINING_DEFAULTS))
     metrics: tuple[str, ...] | None = None
     allocation: str = "uniform"
+    snapshot_epochs: tuple[int, ...] = SNAPSHOT_EPOCHS
 
     def to_dict(self) -> dict:
         """The run as a plain JSON-ready dict (what the store keeps).
@@ -169,7 +200,9 @@ class RunConfig:
         dict
             ``format`` (:data:`FORMAT_VERSION`) and each field of the run, tuples as
             lists; :meth:`from_dict` reads it back. ``allocation`` is there only when it
-            is not ``"uniform"``, so a run's key is the one it had before allocations.
+            is not ``"uniform"``, ``snapshot_epochs`` only when not ``(0, -1)`` and the
+            training keys of :data:`DYNAMIC_DEFAULTS` only where they differ from their
+            defaults, so a run's key is the one it had before these existed.
 
         Examples
         --------
@@ -189,11 +222,13 @@ class RunConfig:
             "degree": self.degree,
             "seed": self.seed,
             "dense_layers": list(self.dense_layers),
-            "training": dict(self.training),
+            "training": _without_dynamic_defaults(self.training),
             "metrics": None if self.metrics is None else list(self.metrics),
         }
         if self.allocation != "uniform":
             config["allocation"] = self.allocation
+        if tuple(self.snapshot_epochs) != SNAPSHOT_EPOCHS:
+            config["snapshot_epochs"] = list(self.snapshot_epochs)
         return config
 
     @classmethod
@@ -201,13 +236,14 @@ class RunConfig:
         """Rebuild a run from :meth:`to_dict`'s output.
 
         A training key stored under its old name (stores written before it was renamed)
-        comes back under its current one.
+        comes back under its current one; the keys of :data:`DYNAMIC_DEFAULTS` left out
+        come back with their defaults.
 
         Parameters
         ----------
         config : dict
             As :meth:`to_dict` returns it (``metrics`` may be left out: all metrics;
-            ``allocation`` too: uniform).
+            ``allocation`` too: uniform; ``snapshot_epochs`` too: ``(0, -1)``).
 
         Returns
         -------
@@ -243,9 +279,13 @@ class RunConfig:
             degree=config["degree"],
             seed=config["seed"],
             dense_layers=tuple(config["dense_layers"]),
-            training={_CURRENT_NAMES.get(k, k): v for k, v in config["training"].items()},
+            training={
+                **DYNAMIC_DEFAULTS,
+                **{_CURRENT_NAMES.get(k, k): v for k, v in config["training"].items()},
+            },
             metrics=None if metrics is None else tuple(metrics),
             allocation=config.get("allocation", "uniform"),
+            snapshot_epochs=tuple(config.get("snapshot_epochs", SNAPSHOT_EPOCHS)),
         )
 
     @cached_property
@@ -256,10 +296,33 @@ class RunConfig:
     @property
     def label(self) -> str:
         """The family with its parameters, e.g. ``"small_world(p=0.1)"``; an allocation
-        other than uniform reads as a parameter: ``"erdos_renyi(allocation=erk)"``."""
+        other than uniform and a dynamic rule other than static read as parameters:
+        ``"erdos_renyi(allocation=erk, dynamic=rigl)"``."""
+        if self.dynamic == "static":
+            return self._topology_label
+        return _variant_label(self.family, {**self._label_params, "dynamic": self.dynamic})
+
+    @property
+    def _topology_label(self) -> str:
+        """The label of the topology the run starts from (no dynamic rule)."""
+        return _variant_label(self.family, self._label_params)
+
+    @property
+    def _label_params(self) -> dict:
         if self.allocation == "uniform":
-            return _variant_label(self.family, self.params)
-        return _variant_label(self.family, {**self.params, "allocation": self.allocation})
+            return dict(self.params)
+        return {**self.params, "allocation": self.allocation}
+
+    @property
+    def dynamic(self) -> str:
+        """The run's rule of dynamic sparse training: ``"static"``, ``"set"`` or ``"rigl"``."""
+        return self.training.get("dynamic", DYNAMIC_DEFAULTS["dynamic"])
+
+    @property
+    def snapshots(self) -> bool:
+        """Whether the run stores snapshots of its layer graphs: it learns its graph, by a
+        dynamic rule or a pruning family."""
+        return self.dynamic != "static" or self.family in PRUNING_METHODS
 
     @property
     def layer_metric_keys(self) -> tuple[str, ...] | None:
@@ -465,7 +528,7 @@ def _feasibility_cases(runs) -> list[tuple[str, tuple, dict]]:
     cases = {}
     for run in runs:
         if run.family in PRUNING_METHODS:
-            label = f"{run.label} at sizes {list(run.sizes)}"
+            label = f"{run._topology_label} at sizes {list(run.sizes)}"
             arguments = _pruning_arguments(run)
             cases.setdefault(
                 (label, ("density", run.density)), functools.partial(check_pruning, **arguments)
@@ -477,9 +540,49 @@ def _feasibility_cases(runs) -> list[tuple[str, tuple, dict]]:
             edges = ("degree", run.degree)
         else:
             edges = ()
-        label = f"{run.label} at sizes {list(run.sizes)}"
+        label = f"{run._topology_label} at sizes {list(run.sizes)}"
         cases.setdefault((label, edges), _topology_arguments(run))
     return [(label, edges, arguments) for (label, edges), arguments in cases.items()]
+
+
+def _has_sparse_layer(run: RunConfig) -> bool:
+    """Whether the topology of ``run`` has a layer with fewer edges than ``n_in * n_out``,
+    found from its configuration without building it (a family that fixes its own edge
+    count counts as sparse; training checks the built topology again)."""
+    for k, family in enumerate(run.layer_families()):
+        n_in, n_out = run.sizes[k], run.sizes[k + 1]
+        if family == "dense":
+            continue
+        if family in PRUNING_METHODS or run.allocation != "uniform":
+            # a share of the weights of all the sparse layers together: one is sparse
+            if run.density < 1:
+                return True
+        elif get_family(family).edge_count == "fixed":
+            return True
+        elif run.degree is not None:
+            if run.degree < n_in:
+                return True
+        elif round(run.density * n_in * n_out) < n_in * n_out:
+            return True
+    return False
+
+
+def _dynamic_cases(runs) -> list[tuple[str, str, bool]]:
+    """One (label, rule, has a sparse layer) per run with a dynamic rule."""
+    cases = []
+    for run in runs:
+        if run.dynamic == "static":
+            continue
+        edges = (
+            f", density {run.density}"
+            if run.density is not None
+            else f", degree {run.degree}"
+            if run.degree is not None
+            else ""
+        )
+        label = f"{run._topology_label} at sizes {list(run.sizes)}{edges}"
+        cases.append((label, run.dynamic, _has_sparse_layer(run)))
+    return cases
 
 
 @dataclass(frozen=True, eq=False)
@@ -520,6 +623,9 @@ class Study:
     allocation : tuple of str, default ("uniform",)
         How each density is spread over the sparse layers; several values sweep it
         (families whose sizes fix their edge count run once).
+    snapshot_epochs : tuple of int, default (0, -1)
+        The epochs whose layer graphs the runs that learn their graph (dynamic or pruned)
+        store: 0 the start, -1 the last epoch trained.
     source : str, default ""
         The TOML text it came from ("" when built from a dict).
 
@@ -551,6 +657,7 @@ class Study:
     metrics: tuple[str, ...] | None = None
     description: str = ""
     allocation: tuple[str, ...] = ("uniform",)
+    snapshot_epochs: tuple[int, ...] = SNAPSHOT_EPOCHS
     source: str = field(default="", repr=False)
 
     @classmethod
@@ -600,8 +707,10 @@ class Study:
         -------
         dict
             ``format`` (:data:`FORMAT_VERSION`) and every field but ``description`` and
-            ``source``, tuples as lists (``allocation`` only when it is not uniform);
-            the study's :attr:`key` hashes it.
+            ``source``, tuples as lists (``allocation`` only when it is not uniform,
+            ``snapshot_epochs`` only when not ``(0, -1)``, the training keys of
+            :data:`DYNAMIC_DEFAULTS` only where they differ from their defaults); the
+            study's :attr:`key` hashes it.
 
         Examples
         --------
@@ -623,10 +732,15 @@ class Study:
             "dense_layers": list(self.dense_layers),
             "training": {
                 key: list(value) if isinstance(value, tuple) else value
-                for key, value in self.training.items()
+                for key, value in _without_dynamic_defaults(self.training).items()
             },
             "metrics": None if self.metrics is None else list(self.metrics),
             **({} if self.allocation == ("uniform",) else {"allocation": list(self.allocation)}),
+            **(
+                {}
+                if self.snapshot_epochs == SNAPSHOT_EPOCHS
+                else {"snapshot_epochs": list(self.snapshot_epochs)}
+            ),
         }
 
     @cached_property
@@ -657,7 +771,9 @@ class Study:
         list of dict
             Full recipes (one value per key): every combination of the swept keys'
             values, the keys taken in the order of :data:`TRAINING_DEFAULTS`, the first
-            varying slowest; one recipe when no key is swept.
+            varying slowest; one recipe when no key is swept. ``dynamic`` is not swept
+            here: a family may bring its own rules, and :meth:`runs` sweeps them per
+            family (a recipe holds the study's rules, a tuple where it lists several).
 
         Examples
         --------
@@ -668,7 +784,7 @@ class Study:
         >>> [(r["learning_rate"], r["batch_size"]) for r in study.recipes()]
         [(0.01, 32), (0.1, 32), (0.01, 64), (0.1, 64)]
         """
-        swept = self.swept_training
+        swept = {k: v for k, v in self.swept_training.items() if k != "dynamic"}
         names = list(swept)
         recipes = []
         for values in itertools.product(*(swept[name] for name in names)):
@@ -679,9 +795,13 @@ class Study:
         """Expand the grid into runs.
 
         Order: sizes, then training recipes (:meth:`recipes`), then seeds, then families
-        (parameters swept in the order given), then the edge-count axis, then the
-        allocations. Families whose sizes fix the edge count (``dense``) get one run per
-        sizes, recipe and seed.
+        (parameters swept in the order given), then the dynamic rules (the family's own,
+        else ``training.dynamic``), then the edge-count axis, then the allocations.
+        Families whose sizes fix the edge count (``dense``) get one run per sizes, recipe,
+        seed and rule. A ``"static"`` run holds the defaults of the other keys of dynamic
+        training (they change nothing), and is listed once however many values of them a
+        recipe sweeps; only runs that learn their graph (a dynamic rule, a pruning family)
+        hold :attr:`snapshot_epochs`.
         (Loading a study has checked that every combination can be built.)
 
         Returns
@@ -703,32 +823,52 @@ class Study:
         1 dense None
         """
         runs = []
+        reset = {}  # key of each static run -> whether its recipe's dynamic keys were reset
         grid = itertools.product(self.sizes, self.recipes(), self.seeds, self.families)
         for sizes, recipe, seed, spec in grid:
             n_layers = len(sizes) - 1
             dense_layers = tuple(sorted({k % n_layers for k in self.dense_layers}))
             names = list(spec.params)
-            for values in itertools.product(*(spec.params[n] for n in names)):
+            for values, rule in itertools.product(
+                itertools.product(*(spec.params[n] for n in names)), self._rules(spec, recipe)
+            ):
                 params = dict(zip(names, values, strict=True))
+                training = {**recipe, "dynamic": rule}
+                if rule == "static":
+                    static = {**training, **DYNAMIC_DEFAULTS}
+                    was_reset, training = static != training, static
                 for (density, degree), allocation in itertools.product(
                     self._edge_axis(spec), self._allocations(spec)
                 ):
-                    runs.append(
-                        RunConfig(
-                            dataset=self.dataset,
-                            sizes=tuple(sizes),
-                            family=spec.name,
-                            params=dict(params),
-                            density=density,
-                            degree=degree,
-                            seed=seed,
-                            dense_layers=dense_layers,
-                            training=dict(recipe),
-                            metrics=self.metrics,
-                            allocation=allocation,
-                        )
+                    run = RunConfig(
+                        dataset=self.dataset,
+                        sizes=tuple(sizes),
+                        family=spec.name,
+                        params=dict(params),
+                        density=density,
+                        degree=degree,
+                        seed=seed,
+                        dense_layers=dense_layers,
+                        training=dict(training),
+                        metrics=self.metrics,
+                        allocation=allocation,
                     )
+                    if run.snapshots:
+                        run = replace(run, snapshot_epochs=self.snapshot_epochs)
+                    if rule == "static":
+                        # the same static run again, for another value of a key that
+                        # only dynamic runs use: listed once
+                        if run.key in reset and (was_reset or reset[run.key]):
+                            continue
+                        reset.setdefault(run.key, was_reset)
+                    runs.append(run)
         return runs
+
+    def _rules(self, spec: FamilySpec, recipe: dict) -> tuple[str, ...]:
+        if spec.dynamic is not None:
+            return spec.dynamic
+        rules = recipe["dynamic"]
+        return rules if isinstance(rules, tuple) else (rules,)
 
     def _allocations(self, spec: FamilySpec) -> tuple[str, ...]:
         # a pruning method places its edges itself (its scope); a fixed family has no budget
@@ -863,4 +1003,5 @@ def _validate(config, *, source="", base_dir=None, where="") -> Study:
             "more than once (a family with the same parameters given twice?)"
         )
     check_feasibility(study.name, _feasibility_cases(study.runs()), where=where)
+    check_dynamic(study.name, _dynamic_cases(study.runs()), where=where)
     return study

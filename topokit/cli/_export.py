@@ -1,5 +1,5 @@
-"""``topokit export``: a study's results, failed runs or learning curves as one table, or
-the readable runs of a damaged store salvaged into a new one."""
+"""``topokit export``: a study's results, failed runs, learning curves or graph snapshots
+as one table, or the readable runs of a damaged store salvaged into a new one."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ examples:
   topokit export topokit-study --format parquet --output results.parquet
   topokit export topokit-study --failed             the failed runs and their errors
   topokit export topokit-study --curves --format json
+  topokit export topokit-study --snapshots          metrics of the graphs along training
   topokit export topokit-study --salvage rescued   a damaged store's readable runs,
                                                    into rescued/results.sqlite
 """
@@ -28,7 +29,7 @@ def add_parser(subparsers) -> None:
     """Add the ``export`` command."""
     parser = subparsers.add_parser(
         "export",
-        help="write a study's results, failed runs or learning curves as a table",
+        help="write a study's results, failed runs, learning curves or snapshots as a table",
         description="Write a table of a study folder: by default the results, one row per\n"
         "run with its configuration, outcomes and metrics. Prints the path written.",
         epilog=_EPILOG,
@@ -47,6 +48,12 @@ def add_parser(subparsers) -> None:
         help="the learning curves instead: one row per run and epoch",
     )
     which.add_argument(
+        "--snapshots",
+        action="store_true",
+        help="the metrics of the layer graphs along training instead: one row per run and "
+        "snapshot epoch, for runs that learn their graph (a dynamic rule, a pruning family)",
+    )
+    which.add_argument(
         "--salvage",
         metavar="NEW_DIR",
         help="instead of a table: copy every run of DIR's store that can still be read whole "
@@ -63,7 +70,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--output",
         metavar="PATH",
-        help="where to write (default: DIR/results.FORMAT, DIR/failed.FORMAT or DIR/curves.FORMAT)",
+        help="where to write (default: DIR/results.FORMAT, DIR/failed.FORMAT, "
+        "DIR/curves.FORMAT or DIR/snapshots.FORMAT)",
     )
     parser.set_defaults(run=run)
 
@@ -105,6 +113,14 @@ def run(args) -> int:
         report = salvage_store(args.directory, args.salvage)
         print(_salvage_text(report, args.salvage))
         return 0
-    table = "failed" if args.failed else "curves" if args.curves else "results"
+    table = (
+        "failed"
+        if args.failed
+        else "curves"
+        if args.curves
+        else "snapshots"
+        if args.snapshots
+        else "results"
+    )
     print(export_results(args.directory, args.output, format=args.format, table=table))
     return 0

@@ -189,6 +189,8 @@ def _plan_text(plan) -> str:
     for spec in grid["families"]:
         params = ", ".join(f"{k}={'|'.join(map(str, v))}" for k, v in spec["params"].items())
         axis = "".join(f" {k}={v}" for k, v in spec.items() if k in ("densities", "degrees"))
+        if "dynamic" in spec:
+            axis += f" dynamic={'|'.join(spec['dynamic'])}"
         families.append(spec["name"] + (f"({params})" if params else "") + axis)
     lines = [
         f"study {plan.study!r} (dry run: nothing is run or written)",
