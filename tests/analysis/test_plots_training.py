@@ -180,8 +180,10 @@ def test_trajectory_errors_on_empty_or_epochless_frames(snapshots):
 
 
 def _ccdf_reference(degrees):
+    """Every degree that occurs, then the largest + 1 (share 0)."""
     degrees = np.asarray(degrees)
     values = sorted(set(degrees.tolist()))
+    values.append(values[-1] + 1)
     return values, [float(np.mean(degrees >= d)) for d in values]
 
 
@@ -212,13 +214,14 @@ def test_degree_lines_are_the_pooled_ccdf(topologies, layer):
 
 def test_degree_lines_count_isolated_neurons():
     sparse = Topology.build([30, 40, 3], "erdos_renyi", density=0.02, rng=1)
-    assert (sparse[0].fan_out == 0).any()
+    assert (sparse[0].fan_out == 0).any()  # isolated inputs: a point at d = 0
     figure = degree_distributions_figure({"erdos_renyi": ([sparse], [sparse])})
     line = _line(figure.axes[2], "erdos_renyi")  # fan-out of the inputs at the start
     assert line.get_xdata()[0] == 0
     assert line.get_ydata()[0] == 1.0
     share_isolated = np.mean(sparse[0].fan_out == 0)
     assert line.get_ydata()[1] == pytest.approx(1.0 - share_isolated, rel=1e-12)
+    assert line.get_ydata()[-1] == 0.0
 
 
 @pytest.mark.parametrize(

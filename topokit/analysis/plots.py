@@ -629,7 +629,7 @@ def metric_trajectories_figure(
     levels = sorted(data[level].dropna().unique()) if has_level else []
     levels = levels or [None]
     shared = data[data[level].isna()] if has_level else data.iloc[:0]
-    figure = _new_figure(2.0 + 3.3 * len(levels), 0.6 + 2.3 * len(metrics))
+    figure = _new_figure(3.6 + 3.3 * len(levels), 0.6 + 2.3 * len(metrics))
     grid = figure.subplots(len(metrics), len(levels), sharex=True, sharey="row", squeeze=False)
     handles = {}
     for column, value in enumerate(levels):
@@ -666,11 +666,12 @@ def metric_trajectories_figure(
 
 
 def _ccdf(degrees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct degrees d and the fraction of neurons of degree >= d."""
+    """The distinct degrees d and the fraction of neurons of degree >= d, closed by the
+    largest degree + 1, where the fraction is 0."""
     ordered = np.sort(np.asarray(degrees))
     values = np.unique(ordered)
     below = np.searchsorted(ordered, values, side="left")
-    return values, 1.0 - below / ordered.size
+    return np.append(values, values[-1] + 1), np.append(1.0 - below / ordered.size, 0.0)
 
 
 def degree_distributions_figure(
@@ -683,7 +684,9 @@ def degree_distributions_figure(
     """Degree distributions of one layer at the start and at the end of training: the
     share of neurons with degree at least d (a complementary CDF), a line per method.
 
-    The degrees of every topology given for a method (one per seed, say) are pooled.
+    The degrees of every topology given for a method (one per seed, say) are pooled. Each
+    line has a point at every degree that occurs and ends at the largest one + 1, where
+    the share is 0 (so a regular graph's line drops from 1 to 0).
     Rows of panels: the fan-in of the output neurons, the fan-out of the input neurons;
     columns: start, end.
 
@@ -703,7 +706,8 @@ def degree_distributions_figure(
     -------
     matplotlib.figure.Figure
         Four axes (fan-in start, fan-in end, fan-out start, fan-out end); each line is
-        labelled by its method, x the distinct degrees d and y the share of degree >= d.
+        labelled by its method, x the distinct degrees d (then the largest + 1) and y the
+        share of degree >= d.
 
     Raises
     ------
@@ -721,7 +725,7 @@ def degree_distributions_figure(
     >>> line.get_label(), start[0].fan_in.tolist()   # three output neurons
     ('erdos_renyi', [2, 1, 3])
     >>> line.get_xdata().tolist(), line.get_ydata().round(3).tolist()
-    ([1, 2, 3], [1.0, 0.667, 0.333])
+    ([1, 2, 3, 4], [1.0, 0.667, 0.333, 0.0])
     """
     if not topologies:
         raise TopokitError("topologies must name at least one method, got none")
