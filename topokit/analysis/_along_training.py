@@ -77,8 +77,9 @@ def sparse_layers(snapshots: pd.DataFrame, study: dict | None = None) -> list[in
 def changes(snapshots: pd.DataFrame, layer: int, metrics) -> pd.DataFrame:
     """Each method's metrics at its runs' first and last snapshot, for one layer.
 
-    Returns a frame indexed by (method, level) — the level ``"0.1"`` (density or degree)
-    or ``"own edge count"`` — with ``runs``, ``first_epoch`` (the smallest first epoch),
+    Returns a frame indexed by (method, level), the methods in order of appearance and
+    each one's levels together — the level ``"0.1"`` (density or degree) or
+    ``"own edge count"`` — with ``runs``, ``first_epoch`` (the smallest first epoch),
     ``last_epoch`` (the largest last epoch) and ``{metric}_start``, ``{metric}_end``: the
     means over the runs, of the first and of the last snapshot of each run.
     """
@@ -100,7 +101,10 @@ def changes(snapshots: pd.DataFrame, layer: int, metrics) -> pd.DataFrame:
         result[f"{metric}_start"] = start[column]
         result[f"{metric}_end"] = end[column].reindex(start.index)
     result.index.names = ["method", "level"]
-    return result
+    methods = list(dict.fromkeys(result.index.get_level_values("method")))
+    levels = list(dict.fromkeys(result.index.get_level_values("level")))
+    order = sorted(result.index, key=lambda i: (methods.index(i[0]), levels.index(i[1])))
+    return result.loc[order]
 
 
 def _value(x) -> str:
