@@ -68,7 +68,7 @@ def test_list_presets(capsys):
     status, out, err = run_cli(capsys, "study", "--list-presets")
     assert (status, err) == (0, "")
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["default", "mnist"]
+    assert names == ["default", "learned", "mnist"]
     assert "digits" in out.splitlines()[0]
 
 
@@ -76,7 +76,7 @@ def test_list_presets_json(capsys):
     status, out, _ = run_cli(capsys, "study", "--list-presets", "--json")
     presets = json.loads(out)
     assert status == 0
-    assert [p["name"] for p in presets] == ["default", "mnist"]
+    assert [p["name"] for p in presets] == ["default", "learned", "mnist"]
     assert presets[0]["runs"] == len(load_study_preset("default").runs())
 
 
@@ -185,7 +185,7 @@ def test_missing_study_file(capsys, tmp_path):
 
 def test_unknown_preset(capsys, tmp_path):
     status, _, err = run_cli(capsys, "study", "--preset", "huge", "--out", tmp_path)
-    assert_one_line_error(status, err, "unknown preset 'huge'", "default, mnist")
+    assert_one_line_error(status, err, "unknown preset 'huge'", "default, learned, mnist")
 
 
 def test_file_and_preset(capsys, config, tmp_path):

@@ -426,11 +426,12 @@ def test_single_problem(text, message):
 
 
 def test_list_presets():
-    assert list_presets() == ["default", "mnist"]
+    assert list_presets() == ["default", "learned", "mnist"]
 
 
 def test_unknown_preset():
-    with pytest.raises(TopokitError, match="unknown preset 'tiny'; valid presets: default, mnist"):
+    message = "unknown preset 'tiny'; valid presets: default, learned, mnist"
+    with pytest.raises(TopokitError, match=message):
         load_preset("tiny")
 
 

@@ -6,9 +6,12 @@ from topokit.analysis.analyze import StudyAnalysis, analyze_study, write_report
 from topokit.analysis.plots import (
     accuracy_vs_density_figure,
     correlation_heatmap,
+    degree_distributions_figure,
     learning_curves_figure,
+    metric_trajectories_figure,
     save_figure,
     scatter_figure,
+    training_method_labels,
     variant_colors,
 )
 from topokit.analysis.results import (
@@ -70,6 +73,7 @@ __all__ = [
     "correlation_table",
     "cross_validated_r2",
     "cross_validation_table",
+    "degree_distributions_figure",
     "export_results",
     "fit_line",
     "learning_curves_figure",
@@ -84,6 +88,7 @@ __all__ = [
     "load_snapshots",
     "load_study",
     "metric_groups",
+    "metric_trajectories_figure",
     "ols_table",
     "open_store",
     "partial_correlation",
@@ -96,6 +101,7 @@ __all__ = [
     "save_figure",
     "scatter_figure",
     "spearman",
+    "training_method_labels",
     "variant_colors",
     "varied_training_columns",
     "write_report",

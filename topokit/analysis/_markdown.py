@@ -12,7 +12,7 @@ from topokit import __version__
 from topokit.analysis._findings import edge_level, format_p, interval
 from topokit.analysis.statistics import OUTCOME_LABELS
 
-__all__ = ["render", "table"]
+__all__ = ["figure_lines", "render", "table"]
 
 
 def _cell(value) -> str:
@@ -158,12 +158,16 @@ def _ranking_section(ranking: pd.DataFrame) -> list[str]:
     return parts
 
 
+def figure_lines(paths, caption: str) -> list[str]:
+    """A figure of the report: its caption as a heading, the PNG, a link to the SVG."""
+    png, svg = (f"figures/{p.name}" for p in paths)
+    return [f"### {caption}", "", f"![{caption}]({png})", "", f"[SVG]({svg})", ""]
+
+
 def _figures_section(figures: dict, notes: list[str], captions: dict) -> list[str]:
     parts = ["## Figures", ""]
     for name, paths in figures.items():
-        png, svg = (f"figures/{p.name}" for p in paths)
-        caption = captions.get(name, name)
-        parts += [f"### {caption}", "", f"![{caption}]({png})", "", f"[SVG]({svg})", ""]
+        parts += figure_lines(paths, captions.get(name, name))
     if not figures:
         parts += ["No figure was drawn.", ""]
     for note in notes:
@@ -284,8 +288,20 @@ def _configuration_section(study: dict | None) -> list[str]:
     return parts
 
 
-def render(analysis, ok: pd.DataFrame, notes: list[str], captions: dict) -> str:
-    """The whole report as Markdown text (``captions``: figure stem → caption)."""
+def render(
+    analysis,
+    ok: pd.DataFrame,
+    notes: list[str],
+    captions: dict,
+    *,
+    along_training=(),
+    shown=frozenset(),
+) -> str:
+    """The whole report as Markdown text (``captions``: figure stem → caption).
+
+    ``along_training``: the lines of the section "The graph along training", placed after
+    the accuracy table; ``shown``: the stems of the figures that section shows, left out
+    of the section "Figures"."""
     study = analysis.study
     name = study["name"] if study else analysis.directory.name
     description = study["config"].get("description") if study else None
@@ -297,8 +313,10 @@ def render(analysis, ok: pd.DataFrame, notes: list[str], captions: dict) -> str:
     parts += ["## Summary", ""] + [f"- {line}" for line in analysis.summary] + [""]
     parts += _runs_section(analysis)
     parts += _accuracy_section(ok)
+    parts += list(along_training)
     parts += _ranking_section(analysis.ranking)
-    parts += _figures_section(analysis.figures, notes, captions)
+    others = {name: paths for name, paths in analysis.figures.items() if name not in shown}
+    parts += _figures_section(others, notes, captions)
     header = ["metric", "n", "dropped", "Pearson r [95% CI]", "p", "Spearman ρ [95% CI]", "p"]
     header += ["partial r [95% CI]", "p", "note"]
     parts += _per_outcome(

@@ -1,5 +1,6 @@
 """Figures of a study: accuracy against topology metrics, a correlation heatmap, learning
-curves and accuracy against density.
+curves and accuracy against density; and of the graph along training: metric trajectories
+of the layer graphs and their degree distributions at the start and the end.
 
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot, so no
 global figure state is created or left behind; :func:`save_figure` writes it as PNG and
@@ -22,11 +23,15 @@ from topokit._errors import TopokitError
 from topokit.analysis.statistics import OUTCOME_LABELS, fit_line
 
 __all__ = [
+    "TRAJECTORY_METRICS",
     "accuracy_vs_density_figure",
     "correlation_heatmap",
+    "degree_distributions_figure",
     "learning_curves_figure",
+    "metric_trajectories_figure",
     "save_figure",
     "scatter_figure",
+    "training_method_labels",
     "variant_colors",
 ]
 
@@ -468,6 +473,307 @@ def accuracy_vs_density_figure(
     axes.grid(alpha=0.3)
     axes.set_title("mean ± sd over seeds", fontsize=10)
     _legend_outside(axes, figure)
+    return figure
+
+
+# ------------------------------------------------------------ the graph along training
+
+#: The per-layer metrics a trajectory figure shows by default: key -> axis label.
+TRAJECTORY_METRICS = {
+    "spectral_gap": "spectral gap λ1 − λ2",
+    "ramanujan_gap": "Ramanujan gap (bound − λ2)",
+    "fiedler_value": "Fiedler value",
+    "isolated_inputs": "isolated inputs (count)",
+}
+
+_DEGREE_SIDES = (
+    ("fan_in", "fan-in of the output neurons"),
+    ("fan_out", "fan-out of the input neurons"),
+)
+
+
+def _is_static(rule) -> bool:
+    return bool(pd.isna(rule)) or rule == "static"
+
+
+def training_method_labels(frame: pd.DataFrame) -> pd.Series:
+    """How each run found its topology, in words: the family (or pruning method) for a
+    static run, ``"RULE (FAMILY)"`` for a run that rewired with a dynamic rule.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Runs or snapshots: a ``variant`` column (the family with its parameters) or a
+        ``family`` column, and optionally ``dynamic`` (``"static"``, ``"set"``,
+        ``"rigl"``; missing or NaN reads as static).
+
+    Returns
+    -------
+    pandas.Series of str
+        One label per row, on the frame's index.
+
+    Raises
+    ------
+    TopokitError
+        If the frame has neither a ``variant`` nor a ``family`` column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from topokit.analysis.plots import training_method_labels
+    >>> runs = pd.DataFrame({"family": ["erdos_renyi", "erdos_renyi", "snip"],
+    ...                      "dynamic": ["static", "set", "static"]})
+    >>> training_method_labels(runs).tolist()
+    ['erdos_renyi', 'set (erdos_renyi)', 'snip']
+    """
+    base = "variant" if "variant" in frame.columns else "family"
+    if base not in frame.columns:
+        raise TopokitError(
+            "frame must have a 'variant' or a 'family' column, got columns "
+            f"{sorted(map(str, frame.columns))}"
+        )
+    if "dynamic" not in frame.columns:
+        return frame[base].astype(str)
+    labels = [
+        str(name) if _is_static(rule) else f"{rule} ({name})"
+        for name, rule in zip(frame[base], frame["dynamic"], strict=True)
+    ]
+    return pd.Series(labels, index=frame.index, dtype=object)
+
+
+def _grouped(frame: pd.DataFrame, group: str | None) -> pd.DataFrame:
+    data = frame.copy()
+    if group is None:
+        data["_method"] = training_method_labels(frame)
+    elif group not in frame.columns:
+        raise TopokitError(f"group must be a column of the frame, got {group!r}")
+    else:
+        data["_method"] = frame[group].astype(str)
+    return data
+
+
+def metric_trajectories_figure(
+    snapshots: pd.DataFrame,
+    *,
+    layer: int = 0,
+    metrics=None,
+    colors: dict | None = None,
+    level: str = "density",
+    group: str | None = None,
+):
+    """Per-layer metrics of the snapshots against epoch: mean ± sd over seeds, a line per
+    training method, a row of panels per metric and a column per edge-count level.
+
+    Parameters
+    ----------
+    snapshots : pandas.DataFrame
+        One row per run and snapshot epoch: ``epoch``, the per-layer metric columns
+        ``{metric}_layer{layer}``, the ``level`` column and the columns that name the
+        method (see ``group``).
+    layer : int, default 0
+        The layer whose metrics are drawn (0: the layer the inputs feed).
+    metrics : list of str, optional
+        Per-layer metric keys, one row of panels each (default: the keys of
+        :data:`TRAJECTORY_METRICS`).
+    colors : dict, optional
+        Method label -> colour (default: :func:`variant_colors` of the labels in order of
+        appearance).
+    level : str, default "density"
+        The edge-count column: one column of panels per value; rows where it is NaN
+        (families that fix their own edge count) appear in every column. A frame without
+        the column gets a single column of panels.
+    group : str, optional
+        The column whose values are the lines; default: :func:`training_method_labels`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its axes in row-major order (metric by metric, levels left to right); each line
+        is labelled by its method and holds the per-epoch means.
+
+    Raises
+    ------
+    TopokitError
+        If the frame is empty, has no ``epoch`` column, or lacks a metric's column for
+        ``layer``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from topokit.analysis.plots import metric_trajectories_figure
+    >>> snapshots = pd.DataFrame({
+    ...     "family": "erdos_renyi", "dynamic": "set", "density": 0.1, "seed": [0, 0, 1, 1],
+    ...     "epoch": [0, 10, 0, 10], "spectral_gap_layer0": [3.0, 2.0, 3.2, 2.4]})
+    >>> figure = metric_trajectories_figure(snapshots, metrics=["spectral_gap"])
+    >>> line = figure.axes[0].lines[0]
+    >>> line.get_label(), line.get_xdata().tolist(), line.get_ydata().tolist()
+    ('set (erdos_renyi)', [0, 10], [3.1, 2.2])
+    """
+    if not len(snapshots):
+        raise TopokitError("snapshots must hold at least one row, got an empty frame")
+    if "epoch" not in snapshots.columns:
+        raise TopokitError("snapshots must have an 'epoch' column")
+    metrics = list(TRAJECTORY_METRICS if metrics is None else metrics)
+    suffix = f"_layer{layer}"
+    available = sorted(c[: -len(suffix)] for c in snapshots.columns if str(c).endswith(suffix))
+    for metric in metrics:
+        if f"{metric}{suffix}" not in snapshots.columns:
+            raise TopokitError(
+                f"metrics: the snapshots have no column {metric + suffix!r} (metrics of layer "
+                f"{layer}: {', '.join(available) or 'none'})"
+            )
+    data = _grouped(snapshots, group)
+    if colors is None:
+        colors = variant_colors(data["_method"])
+    has_level = level in data.columns
+    levels = sorted(data[level].dropna().unique()) if has_level else []
+    levels = levels or [None]
+    shared = data[data[level].isna()] if has_level else data.iloc[:0]
+    figure = _new_figure(3.6 + 3.3 * len(levels), 0.6 + 2.3 * len(metrics))
+    grid = figure.subplots(len(metrics), len(levels), sharex=True, sharey="row", squeeze=False)
+    handles = {}
+    for column, value in enumerate(levels):
+        part = data if value is None else pd.concat([data[data[level] == value], shared])
+        for row, metric in enumerate(metrics):
+            axes = grid[row, column]
+            name = f"{metric}{suffix}"
+            for method, rows in part.dropna(subset=[name]).groupby("_method", sort=False):
+                band = _mean_band(rows.groupby("epoch"), name)
+                color = colors.get(method, _DENSE_COLOR)
+                (handle,) = axes.plot(
+                    band.index, band["mean"], color=color, lw=1.4, marker="o", ms=2.5, label=method
+                )
+                axes.fill_between(
+                    band.index,
+                    band["mean"] - band["std"],
+                    band["mean"] + band["std"],
+                    color=color,
+                    alpha=0.12,
+                    lw=0,
+                )
+                handles.setdefault(method, handle)
+            axes.grid(alpha=0.3)
+            if column == 0:
+                axes.set_ylabel(TRAJECTORY_METRICS.get(metric, metric), fontsize=9)
+            if row == len(metrics) - 1:
+                axes.set_xlabel("epoch")
+            if row == 0 and value is not None:
+                axes.set_title(f"{level} {value:g}", fontsize=10)
+    figure.suptitle(f"layer {layer} along training: mean ± sd over seeds", fontsize=10)
+    ordered = [m for m in colors if m in handles] + [m for m in handles if m not in colors]
+    _legend_outside(None, figure, [handles[m] for m in ordered], ordered)
+    return figure
+
+
+def _ccdf(degrees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct degrees d and the fraction of neurons of degree >= d, closed by the
+    largest degree + 1, where the fraction is 0."""
+    ordered = np.sort(np.asarray(degrees))
+    values = np.unique(ordered)
+    below = np.searchsorted(ordered, values, side="left")
+    return np.append(values, values[-1] + 1), np.append(1.0 - below / ordered.size, 0.0)
+
+
+def degree_distributions_figure(
+    topologies: dict,
+    *,
+    layer: int = 0,
+    colors: dict | None = None,
+    stage_labels=("start", "end"),
+):
+    """Degree distributions of one layer at the start and at the end of training: the
+    share of neurons with degree at least d (a complementary CDF), a line per method.
+
+    The degrees of every topology given for a method (one per seed, say) are pooled. Each
+    line has a point at every degree that occurs and ends at the largest one + 1, where
+    the share is 0 (so a regular graph's line drops from 1 to 0).
+    Rows of panels: the fan-in of the output neurons, the fan-out of the input neurons;
+    columns: start, end.
+
+    Parameters
+    ----------
+    topologies : dict
+        Method label -> ``(start, end)``, each a sequence of :class:`~topokit.Topology`
+        (the snapshots of the first and of the last epoch).
+    layer : int, default 0
+        The layer whose degrees are drawn.
+    colors : dict, optional
+        Method label -> colour (default: :func:`variant_colors` of the labels).
+    stage_labels : pair of str, default ("start", "end")
+        Titles of the two columns (e.g. ``("epoch 0", "epoch 30")``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Four axes (fan-in start, fan-in end, fan-out start, fan-out end); each line is
+        labelled by its method, x the distinct degrees d (then the largest + 1) and y the
+        share of degree >= d.
+
+    Raises
+    ------
+    TopokitError
+        If ``topologies`` is empty, a method has no topology at a stage, or a topology
+        has no layer ``layer``.
+
+    Examples
+    --------
+    >>> from topokit import Topology
+    >>> from topokit.analysis.plots import degree_distributions_figure
+    >>> start = Topology.build([4, 3, 2], "erdos_renyi", density=0.5, rng=0)
+    >>> figure = degree_distributions_figure({"erdos_renyi": ([start], [start])})
+    >>> line = figure.axes[0].lines[0]
+    >>> line.get_label(), start[0].fan_in.tolist()   # three output neurons
+    ('erdos_renyi', [2, 1, 3])
+    >>> line.get_xdata().tolist(), line.get_ydata().round(3).tolist()
+    ([1, 2, 3, 4], [1.0, 0.667, 0.333, 0.0])
+    """
+    if not topologies:
+        raise TopokitError("topologies must name at least one method, got none")
+    for method, stages in topologies.items():
+        if len(stages) != 2:
+            raise TopokitError(
+                f"topologies[{method!r}] must be a pair (start, end) of sequences of "
+                f"Topology, got {len(stages)} items"
+            )
+        for stage, items in zip(stage_labels, stages, strict=True):
+            if not len(items):
+                raise TopokitError(f"topologies[{method!r}] has no topology at the {stage}")
+            for topology in items:
+                if not 0 <= layer < len(topology):
+                    raise TopokitError(
+                        f"layer must be in [0, {len(topology)}) for a network of sizes "
+                        f"{list(topology.sizes)}, got {layer}"
+                    )
+    if colors is None:
+        colors = variant_colors(topologies)
+    figure = _new_figure(9.0, 6.0)
+    grid = figure.subplots(2, 2, sharey=True, squeeze=False)
+    handles = {}
+    for row, (side, side_label) in enumerate(_DEGREE_SIDES):
+        for column, stage in enumerate(stage_labels):
+            axes = grid[row, column]
+            for method, stages in topologies.items():
+                degrees = np.concatenate([getattr(t[layer], side) for t in stages[column]])
+                values, shares = _ccdf(degrees)
+                (handle,) = axes.plot(
+                    values,
+                    shares,
+                    color=colors.get(method, _DENSE_COLOR),
+                    lw=1.3,
+                    marker="o",
+                    ms=2.5,
+                    label=method,
+                )
+                handles.setdefault(method, handle)
+            axes.grid(alpha=0.3)
+            axes.set_xlabel(f"{side_label}, d")
+            if column == 0:
+                axes.set_ylabel("share with degree ≥ d")
+            if row == 0:
+                axes.set_title(stage, fontsize=10)
+    figure.suptitle(f"layer {layer}: degree distributions", fontsize=10)
+    ordered = [m for m in colors if m in handles] + [m for m in handles if m not in colors]
+    _legend_outside(None, figure, [handles[m] for m in ordered], ordered)
     return figure
 
 

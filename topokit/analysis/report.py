@@ -4,7 +4,9 @@
 :class:`~topokit.analysis.StudyAnalysis`), draws the figures of
 :mod:`topokit.analysis.plots` into ``DIR/figures/`` (PNG and SVG) and writes
 ``DIR/report.md``: the study's configuration, the run counts and failure reasons, the
-tables, the figures and the plain-language summary.
+tables, the figures and the plain-language summary. Given the snapshots of the layer graphs
+that dynamic and pruned runs store, a section "The graph along training" follows each
+method's metrics from its first snapshot to its last (drawn by ``_along_training.py``).
 
 The network-level value of a per-layer metric in the scatter figures is its
 ``mean_<key>`` column, the mean over the sparse layers (dense layers left out) that the
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from topokit._errors import TopokitError
-from topokit.analysis import _findings, _markdown, plots
+from topokit.analysis import _along_training, _findings, _markdown, plots
 from topokit.analysis.results import load_curves
 from topokit.analysis.statistics import OUTCOME_LABELS, correlation_table, default_controls
 
@@ -170,8 +172,23 @@ def _variant_order(variant: str):
     return (variant == "dense", variant)
 
 
-def write(analysis, frame: pd.DataFrame, *, figures: bool = True) -> Path:
+def write(
+    analysis,
+    frame: pd.DataFrame,
+    *,
+    figures: bool = True,
+    snapshots: pd.DataFrame | None = None,
+    topologies=None,
+) -> Path:
     """Draw the figures and write ``report.md`` of a study analysis.
+
+    When ``snapshots`` holds rows, the report has a section "The graph along training":
+    for each sparse layer, each training method's metrics at the first and the last
+    snapshot of its runs (a table, and sentences naming the largest change of each
+    metric), the metric trajectories
+    (:func:`~topokit.analysis.plots.metric_trajectories_figure`) and, given
+    ``topologies``, the degree distributions at the first and the last snapshot
+    (:func:`~topokit.analysis.plots.degree_distributions_figure`).
 
     Parameters
     ----------
@@ -182,6 +199,14 @@ def write(analysis, frame: pd.DataFrame, *, figures: bool = True) -> Path:
         Every stored run (:func:`~topokit.analysis.load_results`).
     figures : bool, default True
         Draw the figures (``DIR/figures/*.png`` and ``*.svg``).
+    snapshots : pandas.DataFrame, optional
+        The stored snapshots of the layer graphs: one row per run and snapshot epoch,
+        with ``key`` (the run key), ``family``, ``dynamic`` (missing: static),
+        ``density`` or ``degree``, ``seed``, ``epoch`` and per-layer metric columns
+        ``{metric}_layer{k}``.
+    topologies : callable, optional
+        ``topologies(run_key, epoch)`` returns the :class:`~topokit.Topology` of a
+        snapshot, for the degree distributions.
 
     Returns
     -------
@@ -218,7 +243,17 @@ def write(analysis, frame: pd.DataFrame, *, figures: bool = True) -> Path:
     notes = []
     if figures:
         analysis.figures = _draw_figures(directory, ok, analysis.correlations, colors, notes)
-    text = _markdown.render(analysis, ok, notes, CAPTIONS)
+    along, drawn, captions = _along_training.section(
+        snapshots,
+        directory / FIGURES_FOLDER,
+        study=analysis.study,
+        topologies=topologies,
+        draw=figures,
+    )
+    analysis.figures.update(drawn)
+    text = _markdown.render(
+        analysis, ok, notes, {**CAPTIONS, **captions}, along_training=along, shown=set(drawn)
+    )
     path = directory / REPORT_FILENAME
     try:
         path.write_text(text, encoding="utf-8")

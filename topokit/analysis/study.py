@@ -953,7 +953,7 @@ def list_presets() -> list[str]:
     --------
     >>> from topokit.analysis import list_presets
     >>> list_presets()
-    ['default', 'mnist']
+    ['default', 'learned', 'mnist']
     """
     folder = resources.files("topokit.analysis") / "presets"
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
@@ -985,7 +985,7 @@ def load_preset(name: str) -> Study:
     >>> load_preset("tiny")
     Traceback (most recent call last):
     ...
-    topokit._errors.TopokitError: unknown preset 'tiny'; valid presets: default, mnist
+    topokit._errors.TopokitError: unknown preset 'tiny'; valid presets: default, learned, mnist
     """
     names = list_presets()
     if name not in names:
