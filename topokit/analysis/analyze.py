@@ -11,6 +11,7 @@ states the findings in plain language. It hands the result, a :class:`StudyAnaly
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,12 @@ import pandas as pd
 
 from topokit._errors import TopokitError
 from topokit.analysis import _findings, report
-from topokit.analysis.results import load_results, open_store
+from topokit.analysis.results import (
+    load_results,
+    load_snapshot_topology,
+    load_snapshots,
+    open_store,
+)
 from topokit.analysis.statistics import (
     DEFAULT_OUTCOMES,
     correlation_table,
@@ -250,7 +256,15 @@ def analyze_study(directory, *, figures: bool = True) -> StudyAnalysis:
             f"{n_unnamed} more stored runs are not named by the current study file (of its "
             "earlier definitions); they are kept in the store and left out of this analysis."
         )
-    report.write(analysis, frame, figures=figures)
+    snapshots = load_snapshots(directory)
+    snapshots = snapshots[snapshots["run_key"].isin(ok["run_key"])].reset_index(drop=True)
+    report.write(
+        analysis,
+        frame,
+        figures=figures,
+        snapshots=snapshots if len(snapshots) else None,
+        topologies=functools.partial(load_snapshot_topology, directory),
+    )
     return analysis
 
 
