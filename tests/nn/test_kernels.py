@@ -294,6 +294,38 @@ def test_optimizers_update_arrays_of_any_dtype_and_layout_in_one_step(name):
 
 
 @pytest.mark.parametrize("variant", ["parallel", "serial"])
+def test_update_kernels_split_arrays_into_work_items_as_the_formula(variant):
+    # arrays longer than a work item, of a whole number of items, empty, and shorter
+    rng = np.random.default_rng(4)
+    chunk = _optimizer_kernels.CHUNK
+    sizes = (2 * chunk + 3, 0, 5, chunk)
+    params = [rng.standard_normal(n) for n in sizes]
+    grads = [rng.standard_normal(n) for n in sizes]
+    velocities = [rng.standard_normal(n) for n in sizes]
+    expected = [
+        reference.sgd_update(p, g, v, 0.1, 0.9, True)
+        for p, g, v in zip(params, grads, velocities, strict=True)
+    ]
+    sgd = getattr(_optimizer_kernels.sgd_update, variant)
+    sgd(tuple(params), tuple(grads), tuple(velocities), 0.1, 0.9, True)
+    for p, v, (p_expected, v_expected) in zip(params, velocities, expected, strict=True):
+        np.testing.assert_allclose(p, p_expected, rtol=1e-15)
+        np.testing.assert_allclose(v, v_expected, rtol=1e-15)
+    ms = [rng.standard_normal(n) for n in sizes]
+    vs = [np.abs(rng.standard_normal(n)) for n in sizes]
+    expected = [(p.copy(), m.copy(), v.copy()) for p, m, v in zip(params, ms, vs, strict=True)]
+    adam = getattr(_optimizer_kernels.adam_update, variant)
+    adam(tuple(params), tuple(grads), tuple(ms), tuple(vs), 0.9, 0.999, 0.01, 1e-8)
+    for (p0, m0, v0), g, p, m, v in zip(expected, grads, params, ms, vs, strict=True):
+        m_expected = 0.9 * m0 + 0.1 * g
+        v_expected = 0.999 * v0 + 0.001 * g**2
+        np.testing.assert_allclose(m, m_expected, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(v, v_expected, rtol=1e-14, atol=1e-15)
+        p_expected = p0 - 0.01 * m_expected / (np.sqrt(v_expected) + 1e-8)
+        np.testing.assert_allclose(p, p_expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
 def test_update_kernels_on_a_tuple_equal_one_call_per_array(variant):
     rng = np.random.default_rng(2)
     sizes = (1000, 10, 517)

@@ -220,3 +220,21 @@ def test_pickling_leaves_the_scratch_space_behind(make_pattern):
     assert copy._weight_sum_of_squares() == expected
     squares = np.sum(layer.weight_data.astype(np.float64) ** 2)
     np.testing.assert_allclose(expected, squares, rtol=1e-5)
+
+
+def test_small_dense_products_run_on_one_blas_thread():
+    """Under 2**26 multiply-adds the dense path's products run on one BLAS thread, and the
+    thread counts are restored after, as threadpoolctl reports them."""
+    from threadpoolctl import threadpool_info
+
+    from topokit.nn import linear
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    with linear._blas_threads(linear._SMALL_PRODUCT - 1):
+        assert set(blas_threads()) <= {1}
+    assert blas_threads() == before
+    with linear._blas_threads(linear._SMALL_PRODUCT):
+        assert blas_threads() == before
