@@ -577,3 +577,16 @@ def test_a_retried_run_replaces_its_snapshots(tmp_path):
         assert store.record(run, RunResult("ok", snapshots=[snapshot]))
         assert store.snapshot_epochs() == {run.key: [3]}
         assert [row[1:] for row in store.snapshot_metric_rows()] == [(3, -1, "net_density", 0.1)]
+
+
+def test_the_report_follows_the_graph_along_training(folder, snapshots):
+    """analyze_study hands the stored snapshots to the report: its section, the figures."""
+    from topokit.analysis import analyze_study
+
+    analysis = analyze_study(folder, figures=True)
+    text = analysis.report.read_text()
+    assert "## The graph along training" in text
+    assert (folder / "figures" / "trajectories_layer0.png").exists()
+    assert any(path.name.startswith("degrees_layer0") for path in (folder / "figures").iterdir())
+    n_runs = snapshots["run_key"].nunique()
+    assert f"{n_runs} runs stored snapshots" in text
