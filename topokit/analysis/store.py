@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import json
 import platform
+import random
 import shlex
 import sqlite3
 import time
@@ -241,6 +242,8 @@ def _now() -> str:
 
 #: How many problems of ``PRAGMA integrity_check`` a damaged store's error quotes.
 _N_PROBLEMS = 3
+#: Seconds a new store's set-up is tried again while another process sets it up too.
+_SETUP_SECONDS = 30.0
 
 
 def integrity_problems(path, limit: int = 100) -> list[str]:
@@ -603,8 +606,29 @@ class ResultStore:
             )
 
     def _initialize(self, study) -> None:
-        self._execute("PRAGMA journal_mode = WAL", action="set up")
+        self._setting_up(lambda: self._execute("PRAGMA journal_mode = WAL", action="set up"))
         self._execute("PRAGMA synchronous = FULL", action="set up")
+        self._setting_up(lambda: self._create(study))
+
+    def _setting_up(self, step) -> None:
+        """Run a set-up ``step``, again while another process sets the store up too.
+
+        Two drivers that open a new store at the same moment both switch it to WAL and
+        create its tables. SQLite answers "locked" at once, without the busy timeout, to
+        the one of two connections whose lock upgrade would deadlock the other; the step
+        is tried again after a short random pause, for at most :data:`_SETUP_SECONDS`.
+        """
+        deadline = time.monotonic() + _SETUP_SECONDS
+        while True:
+            try:
+                return step()
+            except TopokitError as exc:
+                cause = str(exc.__cause__) if isinstance(exc.__cause__, sqlite3.Error) else ""
+                if not ("locked" in cause or "busy" in cause) or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02 + 0.08 * random.random())
+
+    def _create(self, study) -> None:
         with self._transaction("set up"):
             execute = self._connection.execute
             tables = {name for (name,) in execute("SELECT name FROM sqlite_master")}
