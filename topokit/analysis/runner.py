@@ -40,6 +40,7 @@ from topokit.analysis._dask import dask_client, parse_local
 from topokit.analysis._execute import _CRASH_VARIABLE, execute_run, init_worker
 from topokit.analysis._heap import run_heap
 from topokit.analysis._leases import LEASE_SECONDS, ClaimedRuns, check_lease_seconds
+from topokit.analysis._profiler import paused_profiler
 from topokit.analysis.store import STORE_FILENAME, ResultStore, RunResult
 from topokit.analysis.study import RunConfig
 
@@ -379,8 +380,9 @@ class _LocalBackend:
 
 def _execute_on_dask(config, threads):
     """:func:`execute_run` on a Dask worker, with the C heap kept for the run (see
-    :mod:`topokit.analysis._heap`: the nanny's ``MALLOC_TRIM_THRESHOLD_``)."""
-    with run_heap():
+    :mod:`topokit.analysis._heap`: the nanny's ``MALLOC_TRIM_THRESHOLD_``) and the
+    worker's profiler paused (:mod:`topokit.analysis._profiler`)."""
+    with run_heap(), paused_profiler():
         return execute_run(config, threads)
 
 
