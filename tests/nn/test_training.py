@@ -341,3 +341,30 @@ def test_progress_bar_counts_the_epochs(topology, data, capsys):
     err = capsys.readouterr().err
     assert "epochs" in err
     assert "3/3" in err
+
+
+def test_partial_fit_follows_parameters_changed_between_calls(data, capsys):
+    X, y = data
+    clf = SparseMLPClassifier((8,), density=0.5, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y)  # validated once more, then reused while nothing changes
+    clf.set_params(alpha=-1.0)
+    with pytest.raises(TopokitError, match="alpha"):
+        clf.partial_fit(X, y)
+    clf.set_params(alpha=0.0, verbose=True)
+    clf.partial_fit(X, y)
+    assert capsys.readouterr().out.startswith("Iteration 3, loss = ")
+
+
+def test_partial_fit_sees_a_parameter_changed_in_place(data):
+    X, y = data
+    clf = SparseMLPClassifier(
+        (8,), density=0.5, random_state=0, learning_rate="step", schedule_params={"gamma": 0.5}
+    )
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf._validated_parameters().schedule_params == {"gamma": 0.5}
+    clf.schedule_params["gamma"] = 0.25  # the same dict, changed
+    assert clf._validated_parameters().schedule_params == {"gamma": 0.25}
+    clf.schedule_params["gamma"] = -1.0
+    with pytest.raises(TopokitError, match="gamma"):
+        clf.partial_fit(X, y)

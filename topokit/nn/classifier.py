@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -351,7 +352,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.n_iter_, clf.t_
         (2, 40)
         """
-        params = validate_parameters(self._parameters())
+        params = self._validated_parameters()
         if params.early_stopping:
             raise TopokitError(
                 "partial_fit does not support early_stopping=True (there is no held-out "
@@ -387,6 +388,25 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _parameters(self) -> dict:
         """The constructor parameters (what ``get_params`` gives, without its introspection)."""
         return {name: getattr(self, name) for name in PARAMETER_CHECKS}
+
+    def _validated_parameters(self) -> SimpleNamespace:
+        """:func:`validate_parameters` of the parameters, for :meth:`partial_fit`.
+
+        The previous call's result when every parameter is the same object as then and
+        none of them that can change in place (a list, dict or array) has: a call on one
+        minibatch then costs what a training step costs.
+        """
+        raw = self._parameters()
+        last = getattr(self, "_last_validated", None)
+        if last is not None:
+            values, contents, params = last
+            if all(raw[name] is value for name, value in values.items()) and (
+                _mutable_contents(raw) == contents
+            ):
+                return params
+        params = validate_parameters(raw)
+        self._last_validated = (raw, _mutable_contents(raw), params)
+        return params
 
     def _encode(self, y) -> np.ndarray:
         """``y`` as int64 indices into ``classes_``; raises for labels outside it."""
@@ -730,6 +750,15 @@ class _Bookkeeping(TrainingHook):
 
 
 # ------------------------------------------------------------------ helpers
+def _mutable_contents(parameters) -> tuple:
+    """The text of each parameter value that can change in place (list, dict, set, array)."""
+    return tuple(
+        (name, repr(value))
+        for name, value in parameters.items()
+        if isinstance(value, list | dict | set | np.ndarray)
+    )
+
+
 def _check_targets(y):
     y = np.asarray(y)
     check_classification_targets(y)
