@@ -38,6 +38,7 @@ def test_sgd_follows_the_textbook_formula(momentum, nesterov, dtype):
     expected = [p.astype(np.float64) for p in params]
     velocities = [np.zeros_like(p) for p in expected]
     optimizer = SGD(momentum=momentum, nesterov=nesterov)
+    assert optimizer.state == ()
     for step, rate in enumerate([0.1, 0.05, 0.02, 0.01]):
         grads = _gradients(step, dtype)
         optimizer.step(params, grads, rate)
@@ -48,6 +49,9 @@ def test_sgd_follows_the_textbook_formula(momentum, nesterov, dtype):
     for p, e in zip(params, expected, strict=True):
         assert p.dtype == dtype
         np.testing.assert_allclose(p, e, rtol=RTOL[dtype], atol=RTOL[dtype])
+    (kept,) = optimizer.state  # the velocities, in the order of params
+    for v, e in zip(kept, velocities, strict=True):
+        np.testing.assert_allclose(v, e, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -57,6 +61,7 @@ def test_adam_follows_the_textbook_formula_with_bias_correction(dtype):
     expected = [p.astype(np.float64) for p in params]
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in expected]
     optimizer = Adam(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    assert optimizer.state == ()
     for step, rate in enumerate([0.1, 0.05, 0.02, 0.01], start=1):
         grads = _gradients(step, dtype)
         optimizer.step(params, grads, rate)
@@ -70,6 +75,10 @@ def test_adam_follows_the_textbook_formula_with_bias_correction(dtype):
     for p, e in zip(params, expected, strict=True):
         assert p.dtype == dtype
         np.testing.assert_allclose(p, e, rtol=RTOL[dtype], atol=RTOL[dtype])
+    first, second = optimizer.state  # the moments, in the order of params
+    for m, v, (m_e, v_e) in zip(first, second, moments, strict=True):
+        np.testing.assert_allclose(m, m_e, rtol=RTOL[dtype], atol=RTOL[dtype])
+        np.testing.assert_allclose(v, v_e, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
 def test_adam_first_step_moves_each_weight_by_the_learning_rate():

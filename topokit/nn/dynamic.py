@@ -219,15 +219,13 @@ def _optimizer_states(optimizer, n_layers) -> list:
     """
     if optimizer is None:
         return []
-    if hasattr(optimizer, "_velocities"):
-        states = [optimizer._velocities]
-    elif hasattr(optimizer, "_moments"):
-        states = [] if optimizer._moments is None else list(optimizer._moments)
-    else:
+    try:
+        states = list(optimizer.state)
+    except AttributeError:
         raise TopokitError(
-            f"optimizer must be topokit's SGD or Adam (their state is known), got "
-            f"{type(optimizer).__name__}"
-        )
+            f"optimizer must keep its per-parameter arrays in a .state attribute, as "
+            f"topokit's SGD and Adam do, got {type(optimizer).__name__}"
+        ) from None
     states = [s for s in states if s is not None]
     for arrays in states:
         if len(arrays) != 2 * n_layers:

@@ -145,6 +145,27 @@ class SGD:
                 work, param, grad, velocity, rate, self.momentum, self.nesterov
             )
 
+    @property
+    def state(self) -> tuple:
+        """The arrays kept per parameter: ``(velocities,)``, one list in the order of the
+        ``params`` of :meth:`step`; ``()`` before the first step.
+
+        Code that changes a parameter's size (rewiring a layer) changes these arrays with
+        it; their values are the optimizer's to update.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn.optimizers import SGD
+        >>> sgd = SGD()
+        >>> sgd.state
+        ()
+        >>> sgd.step([np.array([1.0])], [np.array([0.5])], learning_rate=0.1)
+        >>> [v.tolist() for v in sgd.state[0]]
+        [[-0.05]]
+        """
+        return () if self._velocities is None else (self._velocities,)
+
     def __repr__(self):
         return f"SGD(momentum={self.momentum}, nesterov={self.nesterov})"
 
@@ -227,6 +248,25 @@ class Adam:
             _optimizer_kernels.adam_update(
                 work, param, grad, m, v, self.beta_1, self.beta_2, float(step_size), self.epsilon
             )
+
+    @property
+    def state(self) -> tuple:
+        """The arrays kept per parameter: ``(first moments, second moments)``, each a list
+        in the order of the ``params`` of :meth:`step`; ``()`` before the first step.
+
+        Code that changes a parameter's size (rewiring a layer) changes these arrays with
+        it; their values are the optimizer's to update.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from topokit.nn.optimizers import Adam
+        >>> adam = Adam()
+        >>> adam.step([np.array([1.0])], [np.array([0.5])], learning_rate=0.1)
+        >>> [[a.round(6).tolist() for a in arrays] for arrays in adam.state]
+        [[[0.05]], [[0.00025]]]
+        """
+        return () if self._moments is None else self._moments
 
     def __repr__(self):
         return f"Adam(beta_1={self.beta_1}, beta_2={self.beta_2}, epsilon={self.epsilon})"
