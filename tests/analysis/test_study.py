@@ -150,6 +150,14 @@ def test_run_config_rejects_other_format():
         RunConfig.from_dict(config)
 
 
+@pytest.mark.parametrize("key", ["dataset", "seed", "training"])
+def test_run_config_names_the_keys_it_misses(key):
+    config = RunConfig("digits", (8, 2), "dense", {}, None, None, seed=0).to_dict()
+    del config[key]
+    with pytest.raises(TopokitError, match=rf"\[{key!r}\] are missing"):
+        RunConfig.from_dict(config)
+
+
 def test_study_key_ignores_layout_and_description(study):
     reordered = BASE.replace('name = "grid"', 'description = "same grid"\nname = "grid"')
     reordered = reordered.replace("seeds = [0, 1]", "# a comment\nseeds = [ 0, 1 ]")

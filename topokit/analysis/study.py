@@ -98,6 +98,18 @@ TRAINING_COLUMNS = {key: "training_epochs" if key == "epochs" else key for key i
 
 #: Version of the run-configuration format; part of every run key and study key.
 FORMAT_VERSION = 1
+# the keys of RunConfig.to_dict that RunConfig.from_dict cannot do without
+_REQUIRED_KEYS = (
+    "dataset",
+    "sizes",
+    "family",
+    "params",
+    "density",
+    "degree",
+    "seed",
+    "dense_layers",
+    "training",
+)
 
 
 #: Training keys renamed after run keys of format 1 were first written: current name ->
@@ -252,7 +264,8 @@ class RunConfig:
         Raises
         ------
         TopokitError
-            If ``config["format"]`` is not :data:`FORMAT_VERSION`.
+            If ``config["format"]`` is not :data:`FORMAT_VERSION`, or a key it must hold
+            is missing (naming them).
 
         Examples
         --------
@@ -268,6 +281,12 @@ class RunConfig:
         if config.get("format") != FORMAT_VERSION:
             raise TopokitError(
                 f"run configuration format must be {FORMAT_VERSION}, got {config.get('format')!r}"
+            )
+        missing = [key for key in _REQUIRED_KEYS if key not in config]
+        if missing:
+            raise TopokitError(
+                f"run configuration must hold the keys {list(_REQUIRED_KEYS)!r}; "
+                f"{missing!r} are missing (a damaged store, or one another program wrote)"
             )
         metrics = config.get("metrics")
         return cls(
