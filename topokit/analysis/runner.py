@@ -333,8 +333,13 @@ class _LocalBackend:
         """Name the runs whose worker died in the broken pool; start a new pool."""
         broken = self.pool
         processes = list((getattr(broken, "_processes", None) or {}).values())
+        # The pool's own thread ends the survivors with SIGTERM and joins every process;
+        # it fails the futures first. Wait for it before reading the exit codes: two
+        # threads joining one forkserver process race for its status, and the loser
+        # reads exit status 255 (an innocent run would then be blamed for the crash).
+        broken.shutdown(wait=True)
         for process in processes:
-            process.join(timeout=30)  # the pool ends the survivors with SIGTERM
+            process.join(timeout=30)
         self.drain()
         ended = {p.pid: p.exitcode for p in processes if p.pid in self.started}
         died = {
@@ -348,7 +353,6 @@ class _LocalBackend:
             died = {self.started[pid]: _exit_text(code) for pid, code in ended.items()}
         self.deaths[id(broken)] = died
         self.started = {}
-        broken.shutdown(wait=True)
         self._start_pool()
 
     def death(self, future, key, exc):
