@@ -154,7 +154,7 @@ def test_run_config_rejects_other_format():
 def test_run_config_names_the_keys_it_misses(key):
     config = RunConfig("digits", (8, 2), "dense", {}, None, None, seed=0).to_dict()
     del config[key]
-    with pytest.raises(TopokitError, match=rf"\[{key!r}\] are missing"):
+    with pytest.raises(TopokitError, match=rf"has no {key!r} key"):
         RunConfig.from_dict(config)
 
 

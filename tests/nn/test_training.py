@@ -368,3 +368,14 @@ def test_partial_fit_sees_a_parameter_changed_in_place(data):
     clf.schedule_params["gamma"] = -1.0
     with pytest.raises(TopokitError, match="gamma"):
         clf.partial_fit(X, y)
+
+
+def test_partial_fit_sees_a_long_array_parameter_changed_in_place(data):
+    X, y = data
+    clf = SparseMLPClassifier((8,), density=0.5, random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.hidden_layer_sizes = np.full(2000, 8)  # numpy's repr elides the middle of this
+    clf._validated_parameters()
+    clf.hidden_layer_sizes[1000] = 0  # the same array, changed where repr does not show
+    with pytest.raises(TopokitError, match=r"hidden_layer_sizes\[1000\]"):
+        clf._validated_parameters()

@@ -333,13 +333,11 @@ class _LocalBackend:
         """Name the runs whose worker died in the broken pool; start a new pool."""
         broken = self.pool
         processes = list((getattr(broken, "_processes", None) or {}).values())
-        # The pool's own thread ends the survivors with SIGTERM and joins every process;
-        # it fails the futures first. Wait for it before reading the exit codes: two
-        # threads joining one forkserver process race for its status, and the loser
-        # reads exit status 255 (an innocent run would then be blamed for the crash).
+        # The pool's own thread fails the futures, then ends the survivors with SIGTERM
+        # and joins every process: wait for it, and read the exit codes after. Joining
+        # them here as well raced with it for each forkserver process's status, and the
+        # loser read exit status 255 (an innocent run was then blamed for the crash).
         broken.shutdown(wait=True)
-        for process in processes:
-            process.join(timeout=30)
         self.drain()
         ended = {p.pid: p.exitcode for p in processes if p.pid in self.started}
         died = {

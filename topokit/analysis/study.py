@@ -98,18 +98,6 @@ TRAINING_COLUMNS = {key: "training_epochs" if key == "epochs" else key for key i
 
 #: Version of the run-configuration format; part of every run key and study key.
 FORMAT_VERSION = 1
-# the keys of RunConfig.to_dict that RunConfig.from_dict cannot do without
-_REQUIRED_KEYS = (
-    "dataset",
-    "sizes",
-    "family",
-    "params",
-    "density",
-    "degree",
-    "seed",
-    "dense_layers",
-    "training",
-)
 
 
 #: Training keys renamed after run keys of format 1 were first written: current name ->
@@ -265,7 +253,7 @@ class RunConfig:
         ------
         TopokitError
             If ``config["format"]`` is not :data:`FORMAT_VERSION`, or a key it must hold
-            is missing (naming them).
+            is missing (naming it).
 
         Examples
         --------
@@ -282,30 +270,30 @@ class RunConfig:
             raise TopokitError(
                 f"run configuration format must be {FORMAT_VERSION}, got {config.get('format')!r}"
             )
-        missing = [key for key in _REQUIRED_KEYS if key not in config]
-        if missing:
-            raise TopokitError(
-                f"run configuration must hold the keys {list(_REQUIRED_KEYS)!r}; "
-                f"{missing!r} are missing (a damaged store, or one another program wrote)"
-            )
         metrics = config.get("metrics")
-        return cls(
-            dataset=config["dataset"],
-            sizes=tuple(config["sizes"]),
-            family=config["family"],
-            params=dict(config["params"]),
-            density=config["density"],
-            degree=config["degree"],
-            seed=config["seed"],
-            dense_layers=tuple(config["dense_layers"]),
-            training={
-                **DYNAMIC_DEFAULTS,
-                **{_CURRENT_NAMES.get(k, k): v for k, v in config["training"].items()},
-            },
-            metrics=None if metrics is None else tuple(metrics),
-            allocation=config.get("allocation", "uniform"),
-            snapshot_epochs=tuple(config.get("snapshot_epochs", SNAPSHOT_EPOCHS)),
-        )
+        try:
+            return cls(
+                dataset=config["dataset"],
+                sizes=tuple(config["sizes"]),
+                family=config["family"],
+                params=dict(config["params"]),
+                density=config["density"],
+                degree=config["degree"],
+                seed=config["seed"],
+                dense_layers=tuple(config["dense_layers"]),
+                training={
+                    **DYNAMIC_DEFAULTS,
+                    **{_CURRENT_NAMES.get(k, k): v for k, v in config["training"].items()},
+                },
+                metrics=None if metrics is None else tuple(metrics),
+                allocation=config.get("allocation", "uniform"),
+                snapshot_epochs=tuple(config.get("snapshot_epochs", SNAPSHOT_EPOCHS)),
+            )
+        except KeyError as exc:
+            raise TopokitError(
+                f"run configuration has no {exc.args[0]!r} key (a damaged store, or one "
+                "another program wrote)"
+            ) from None
 
     @cached_property
     def key(self) -> str:

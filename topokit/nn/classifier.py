@@ -751,9 +751,12 @@ class _Bookkeeping(TrainingHook):
 
 # ------------------------------------------------------------------ helpers
 def _mutable_contents(parameters) -> tuple:
-    """The text of each parameter value that can change in place (list, dict, set, array)."""
+    """What each parameter value that can change in place holds: an array's dtype, shape
+    and bytes (its ``repr`` elides long ones), a list's, dict's or set's text."""
     return tuple(
-        (name, repr(value))
+        (name, (value.dtype, value.shape, value.tobytes()))
+        if isinstance(value, np.ndarray)
+        else (name, repr(value))
         for name, value in parameters.items()
         if isinstance(value, list | dict | set | np.ndarray)
     )

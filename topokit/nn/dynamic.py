@@ -226,7 +226,6 @@ def _optimizer_states(optimizer, n_layers) -> list:
             f"optimizer must keep its per-parameter arrays in a .state attribute, as "
             f"topokit's SGD and Adam do, got {type(optimizer).__name__}"
         ) from None
-    states = [s for s in states if s is not None]
     for arrays in states:
         if len(arrays) != 2 * n_layers:
             raise TopokitError(
