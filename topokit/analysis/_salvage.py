@@ -20,19 +20,17 @@ import struct
 from pathlib import Path
 
 from topokit._errors import TopokitError
-from topokit.analysis.store import STORE_FILENAME, ResultStore, _connect_damaged, integrity_problems
+from topokit.analysis.store import (
+    _CHILD_TABLES,
+    STORE_FILENAME,
+    ResultStore,
+    _connect_damaged,
+    integrity_problems,
+)
 from topokit.analysis.study import load_study
 
 __all__ = ["salvage_store"]
 
-_CHILD_TABLES = (
-    "layer_metrics",
-    "network_metrics",
-    "curves",
-    "outcomes",
-    "snapshot_metrics",
-    "snapshot_graphs",
-)
 _ROWID_TABLES = ("meta", "study", "definitions", "runs")
 #: More rows than any page of a SQLite file of at most 64 KiB pages holds.
 _MAX_ROWS_PER_PAGE = 65536 // 4
