@@ -89,6 +89,9 @@ BATCH = 128
 MEMORY_LIMIT_GB = 1.5
 PARTIAL_FIT_LIMIT = 1.15  # partial_fit on one minibatch / train_step on it
 ESTIMATOR_RATE_TARGET = 0.40  # partial_fit's effective rate / the dense-BLAS rate
+# seconds between the turns of rounds with a BLAS contender: OpenBLAS's idle threads
+# poll for about 0.1 s after a multithreaded call (timed_together)
+BLAS_SETTLE = 0.2
 
 
 def random_layer(n_in, n_out, density, rng) -> LayerGraph:
@@ -126,7 +129,7 @@ def network(sizes, densities, rng) -> Topology:
     return Topology(layers)
 
 
-def timed_together(steps, min_seconds, min_repeats=5, max_repeats=40, burst=3):
+def timed_together(steps, min_seconds, min_repeats=5, max_repeats=40, burst=3, settle=0.0):
     """Per step, (min, median) seconds of ``step()``: the steps take turns, round after round.
 
     Each turn calls its step once untimed, then times ``burst`` calls in a row: a
@@ -135,17 +138,27 @@ def timed_together(steps, min_seconds, min_repeats=5, max_repeats=40, burst=3):
     between evict it). Taking turns exposes every step to the same load from other
     processes (this machine is shared), and the minimum is the time least disturbed
     by it; ratios are taken between the same statistic of each.
+
+    With ``settle``, each turn is followed by that many seconds of sleep, not counted in
+    ``min_seconds``. OpenBLAS's idle threads poll (``sched_yield`` in a loop) for 2**28
+    clock ticks, about 0.1 s, after every multithreaded call; without the pause they
+    share the two cores with the next contender's timed calls (a sparse step right
+    after a BLAS turn measured 1.3-2x its time alone).
     """
     times = {name: [] for name in steps}
-    start = time.perf_counter()
+    busy = 0.0
     rounds = 0
-    while rounds < min_repeats or time.perf_counter() - start < min_seconds * len(steps):
+    while rounds < min_repeats or busy < min_seconds * len(steps):
         for name, step in steps.items():
+            turn = time.perf_counter()
             step()
             for _ in range(burst):
                 t0 = time.perf_counter()
                 step()
                 times[name].append(time.perf_counter() - t0)
+            busy += time.perf_counter() - turn
+            if settle:
+                time.sleep(settle)
         rounds += 1
         if rounds >= max_repeats:
             break
@@ -288,7 +301,7 @@ def speed_table(config, rng):
             have_torch = False
         else:
             steps["torch"] = torch_step
-        timing = timed_together(steps, config["min_seconds"])
+        timing = timed_together(steps, config["min_seconds"], settle=BLAS_SETTLE)
         ours, ours_med = timing["ours"]
         scipy_time, scipy_med = timing["scipy"]
         blas_time = min(timing["blas"][0], timing["blas_1"][0])
@@ -481,7 +494,7 @@ def estimator_ratios(config, rng):
         "blas": blas_step,
         "blas_1": with_one_blas_thread(blas_step),
     }
-    timing = timed_together(steps, config["min_seconds"], burst=5)
+    timing = timed_together(steps, config["min_seconds"], burst=5, settle=BLAS_SETTLE)
     fit_time, fit_med = timing["partial_fit"]
     step_time, step_med = timing["train_step"]
     blas_time = min(timing["blas"][0], timing["blas_1"][0])
