@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from topokit.nn import (
     _layer_backward,
@@ -134,6 +135,31 @@ def test_forward_is_the_same_in_every_batch_tile(make_pattern, dtype):
         column = np.ascontiguousarray(xt[:, t : t + 1])
         _layer_forward.forward.serial(columns, data, bias, column, alone, True)
         np.testing.assert_array_equal(yt[:, t : t + 1], alone, err_msg=f"column {t}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_long_columns_taken_two_at_a_time_are_each_what_a_column_alone_gives(
+    make_pattern, dtype
+):
+    # a thin layer (about 140 edges per column, above LONG_COLUMN): forward runs its
+    # columns in pairs, of unequal lengths (one empty), the seventh alone; a layer of
+    # one column never pairs, so each pair's sums must be what it gives, bit for bit
+    n_in, n_out = 200, 7
+    graph, data, xt, _, bias = _setup(make_pattern, n_in, n_out, 0.7, 200, (3,), (4,), dtype)
+    csr = graph.biadjacency
+    assert graph.n_edges >= _layer_forward.LONG_COLUMN * n_out
+    columns = _layer_forward.column_order(csr.indptr, csr.indices, n_out)
+    yt = np.full((n_out, 200), np.nan, dtype=dtype)
+    _layer_forward.forward.parallel(columns, data, bias, xt, yt, True)
+    weight = csr.astype(dtype)
+    weight.data[:] = data
+    for j in range(n_out):
+        column = sp.csr_array(weight[:, [j]])
+        column.sort_indices()
+        alone = np.full((1, 200), np.nan, dtype=dtype)
+        one = _layer_forward.column_order(column.indptr, column.indices, 1)
+        _layer_forward.forward.serial(one, column.data, bias[j : j + 1], xt, alone, True)
+        np.testing.assert_array_equal(yt[j : j + 1], alone, err_msg=f"output {j}")
 
 
 def test_column_order_lists_each_column_by_rows(make_pattern):

@@ -27,7 +27,13 @@ from numba import literally, prange
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import BLOCK, PREFETCH
 
-__all__ = ["column_order", "forward"]
+__all__ = ["LONG_COLUMN", "column_order", "forward"]
+
+# With at least this many edges per column on average, :func:`forward` takes columns two
+# at a time (:func:`_gather_two_columns`): over long columns (a thin output layer's have
+# thousands of edges) one chain of dependent multiply-adds sets the pace, not the loads;
+# short ones gain nothing from it.
+LONG_COLUMN = 64
 
 
 def column_order(indptr, indices, n_out):
@@ -77,11 +83,124 @@ def _gather_by_column(  # pragma: no cover - numba
     for k in range(k0, k1):
         if k + PREFETCH < k1:
             _simd.prefetch_tile(xt, _simd.at(rows, k + PREFETCH), t0, count)
-        w = _simd.splat(xt, _simd.at(data, _simd.at(positions, k)))
-        sums = _simd.fma_tile(w, _simd.load_tile(xt, _simd.at(rows, k), t0, count), sums)
+        sums = _add_edge(k, rows, positions, data, xt, t0, sums, count)
     if relu:
         sums = _simd.relu_tile(sums)
     return sums
+
+
+def _add_edge(k, rows, positions, data, xt, t0, sums, count):  # pragma: no cover - numba
+    """``sums + data[positions[k]] · xt[rows[k], tile]``: one fused multiply-add a vector."""
+    w = _simd.splat(xt, _simd.at(data, _simd.at(positions, k)))
+    return _simd.fma_tile(w, _simd.load_tile(xt, _simd.at(rows, k), t0, count), sums)
+
+
+def _gather_two_columns(  # pragma: no cover - numba
+    a0, a1, b0, b1, rows, positions, data, xt, start_a, start_b, t0, relu, count
+):
+    """:func:`_gather_by_column` of edges [a0, a1) and [b0, b1) (two columns) at once.
+
+    The two sums advance side by side over their common length, then each finishes
+    alone: every sum still adds its own edges in order, so each is the value
+    :func:`_gather_by_column` gives, bit for bit, while the processor overlaps two
+    chains of dependent multiply-adds (and their loads) instead of one.
+    """
+    literally(count)
+    sums_a = _simd.splat_tile(xt, start_a, count)
+    sums_b = _simd.splat_tile(xt, start_b, count)
+    common = min(a1 - a0, b1 - b0)
+    ahead = PREFETCH // 2
+    for e in range(common):
+        if a0 + e + ahead < a1:
+            _simd.prefetch_tile(xt, _simd.at(rows, a0 + e + ahead), t0, count)
+        if b0 + e + ahead < b1:
+            _simd.prefetch_tile(xt, _simd.at(rows, b0 + e + ahead), t0, count)
+        sums_a = _add_edge(a0 + e, rows, positions, data, xt, t0, sums_a, count)
+        sums_b = _add_edge(b0 + e, rows, positions, data, xt, t0, sums_b, count)
+    for k in range(a0 + common, a1):
+        if k + ahead < a1:
+            _simd.prefetch_tile(xt, _simd.at(rows, k + ahead), t0, count)
+        sums_a = _add_edge(k, rows, positions, data, xt, t0, sums_a, count)
+    for k in range(b0 + common, b1):
+        if k + ahead < b1:
+            _simd.prefetch_tile(xt, _simd.at(rows, k + ahead), t0, count)
+        sums_b = _add_edge(k, rows, positions, data, xt, t0, sums_b, count)
+    if relu:
+        sums_a = _simd.relu_tile(sums_a)
+        sums_b = _simd.relu_tile(sums_b)
+    return sums_a, sums_b
+
+
+def _column_tail(
+    j, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero
+):  # pragma: no cover - numba
+    """Column j of ``y`` past the whole vectors, from batch column ``t0``, element by element."""
+    k0 = col_ptr[j]
+    k1 = col_ptr[j + 1]
+    for t in range(t0, y.shape[1]):
+        s = bias[j]
+        for k in range(k0, k1):
+            s = s + data[positions[k]] * x[rows[k], t]  # contracted: one fused multiply-add
+        if relu:
+            s = s if (s >= 0 or s != s) else zero
+        y[j, t] = s
+
+
+def _one_column(
+    j, col_ptr, rows, positions, data, bias, x, y, relu, zero
+):  # pragma: no cover - numba
+    """Column j of ``y``: whole tiles by :func:`_gather_by_column`, then the leftover columns."""
+    k0, k1 = col_ptr[j], col_ptr[j + 1]
+    step = _simd.lanes(y)
+    batch = y.shape[1]
+    t0 = 0
+    while t0 + 8 * step <= batch:
+        tile = _gather_by_column(k0, k1, rows, positions, data, x, bias[j], t0, relu, 8)
+        _simd.store_tile(y, j, t0, tile)
+        t0 += 8 * step
+    if t0 + 4 * step <= batch:
+        tile = _gather_by_column(k0, k1, rows, positions, data, x, bias[j], t0, relu, 4)
+        _simd.store_tile(y, j, t0, tile)
+        t0 += 4 * step
+    while t0 + step <= batch:
+        tile = _gather_by_column(k0, k1, rows, positions, data, x, bias[j], t0, relu, 1)
+        _simd.store_tile(y, j, t0, tile)
+        t0 += step
+    _column_tail(j, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
+
+
+def _two_columns(
+    a, col_ptr, rows, positions, data, bias, x, y, relu, zero
+):  # pragma: no cover - numba
+    """Columns a and a + 1 of ``y`` as :func:`_one_column` gives them, side by side."""
+    b = a + 1
+    a0, a1, b1 = col_ptr[a], col_ptr[b], col_ptr[b + 1]
+    step = _simd.lanes(y)
+    batch = y.shape[1]
+    t0 = 0
+    while t0 + 8 * step <= batch:
+        ta, tb = _gather_two_columns(
+            a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, 8
+        )
+        _simd.store_tile(y, a, t0, ta)
+        _simd.store_tile(y, b, t0, tb)
+        t0 += 8 * step
+    if t0 + 4 * step <= batch:
+        ta, tb = _gather_two_columns(
+            a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, 4
+        )
+        _simd.store_tile(y, a, t0, ta)
+        _simd.store_tile(y, b, t0, tb)
+        t0 += 4 * step
+    while t0 + step <= batch:
+        ta, tb = _gather_two_columns(
+            a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, 1
+        )
+        _simd.store_tile(y, a, t0, ta)
+        _simd.store_tile(y, b, t0, tb)
+        t0 += step
+    _column_tail(a, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
+    _column_tail(b, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
 
 
 def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numba
@@ -104,46 +223,45 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
 
     Work items are (panel, block of :data:`BLOCK` outputs), panel first; each output
     element is computed whole by one thread, in the order of the module docstring.
+    With :data:`LONG_COLUMN` edges per column or more on average, outputs go two at a
+    time (:func:`_gather_two_columns`), an odd last one of a block alone.
     """
     col_ptr, rows, positions = columns
     n_out = bias.size
     n_panels = yt.shape[0] // max(n_out, 1)
     n_in = xt.shape[0] // max(n_panels, 1)
-    batch = yt.shape[1]
     typed = np.zeros(1, dtype=yt.dtype)
     zero = typed[0]
-    step = _simd.lanes(yt)
     n_blocks = (n_out + BLOCK - 1) // BLOCK
+    paired = rows.size >= LONG_COLUMN * n_out
     for item in prange(n_panels * n_blocks):
         p = item // n_blocks
         first = (item % n_blocks) * BLOCK
+        last = min(first + BLOCK, n_out)
         x = xt[p * n_in : (p + 1) * n_in]
         y = yt[p * n_out : (p + 1) * n_out]
-        for j in range(first, min(first + BLOCK, n_out)):
-            k0 = col_ptr[j]
-            k1 = col_ptr[j + 1]
-            start = bias[j]
-            t0 = 0
-            while t0 + 8 * step <= batch:
-                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 8)
-                _simd.store_tile(y, j, t0, tile)
-                t0 += 8 * step
-            if t0 + 4 * step <= batch:
-                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 4)
-                _simd.store_tile(y, j, t0, tile)
-                t0 += 4 * step
-            while t0 + step <= batch:
-                tile = _gather_by_column(k0, k1, rows, positions, data, x, start, t0, relu, 1)
-                _simd.store_tile(y, j, t0, tile)
-                t0 += step
-            for t in range(t0, batch):
-                s = start
-                for k in range(k0, k1):
-                    s = s + data[positions[k]] * x[rows[k], t]  # contracted: one fused multiply-add
-                if relu:
-                    s = s if (s >= 0 or s != s) else zero
-                y[j, t] = s
+        j = first
+        if paired:
+            while j + 1 < last:
+                _two_columns(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
+                j += 2
+        while j < last:
+            _one_column(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
+            j += 1
 
 
+_add_edge = _compile.jit(_add_edge, error_model="numpy", fastmath=_compile.CONTRACT)
 _gather_by_column = _compile.jit(_gather_by_column, error_model="numpy", fastmath=_compile.CONTRACT)
+_gather_two_columns = _compile.jit(
+    _gather_two_columns, error_model="numpy", fastmath=_compile.CONTRACT
+)
+_one_column = _compile.jit(
+    _one_column, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
+_two_columns = _compile.jit(
+    _two_columns, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
+_column_tail = _compile.jit(
+    _column_tail, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
 forward = _compile.parallel_and_serial(forward, fastmath=_compile.CONTRACT)
