@@ -16,6 +16,11 @@ Through the scikit-learn estimator, at the same sizes with hidden layers at 1%, 
 model on the same minibatch (target: at most 1.15x), and prints both effective rates
 against the dense-BLAS yardstick (target through ``partial_fit``: at least 40%).
 
+The contenders of each comparison take turns, round after round (``timed_together``);
+where BLAS is one of them, each turn is followed by a 0.2 s pause, so that OpenBLAS's
+idle threads, which poll for about 0.1 s after a multithreaded call, are asleep before
+the next contender's timed calls.
+
 It fits step time against nnz over the sparse-kernel densities, and measures the peak
 memory (``resource.getrusage``) of a [1000, 100000, 100000, 10] network at density 1e-4
 training a few steps, in a fresh subprocess (target: under 1.5 GB).
