@@ -28,7 +28,7 @@ them with, are :func:`topokit.nn._reference.backward` and
 from __future__ import annotations
 
 import numpy as np
-from numba import literally, prange
+from numba import prange
 
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import BLOCK, PREFETCH
@@ -159,7 +159,8 @@ def _backward_tile(  # pragma: no cover - numba
     row's edges; each edge's tile of ``gt`` is loaded once for both. The first tile
     (``t0 == 0``) sets ``grad[k]`` to ``0 + dot``, later ones add to it.
     """
-    literally(count)
+    # ``count`` is a constant at every call, and numba inlines this function there
+    # (inline="always"): the intrinsics see it as a literal, and no call per row
     first = t0 == 0
     x = _simd.load_tile(xt, i, t0, count)
     sums = _simd.splat_tile(gxt, zero, count)
@@ -276,6 +277,8 @@ _gather_tile4 = _compile.jit(_gather_tile4, error_model="numpy", fastmath=_CONTR
 _gather_tile1 = _compile.jit(_gather_tile1, error_model="numpy", fastmath=_CONTRACT)
 _finish = _compile.jit(_finish, error_model="numpy", fastmath=_CONTRACT)
 gather = _compile.jit(gather, error_model="numpy", fastmath=_CONTRACT)
-_backward_tile = _compile.jit(_backward_tile, error_model="numpy", fastmath=_CONTRACT)
+_backward_tile = _compile.jit(
+    _backward_tile, inline="always", error_model="numpy", fastmath=_CONTRACT
+)
 backward_inputs = _compile.parallel_and_serial(backward_inputs, fastmath=_CONTRACT)
 backward = _compile.parallel_and_serial(backward, fastmath=_CONTRACT)

@@ -22,7 +22,7 @@ it with, is :func:`topokit.nn._reference.forward`.
 from __future__ import annotations
 
 import numpy as np
-from numba import literally, prange
+from numba import prange
 
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import BLOCK, PREFETCH
@@ -78,7 +78,8 @@ def _gather_by_column(  # pragma: no cover - numba
     input row needed :data:`PREFETCH` edges ahead is prefetched. With ``relu``, returns
     ``numpy.maximum(sums, 0)``.
     """
-    literally(count)
+    # ``count`` is a constant at every call, and numba inlines this function there
+    # (inline="always"): the intrinsics see it as a literal, and no call per row
     sums = _simd.splat_tile(xt, start, count)
     for k in range(k0, k1):
         if k + PREFETCH < k1:
@@ -105,7 +106,8 @@ def _gather_two_columns(  # pragma: no cover - numba
     :func:`_gather_by_column` gives, bit for bit, while the processor overlaps two
     chains of dependent multiply-adds (and their loads) instead of one.
     """
-    literally(count)
+    # ``count`` is a constant at every call, and numba inlines this function there
+    # (inline="always"): the intrinsics see it as a literal, and no call per row
     sums_a = _simd.splat_tile(xt, start_a, count)
     sums_b = _simd.splat_tile(xt, start_b, count)
     common = min(a1 - a0, b1 - b0)
@@ -251,9 +253,11 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
 
 
 _add_edge = _compile.jit(_add_edge, error_model="numpy", fastmath=_compile.CONTRACT)
-_gather_by_column = _compile.jit(_gather_by_column, error_model="numpy", fastmath=_compile.CONTRACT)
+_gather_by_column = _compile.jit(
+    _gather_by_column, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
 _gather_two_columns = _compile.jit(
-    _gather_two_columns, error_model="numpy", fastmath=_compile.CONTRACT
+    _gather_two_columns, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
 _one_column = _compile.jit(
     _one_column, inline="always", error_model="numpy", fastmath=_compile.CONTRACT

@@ -24,7 +24,7 @@ change any value. Its NumPy counterpart, which the tests compare it with, is
 from __future__ import annotations
 
 import numpy as np
-from numba import literally, prange
+from numba import prange
 
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import PREFETCH
@@ -79,7 +79,8 @@ def _fill_block_ptr(indptr, indices, block_width, block_ptr):  # pragma: no cove
 
 def _dot_tile_row(i, k0, k1, indices, xt, gt, out, t0, count):  # pragma: no cover - numba
     """``out[k] += dot(xt[i], gt[indices[k]])`` over one tile of ``count`` vectors from ``t0``."""
-    literally(count)
+    # ``count`` is a constant at every call, and numba inlines this function there
+    # (inline="always"): the intrinsics see it as a literal, and no call per row
     x = _simd.load_tile(xt, i, t0, count)
     for k in range(k0, k1):
         if k + PREFETCH < k1:
@@ -178,6 +179,10 @@ def sddmm(
 
 
 _fill_block_ptr = _compile.jit(_fill_block_ptr, error_model="numpy")
-_dot_tile_row = _compile.jit(_dot_tile_row, error_model="numpy", fastmath=_compile.CONTRACT)
-sddmm_row = _compile.jit(sddmm_row, error_model="numpy", fastmath=_compile.CONTRACT)
+_dot_tile_row = _compile.jit(
+    _dot_tile_row, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
+sddmm_row = _compile.jit(
+    sddmm_row, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
 sddmm = _compile.parallel_and_serial(sddmm, fastmath=_compile.CONTRACT)
