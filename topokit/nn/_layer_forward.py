@@ -27,13 +27,7 @@ from numba import prange
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import BLOCK, PREFETCH
 
-__all__ = ["LONG_COLUMN", "column_order", "forward"]
-
-# With at least this many edges per column on average, :func:`forward` takes columns two
-# at a time (:func:`_gather_two_columns`): over long columns (a thin output layer's have
-# thousands of edges) one chain of dependent multiply-adds sets the pace, not the loads;
-# short ones gain nothing from it.
-LONG_COLUMN = 64
+__all__ = ["column_order", "forward"]
 
 
 def column_order(indptr, indices, n_out):
@@ -225,8 +219,8 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
 
     Work items are (panel, block of :data:`BLOCK` outputs), panel first; each output
     element is computed whole by one thread, in the order of the module docstring.
-    With :data:`LONG_COLUMN` edges per column or more on average, outputs go two at a
-    time (:func:`_gather_two_columns`), an odd last one of a block alone.
+    Outputs go two at a time (:func:`_gather_two_columns`), the odd last one of a
+    block alone.
     """
     col_ptr, rows, positions = columns
     n_out = bias.size
@@ -235,7 +229,6 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
     typed = np.zeros(1, dtype=yt.dtype)
     zero = typed[0]
     n_blocks = (n_out + BLOCK - 1) // BLOCK
-    paired = rows.size >= LONG_COLUMN * n_out
     for item in prange(n_panels * n_blocks):
         p = item // n_blocks
         first = (item % n_blocks) * BLOCK
@@ -243,10 +236,9 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
         x = xt[p * n_in : (p + 1) * n_in]
         y = yt[p * n_out : (p + 1) * n_out]
         j = first
-        if paired:
-            while j + 1 < last:
-                _two_columns(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
-                j += 2
+        while j + 1 < last:
+            _two_columns(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
+            j += 2
         while j < last:
             _one_column(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
             j += 1
