@@ -62,28 +62,6 @@ def column_order(indptr, indices, n_out):
     return col_ptr, edge_rows[positions], positions
 
 
-def _gather_by_column(  # pragma: no cover - numba
-    k0, k1, rows, positions, data, xt, start, t0, relu, count
-):
-    """``start + Σ_k data[positions[k]] · xt[rows[k], tile]`` for k in [k0, k1), one tile.
-
-    The tile is ``count`` vectors from column ``t0`` (``count`` literal), its running
-    sums in registers, one fused multiply-add per edge and vector, in order of k; the
-    input row needed :data:`PREFETCH` edges ahead is prefetched. With ``relu``, returns
-    ``numpy.maximum(sums, 0)``.
-    """
-    # ``count`` is a constant at every call, and numba inlines this function there
-    # (inline="always"): the intrinsics see it as a literal, and no call per row
-    sums = _simd.splat_tile(xt, start, count)
-    for k in range(k0, k1):
-        if k + PREFETCH < k1:
-            _simd.prefetch_tile(xt, _simd.at(rows, k + PREFETCH), t0, count)
-        sums = _add_edge(k, rows, positions, data, xt, t0, sums, count)
-    if relu:
-        sums = _simd.relu_tile(sums)
-    return sums
-
-
 def _add_edge(k, rows, positions, data, xt, t0, sums, count):  # pragma: no cover - numba
     """``sums + data[positions[k]] · xt[rows[k], tile]``: one fused multiply-add a vector."""
     w = _simd.splat(xt, _simd.at(data, _simd.at(positions, k)))
@@ -93,12 +71,16 @@ def _add_edge(k, rows, positions, data, xt, t0, sums, count):  # pragma: no cove
 def _gather_two_columns(  # pragma: no cover - numba
     a0, a1, b0, b1, rows, positions, data, xt, start_a, start_b, t0, relu, count
 ):
-    """:func:`_gather_by_column` of edges [a0, a1) and [b0, b1) (two columns) at once.
+    """One tile of two columns: ``start + Σ_k data[positions[k]] · xt[rows[k], tile]``.
 
-    The two sums advance side by side over their common length, then each finishes
-    alone: every sum still adds its own edges in order, so each is the value
-    :func:`_gather_by_column` gives, bit for bit, while the processor overlaps two
-    chains of dependent multiply-adds (and their loads) instead of one.
+    Column a's sum over its edges [a0, a1), column b's over [b0, b1) (possibly empty).
+    The tile is ``count`` vectors from batch column ``t0``, each sum's running values in
+    registers, one fused multiply-add per edge and vector, in order of k. The two sums
+    advance side by side over their common length, then each finishes alone: each is
+    the value a column alone gives, bit for bit, while the processor overlaps two chains
+    of dependent multiply-adds (and their loads) instead of one. The input row needed
+    :data:`PREFETCH` edges ahead (counting both columns' edges) is prefetched. With
+    ``relu``, returns ``numpy.maximum(sums, 0)`` of each.
     """
     # ``count`` is a constant at every call, and numba inlines this function there
     # (inline="always"): the intrinsics see it as a literal, and no call per row
@@ -142,61 +124,44 @@ def _column_tail(
         y[j, t] = s
 
 
-def _one_column(
-    j, col_ptr, rows, positions, data, bias, x, y, relu, zero
+def _pair_tile(
+    a, lone, a0, a1, b1, rows, positions, data, bias, x, y, t0, relu, count
 ):  # pragma: no cover - numba
-    """Column j of ``y``: whole tiles by :func:`_gather_by_column`, then the leftover columns."""
-    k0, k1 = col_ptr[j], col_ptr[j + 1]
+    """One tile of columns a and a + 1 of ``y`` (of column a alone if ``lone``).
+
+    Stores the tile of ``count`` vectors from batch column ``t0`` and returns the next
+    ``t0``. A lone column is the first of a pair whose second has no edges (and is not
+    stored).
+    """
+    b = a if lone else a + 1
+    ta, tb = _gather_two_columns(
+        a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, count
+    )
+    _simd.store_tile(y, a, t0, ta)
+    if not lone:
+        _simd.store_tile(y, b, t0, tb)
+    return t0 + count * _simd.lanes(y)
+
+
+def _column_pair(
+    a, lone, col_ptr, rows, positions, data, bias, x, y, relu, zero
+):  # pragma: no cover - numba
+    """Columns a and a + 1 of ``y`` (column a alone if ``lone``): whole tiles of eight,
+    four and one vectors, then the leftover batch columns one by one."""
+    a0, a1 = col_ptr[a], col_ptr[a + 1]
+    b1 = a1 if lone else col_ptr[a + 2]
     step = _simd.lanes(y)
     batch = y.shape[1]
     t0 = 0
     while t0 + 8 * step <= batch:
-        tile = _gather_by_column(k0, k1, rows, positions, data, x, bias[j], t0, relu, 8)
-        _simd.store_tile(y, j, t0, tile)
-        t0 += 8 * step
+        t0 = _pair_tile(a, lone, a0, a1, b1, rows, positions, data, bias, x, y, t0, relu, 8)
     if t0 + 4 * step <= batch:
-        tile = _gather_by_column(k0, k1, rows, positions, data, x, bias[j], t0, relu, 4)
-        _simd.store_tile(y, j, t0, tile)
-        t0 += 4 * step
+        t0 = _pair_tile(a, lone, a0, a1, b1, rows, positions, data, bias, x, y, t0, relu, 4)
     while t0 + step <= batch:
-        tile = _gather_by_column(k0, k1, rows, positions, data, x, bias[j], t0, relu, 1)
-        _simd.store_tile(y, j, t0, tile)
-        t0 += step
-    _column_tail(j, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
-
-
-def _two_columns(
-    a, col_ptr, rows, positions, data, bias, x, y, relu, zero
-):  # pragma: no cover - numba
-    """Columns a and a + 1 of ``y`` as :func:`_one_column` gives them, side by side."""
-    b = a + 1
-    a0, a1, b1 = col_ptr[a], col_ptr[b], col_ptr[b + 1]
-    step = _simd.lanes(y)
-    batch = y.shape[1]
-    t0 = 0
-    while t0 + 8 * step <= batch:
-        ta, tb = _gather_two_columns(
-            a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, 8
-        )
-        _simd.store_tile(y, a, t0, ta)
-        _simd.store_tile(y, b, t0, tb)
-        t0 += 8 * step
-    if t0 + 4 * step <= batch:
-        ta, tb = _gather_two_columns(
-            a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, 4
-        )
-        _simd.store_tile(y, a, t0, ta)
-        _simd.store_tile(y, b, t0, tb)
-        t0 += 4 * step
-    while t0 + step <= batch:
-        ta, tb = _gather_two_columns(
-            a0, a1, a1, b1, rows, positions, data, x, bias[a], bias[b], t0, relu, 1
-        )
-        _simd.store_tile(y, a, t0, ta)
-        _simd.store_tile(y, b, t0, tb)
-        t0 += step
+        t0 = _pair_tile(a, lone, a0, a1, b1, rows, positions, data, bias, x, y, t0, relu, 1)
     _column_tail(a, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
-    _column_tail(b, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
+    if not lone:
+        _column_tail(a + 1, col_ptr, rows, positions, data, bias, x, y, t0, relu, zero)
 
 
 def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numba
@@ -235,27 +200,20 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
         last = min(first + BLOCK, n_out)
         x = xt[p * n_in : (p + 1) * n_in]
         y = yt[p * n_out : (p + 1) * n_out]
-        j = first
-        while j + 1 < last:
-            _two_columns(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
-            j += 2
-        while j < last:
-            _one_column(j, col_ptr, rows, positions, data, bias, x, y, relu, zero)
-            j += 1
+        for a in range(first, last, 2):
+            lone = a + 1 == last
+            _column_pair(a, lone, col_ptr, rows, positions, data, bias, x, y, relu, zero)
 
 
 _add_edge = _compile.jit(_add_edge, error_model="numpy", fastmath=_compile.CONTRACT)
-_gather_by_column = _compile.jit(
-    _gather_by_column, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
-)
 _gather_two_columns = _compile.jit(
     _gather_two_columns, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
-_one_column = _compile.jit(
-    _one_column, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+_pair_tile = _compile.jit(
+    _pair_tile, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
-_two_columns = _compile.jit(
-    _two_columns, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+_column_pair = _compile.jit(
+    _column_pair, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
 _column_tail = _compile.jit(
     _column_tail, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
