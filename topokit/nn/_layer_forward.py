@@ -78,9 +78,9 @@ def _gather_two_columns(  # pragma: no cover - numba
     registers, one fused multiply-add per edge and vector, in order of k. The two sums
     advance side by side over their common length, then each finishes alone: each is
     the value a column alone gives, bit for bit, while the processor overlaps two chains
-    of dependent multiply-adds (and their loads) instead of one. The input row needed
-    :data:`PREFETCH` edges ahead (counting both columns' edges) is prefetched. With
-    ``relu``, returns ``numpy.maximum(sums, 0)`` of each.
+    of dependent multiply-adds (and their loads) instead of one. Each column prefetches
+    the input row it needs ``PREFETCH // 2`` of its edges ahead (:data:`PREFETCH` edges
+    of the two together). With ``relu``, returns ``numpy.maximum(sums, 0)`` of each.
     """
     # ``count`` is a constant at every call, and numba inlines this function there
     # (inline="always"): the intrinsics see it as a literal, and no call per row
@@ -205,7 +205,9 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
             _column_pair(a, lone, col_ptr, rows, positions, data, bias, x, y, relu, zero)
 
 
-_add_edge = _compile.jit(_add_edge, error_model="numpy", fastmath=_compile.CONTRACT)
+_add_edge = _compile.jit(
+    _add_edge, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
 _gather_two_columns = _compile.jit(
     _gather_two_columns, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
