@@ -122,7 +122,7 @@ def jit(kernel, **options):
         return njit(cache=False, **options)(kernel)
 
 
-def parallel_and_serial(kernel, fastmath=False):
+def parallel_and_serial(kernel, fastmath=False, nrt=True):
     """A kernel compiled twice, multithreaded and serial, called by amount of work.
 
     Returns ``run(work, *args)``. It calls the serial version when ``work`` (the number
@@ -132,8 +132,18 @@ def parallel_and_serial(kernel, fastmath=False):
     of the two as measured (:class:`_Entry`, one per amount of work and thread count).
     ``run.parallel`` and ``run.serial`` are the two versions, to call directly;
     ``run.choice`` holds the measurements.
+
+    With ``nrt=False`` both copies compile without numba's reference counting (its
+    ``_nrt`` option): such a kernel must allocate nothing (a typed zero is
+    ``array.dtype.type(0)``, not an element of a new array). Each call of an inlined
+    helper otherwise increments and decrements the count of every array it takes, one
+    atomic operation each: 14 per pair of columns in the forward's serial copy, which
+    made it 1.5x slower than the parallel copy on one thread for a layer of short
+    columns (the parallel copy's loop body, outlined by numba, had none).
     """
     options = {"fastmath": fastmath, "error_model": "numpy"}
+    if not nrt:
+        options["_nrt"] = False
     parallel = jit(kernel, parallel=True, **options)
     # A distinct function object and name, so the two versions have separate cache files.
     serial_kernel = types.FunctionType(

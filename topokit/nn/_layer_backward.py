@@ -27,7 +27,6 @@ them with, are :func:`topokit.nn._reference.backward` and
 
 from __future__ import annotations
 
-import numpy as np
 from numba import prange
 
 from topokit.nn import _compile, _simd
@@ -94,8 +93,8 @@ def gather(
     """
     batch = dst.shape[1]
     step = _simd.lanes(dst)
-    typed = np.array([0, 1], dtype=dst.dtype)
-    zero, one = typed[0], typed[1]  # in the arrays' dtype, so that products stay in it
+    # in the arrays' dtype, so that products stay in it
+    zero, one = dst.dtype.type(0), dst.dtype.type(1)
     acc = _simd.splat(dst, zero)
     for n in range(first, last):
         k0 = ptr[n]
@@ -230,8 +229,7 @@ def backward(
     n_panels = grad.shape[0]
     n_out = gt.shape[0] // n_panels
     batch = gxt.shape[1]
-    typed = np.zeros(1, dtype=gxt.dtype)
-    zero = typed[0]  # 0 in the arrays' dtype (the sums run in it)
+    zero = gxt.dtype.type(0)  # 0 in the arrays' dtype (the sums run in it)
     step = _simd.lanes(gxt)
     tiled = batch - batch % (8 * step)
     if tiled + 4 * step <= batch:
@@ -280,5 +278,5 @@ gather = _compile.jit(gather, error_model="numpy", fastmath=_CONTRACT)
 _backward_tile = _compile.jit(
     _backward_tile, inline="always", error_model="numpy", fastmath=_CONTRACT
 )
-backward_inputs = _compile.parallel_and_serial(backward_inputs, fastmath=_CONTRACT)
-backward = _compile.parallel_and_serial(backward, fastmath=_CONTRACT)
+backward_inputs = _compile.parallel_and_serial(backward_inputs, fastmath=_CONTRACT, nrt=False)
+backward = _compile.parallel_and_serial(backward, fastmath=_CONTRACT, nrt=False)

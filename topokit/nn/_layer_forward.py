@@ -191,8 +191,7 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
     n_out = bias.size
     n_panels = yt.shape[0] // max(n_out, 1)
     n_in = xt.shape[0] // max(n_panels, 1)
-    typed = np.zeros(1, dtype=yt.dtype)
-    zero = typed[0]
+    zero = yt.dtype.type(0)
     n_blocks = (n_out + BLOCK - 1) // BLOCK
     for item in prange(n_panels * n_blocks):
         p = item // n_blocks
@@ -220,4 +219,4 @@ _column_pair = _compile.jit(
 _column_tail = _compile.jit(
     _column_tail, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
-forward = _compile.parallel_and_serial(forward, fastmath=_compile.CONTRACT)
+forward = _compile.parallel_and_serial(forward, fastmath=_compile.CONTRACT, nrt=False)

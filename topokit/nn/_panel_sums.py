@@ -93,9 +93,7 @@ def add_panels(parts, out, weights=None, decay=0.0):  # pragma: no cover - numba
     Inlined into the kernels that call it, as their second parallel loop.
     """
     n_panels = parts.shape[0]
-    typed = np.zeros(1, dtype=out.dtype)
-    typed[0] = decay
-    scale = typed[0]  # in the arrays' dtype, so that the sums stay in it
+    scale = out.dtype.type(decay)  # in the arrays' dtype, so that the sums stay in it
     for k in prange(out.size):
         total = parts[0, k]
         for p in range(1, n_panels):

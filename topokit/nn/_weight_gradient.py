@@ -185,4 +185,4 @@ _dot_tile_row = _compile.jit(
 sddmm_row = _compile.jit(
     sddmm_row, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
-sddmm = _compile.parallel_and_serial(sddmm, fastmath=_compile.CONTRACT)
+sddmm = _compile.parallel_and_serial(sddmm, fastmath=_compile.CONTRACT, nrt=False)
