@@ -34,7 +34,9 @@ layers dense), batches 16, 40, 128 and 512, float32 and float64:
 2. a float64 step against a float32 step of the same shape and batch: target at most 2.5x;
 3. [784, 4000, 4000, 10] at 1%, batch 128: the step while a second process trains the same
    network on two threads (this script starts it) against the step before it started:
-   target at most 2.5x (a fair share of the cores is 2x).
+   target at most 2.5x (a fair share of the cores is 2x). After it, each layer kernel's
+   serial copy (what the busy phase runs) against its parallel copy on one thread, on the
+   same arrays: about 1x.
 
 Usage: ``python benchmarks/bench_training.py [--quick] [--only {speed,threads,busy}]``.
 """
@@ -56,6 +58,10 @@ from threadpoolctl import threadpool_limits
 
 from topokit.graph import LayerGraph
 from topokit.nn import SparseMLP, SparseMLPClassifier
+from topokit.nn._layer_backward import backward
+from topokit.nn._layer_forward import column_order, forward
+from topokit.nn._panels import panel_shape
+from topokit.nn._weight_gradient import sddmm
 from topokit.topology import Topology
 
 FULL = {
@@ -477,6 +483,62 @@ def busy_check(config):
     )
 
 
+def serial_copies(config):
+    """Each layer kernel's serial copy against its parallel copy run on one thread.
+
+    The serial copies are what a busy machine runs (figure 3) and what one thread runs
+    (figure 1): on the same arrays they should cost what the parallel copy costs on one
+    thread. The layers of the figure-3 network, its batch in the panel layout.
+    """
+    sizes, densities, batch = config["busy_network"]
+    rng = np.random.default_rng(0)
+    n_panels, width = panel_shape(batch)
+    layers = list(zip(sizes[:-1], sizes[1:], [*densities, 1.0], strict=True))
+    print(
+        f"\nserial copies: {sizes} @ {'/'.join(f'{d:.1%}' for d in densities)} (output layer "
+        f"dense), batch {batch}, float32; the serial copy against the parallel copy on one "
+        "thread, timed in turns (minimum, median in brackets)"
+    )
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        for n_in, n_out, density in layers:
+            pattern = random_layer(n_in, n_out, density, rng).biadjacency.tocsr()
+            pattern.sort_indices()
+            indptr, indices = pattern.indptr.astype(np.int32), pattern.indices.astype(np.int32)
+            data = rng.standard_normal(indices.size).astype(np.float32)
+            xt = np.maximum(rng.standard_normal((n_panels * n_in, width)), 0).astype(np.float32)
+            gt = rng.standard_normal((n_panels * n_out, width)).astype(np.float32)
+            yt = np.empty_like(gt)
+            grad = np.empty((n_panels, indices.size), np.float32)
+            gxt = np.empty_like(xt)
+            bias = np.zeros(n_out, np.float32)
+            columns = column_order(indptr, indices, n_out)
+            blocks = np.stack([indptr[:-1], indptr[1:]], axis=1)
+            kernels = {
+                "forward": (forward, (columns, data, bias, xt, yt, True)),
+                "backward": (backward, (indptr, indices, data, xt, gt, grad, gxt, True)),
+                "weight gradient": (sddmm, (blocks, indices, xt, gt, grad, np.float32(0))),
+            }
+            cells = []
+            for name, (kernel, args) in kernels.items():
+                timing = timed_together(
+                    {
+                        "serial": lambda k=kernel, a=args: k.serial(*a),
+                        "parallel": lambda k=kernel, a=args: k.parallel(*a),
+                    },
+                    config["min_seconds"] / 4,
+                )
+                (s_min, s_med), (p_min, p_med) = timing["serial"], timing["parallel"]
+                cells.append(
+                    f"{name} {s_min * 1e6:.0f}/{p_min * 1e6:.0f} us "
+                    f"{s_min / p_min:.2f}x ({s_med / p_med:.2f}x)"
+                )
+            print(f"  {n_in:>5} x {n_out:<5} {len(indices):>7} edges: " + "; ".join(cells))
+    finally:
+        numba.set_num_threads(previous)
+
+
 def estimator_ratios(config, rng):
     """partial_fit on one minibatch against train_step, and both against dense BLAS."""
     sizes, density = config["sizes"], config["estimator_density"]
@@ -608,6 +670,7 @@ def main(argv=None):
         thread_table(config)
     if args.only in (None, "busy"):
         busy_check(config)
+        serial_copies(config)
 
 
 if __name__ == "__main__":
