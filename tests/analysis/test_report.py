@@ -1,6 +1,8 @@
 """report.md and the figures of a synthetic study with a known relationship: test accuracy
 rises with the spectral gap beyond density; the Fiedler value is pure noise."""
 
+import io
+import pathlib
 import re
 
 import numpy as np
@@ -8,6 +10,7 @@ import pandas as pd
 import pytest
 
 from topokit._errors import TopokitError
+from topokit.analysis import report as report_module
 from topokit.analysis.analyze import analyze_study, write_report
 from topokit.analysis.report import CAPTIONS
 from topokit.analysis.results import load_results
@@ -307,3 +310,28 @@ def test_degree_study(tmp_path):
     assert "| variant | degree 2 | degree 4 |" in text
     assert "accuracy_vs_density" in analysis.figures
     assert analysis.ranking.loc[0, "metric"] in {"mean_spectral_gap", "min_spectral_gap"}
+
+
+def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, monkeypatch):
+    _record(tmp_path, n_seeds=2, curves=False)
+    before = write_report(tmp_path).read_text(encoding="utf-8")
+
+    class HalfWrittenFile(io.StringIO):  # a full disk, half-way through the new report
+        def __init__(self, path):
+            super().__init__()
+            self.path = pathlib.Path(path)
+
+        def write(self, text):
+            self.path.write_text(text[: len(text) // 2], encoding="utf-8")
+            raise OSError(28, "No space left on device")
+
+    def open_half(path, mode="r", **kwargs):
+        assert mode == "x"
+        return HalfWrittenFile(path)
+
+    monkeypatch.setattr(report_module, "open", open_half, raising=False)
+    with pytest.raises(TopokitError, match=r"cannot write the report .*No space left"):
+        write_report(tmp_path)
+    monkeypatch.undo()
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.md")] == []

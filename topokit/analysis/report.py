@@ -17,6 +17,8 @@ reference band and fit the sparse runs only (the tables use every successful run
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -256,8 +258,26 @@ def write(
     )
     path = directory / REPORT_FILENAME
     try:
-        path.write_text(text, encoding="utf-8")
+        _replace_text(path, text)
     except OSError as exc:
         raise TopokitError(f"cannot write the report {str(path)!r}: {exc}") from exc
     analysis.report = path
     return path
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all.
+
+    The text goes to a new file beside ``path``, which then replaces it
+    (``os.replace``): a reader, or a second study driver writing the same report, never
+    sees half of one, and a failed write leaves the previous report as it was.
+    """
+    # a name of its own ("x": created here, with the permissions the umask gives any file)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    try:
+        with open(temporary, "x", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
