@@ -159,6 +159,50 @@ def test_columns_taken_two_at_a_time_are_each_what_a_column_alone_gives(make_pat
         np.testing.assert_array_equal(yt[j : j + 1], alone, err_msg=f"output {j}")
 
 
+# (n_in, n_out): the output groups of 8, 4, 2 and 1 in every combination that occurs
+COMPLETE_SHAPES = [
+    pytest.param(300, 10, id="300x10-groups-8-2"),
+    pytest.param(37, 15, id="37x15-groups-8-4-2-1"),
+    pytest.param(64, 32, id="64x32-groups-8x4"),
+    pytest.param(20, 1, id="20x1-group-1"),
+    pytest.param(5, 7, id="5x7-groups-4-2-1"),
+]
+
+
+@pytest.mark.parametrize("relu", [pytest.param(False, id="plain"), pytest.param(True, id="relu")])
+@pytest.mark.parametrize("variant", ["parallel", "serial"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), [(1, 16), (2, 64), (3, 48)])
+@pytest.mark.parametrize(("n_in", "n_out"), COMPLETE_SHAPES)
+def test_complete_layer_forward_by_output_groups_is_the_forward_by_columns(
+    n_in, n_out, n_panels, width, dtype, variant, relu
+):
+    rng = np.random.default_rng(n_in * n_out)
+    data = rng.standard_normal(n_in * n_out).astype(dtype)  # the row-major matrix
+    indptr = np.arange(0, n_in * n_out + 1, n_out, dtype=np.int32)
+    indices = np.tile(np.arange(n_out, dtype=np.int32), n_in)
+    bias = rng.standard_normal(n_out).astype(dtype)
+    xt = rng.standard_normal((n_panels * n_in, width)).astype(dtype)
+    xt[1, :3] = [np.nan, np.inf, -0.0]
+    by_columns = np.full((n_panels * n_out, width), np.nan, dtype=dtype)
+    by_groups = np.full_like(by_columns, np.nan)
+    columns = _layer_forward.column_order(indptr, indices, n_out)
+    getattr(_layer_forward.forward, variant)(columns, data, bias, xt, by_columns, relu)
+    getattr(_layer_forward.forward_complete, variant)(data, bias, xt, by_groups, relu)
+    np.testing.assert_array_equal(by_groups, by_columns)
+    assert np.signbit(by_groups).tolist() == np.signbit(by_columns).tolist()
+    dense = data.reshape(n_in, n_out)
+    for p in range(n_panels):  # and the reference, panel by panel
+        x = xt[p * n_in : (p + 1) * n_in]
+        expected = reference.forward(sp.csr_array(dense), bias, x)
+        if relu:
+            expected = reference.relu(expected)
+        got = by_groups[p * n_out : (p + 1) * n_out]
+        tol = RTOL[dtype] * 10
+        finite = np.isfinite(x).all(axis=0)
+        np.testing.assert_allclose(got[:, finite], expected[:, finite], rtol=tol, atol=tol)
+
+
 def test_column_order_lists_each_column_by_rows(make_pattern):
     graph = make_pattern(30, 20, 0.2, 4, empty_rows=(1,), empty_cols=(0, 19))
     csr = graph.biadjacency

@@ -238,3 +238,34 @@ def test_small_dense_products_run_on_one_blas_thread():
     assert blas_threads() == before
     with linear._blas_threads(linear._SMALL_PRODUCT):
         assert blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "width", [pytest.param(64, id="whole-vectors"), pytest.param(24, id="tail")]
+)
+def test_a_complete_output_layer_forward_by_groups_gives_the_forward_by_columns(
+    monkeypatch, dtype, width
+):
+    from topokit.nn import _layer_forward
+
+    # 1200 x 10 complete: thin, so on the sparse path, where its outputs go in groups
+    graph = LayerGraph(np.ones((1200, 10)))
+    layer = SparseLinear(graph, dtype=dtype, rng=0)
+    assert not layer.uses_dense
+    xt = np.random.default_rng(1).standard_normal((1200, width)).astype(dtype)
+    calls = []
+    grouped = _layer_forward.forward_complete
+
+    def counted(*args):
+        calls.append(args[0])
+        return grouped(*args)
+
+    monkeypatch.setattr(_layer_forward, "forward_complete", counted)
+    got = layer._forward_panels(xt, keep_input=False).copy()
+    # whole 64-byte vectors only; a width with a tail goes by columns
+    assert len(calls) == (1 if width * np.dtype(dtype).itemsize % 64 == 0 else 0)
+    by_columns = np.empty_like(got)
+    _layer_forward.forward.parallel(layer._columns, layer.weight_data, layer.bias, xt, by_columns)
+    np.testing.assert_array_equal(got, by_columns)
+    np.testing.assert_allclose(got, (xt.T @ _dense(layer)).T + layer.bias[:, None], rtol=1e-4)

@@ -97,6 +97,9 @@ def _ops(a, b, c, out):
     masked = simd.times_positive_tile(simd.load_tile(a, 6, 0, 4), simd.load_tile(b, 6, 0, 4))
     simd.store_tile(out, 7, 0, masked)
     simd.store_tile(out, 8, 0, simd.splat_tile(a, c[2, 3], 4))
+    simd.store_columns(out, 9, 0, simd.splat_columns(a, c[3], 2, 2))
+    columns = simd.fma_columns(c[4], 1, simd.load(a, 7, 0), simd.splat_columns(a, c[5], 0, 2))
+    simd.store_columns(out, 11, 0, columns)
     simd.prefetch_tile(a, 0, 0, 4)
     eight = simd.add(simd.load8(a, 7, 0), simd.load8(b, 7, 8))
     total = simd.total(simd.load(a, 8, step))
@@ -127,7 +130,7 @@ def test_numpy_stand_ins_compute_what_the_intrinsics_compute(dtype):
     a, b, c = (rng.integers(-8, 9, (10, width)).astype(dtype) for _ in range(3))
     a[2, :3] = [np.nan, -0.0, -1.0]  # relu keeps NaN and -0.0
     b[3, :2] = [np.nan, 0.0]  # times_positive: NaN and 0 are not positive
-    compiled, numpy = np.zeros((9, width), dtype=dtype), np.zeros((9, width), dtype=dtype)
+    compiled, numpy = np.zeros((13, width), dtype=dtype), np.zeros((13, width), dtype=dtype)
     expected = _compiled_ops(a, b, c, compiled)
     got = _numpy_ops(a, b, c, numpy)
     np.testing.assert_array_equal(numpy, compiled)

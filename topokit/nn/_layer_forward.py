@@ -27,7 +27,7 @@ from numba import prange
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import BLOCK, PREFETCH
 
-__all__ = ["column_order", "forward"]
+__all__ = ["column_order", "forward", "forward_complete"]
 
 
 def column_order(indptr, indices, n_out):
@@ -204,6 +204,61 @@ def forward(columns, data, bias, xt, yt, relu=False):  # pragma: no cover - numb
             _column_pair(a, lone, col_ptr, rows, positions, data, bias, x, y, relu, zero)
 
 
+def _complete_columns(
+    c0, n_in, n_out, data, bias, x, y, t0, relu, count
+):  # pragma: no cover - numba
+    """Columns ``c0 .. c0 + count`` of ``y`` over one vector of batch columns from ``t0``.
+
+    Each column's sum in a register of its own, starting at its bias; every input row
+    adds one fused multiply-add to each, in ascending row order: the forward's order.
+    """
+    # ``count`` is a constant at every call, and numba inlines this function there
+    sums = _simd.splat_columns(y, bias, c0, count)
+    for i in range(n_in):
+        sums = _simd.fma_columns(data, i * n_out + c0, _simd.load(x, i, t0), sums)
+    if relu:
+        sums = _simd.relu_tile(sums)
+    _simd.store_columns(y, c0, t0, sums)
+
+
+def forward_complete(data, bias, xt, yt, relu=False):  # pragma: no cover - numba
+    """:func:`forward` of a complete layer (every input joined to every output).
+
+    ``data`` is then the row-major ``(n_in, n_out)`` matrix, and a row's weights of
+    neighbouring outputs sit side by side. The outputs go eight (then four, two, one)
+    at a time over one vector of the batch, all of them along the same walk down the
+    input rows: each input vector is loaded once for a group, where :func:`forward`
+    loads it once for each pair of outputs. Each output still starts at its bias and
+    adds its inputs in ascending order, one fused multiply-add each: the values are
+    :func:`forward`'s, bit for bit. The batch width must be a whole number of vectors
+    (:func:`~topokit.nn._panels.panel_shape` makes it one).
+
+    Work items are (panel, vector of the batch), panel first.
+    """
+    n_out = bias.size
+    n_panels = yt.shape[0] // max(n_out, 1)
+    n_in = xt.shape[0] // max(n_panels, 1)
+    step = _simd.lanes(yt)
+    n_vectors = yt.shape[1] // step
+    for item in prange(n_panels * n_vectors):
+        p = item // n_vectors
+        t0 = (item % n_vectors) * step
+        x = xt[p * n_in : (p + 1) * n_in]
+        y = yt[p * n_out : (p + 1) * n_out]
+        c0 = 0
+        while c0 + 8 <= n_out:
+            _complete_columns(c0, n_in, n_out, data, bias, x, y, t0, relu, 8)
+            c0 += 8
+        if c0 + 4 <= n_out:
+            _complete_columns(c0, n_in, n_out, data, bias, x, y, t0, relu, 4)
+            c0 += 4
+        if c0 + 2 <= n_out:
+            _complete_columns(c0, n_in, n_out, data, bias, x, y, t0, relu, 2)
+            c0 += 2
+        if c0 < n_out:
+            _complete_columns(c0, n_in, n_out, data, bias, x, y, t0, relu, 1)
+
+
 _add_edge = _compile.jit(
     _add_edge, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
@@ -220,3 +275,9 @@ _column_tail = _compile.jit(
     _column_tail, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
 )
 forward = _compile.parallel_and_serial(forward, fastmath=_compile.CONTRACT, nrt=False)
+_complete_columns = _compile.jit(
+    _complete_columns, inline="always", error_model="numpy", fastmath=_compile.CONTRACT
+)
+forward_complete = _compile.parallel_and_serial(
+    forward_complete, fastmath=_compile.CONTRACT, nrt=False
+)

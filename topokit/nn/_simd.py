@@ -142,6 +142,99 @@ def splat_tile(typingctx, array, value, count):
     return tile(array, value, count), codegen
 
 
+def _splat_value(builder, scalar, vector_type):
+    """``scalar`` (already of the vector's element type) in every lane of ``vector_type``."""
+    undefined = ir.Constant(vector_type, ir.Undefined)
+    first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector_type.count), [0] * vector_type.count)
+    return builder.shuffle_vector(first, undefined, zeros)
+
+
+def _elements(context, builder, array_type, array, start, start_type, n, element_type):
+    """``array[start], ..., array[start + n - 1]`` of a 1-D array, cast to ``element_type``."""
+    value = context.make_array(array_type)(context, builder, array)
+    first = context.cast(builder, start, start_type, types.intp)
+    elements = []
+    for c in range(n):
+        index = builder.add(first, ir.Constant(first.type, c))
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, value, [index], wraparound=False
+        )
+        element = context.unpack_value(builder, array_type.dtype, pointer)
+        elements.append(context.cast(builder, element, array_type.dtype, element_type))
+    return elements
+
+
+@intrinsic
+def splat_columns(typingctx, array, values, start, count):
+    """A tuple of ``count`` vectors of ``array``'s dtype, vector c all ``values[start + c]``.
+
+    ``values`` is 1-D and ``count`` a literal: one vector per output column of a group.
+    """
+    n = _literal_count(count)
+    if n is None or not (isinstance(values, types.Array) and values.ndim == 1):
+        return None
+    vector = Vector(array.dtype)
+    tile = types.UniTuple(vector, n)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        elements = _elements(
+            context,
+            builder,
+            signature.args[1],
+            args[1],
+            args[2],
+            signature.args[2],
+            n,
+            array.dtype,
+        )
+        return context.make_tuple(
+            builder, tile, [_splat_value(builder, e, vector_type) for e in elements]
+        )
+
+    return tile(array, values, start, count), codegen
+
+
+@intrinsic
+def fma_columns(typingctx, weights, start, x, accs):
+    """``weights[start + c] * x + accs[c]`` for each vector c of ``accs``, fused.
+
+    One vector ``x`` of inputs times a different weight for each output column of a
+    group: ``weights`` is 1-D, of ``x``'s dtype.
+    """
+    if not (isinstance(accs, types.UniTuple) and isinstance(x, Vector) and accs.dtype == x):
+        return None
+    if not (isinstance(weights, types.Array) and weights.ndim == 1 and weights.dtype == x.dtype):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = args[2].type
+        name = f"llvm.fma.{_suffix(vector_type)}"
+        elements = _elements(
+            context,
+            builder,
+            signature.args[0],
+            args[0],
+            args[1],
+            signature.args[1],
+            accs.count,
+            x.dtype,
+        )
+        values = [
+            _intrinsic_call(
+                builder,
+                name,
+                vector_type,
+                [_splat_value(builder, e, vector_type), args[2], builder.extract_value(args[3], c)],
+            )
+            for c, e in enumerate(elements)
+        ]
+        return context.make_tuple(builder, accs, values)
+
+    return accs(weights, start, x, accs), codegen
+
+
 @intrinsic
 def fma(typingctx, a, b, c):
     """``a * b + c`` element by element, rounded once (a fused multiply-add)."""
@@ -369,6 +462,31 @@ def store_tile(typingctx, array, row, col, values):
             pointer = builder.bitcast(item, ir.PointerType(vector_type))
             builder.store(
                 builder.extract_value(args[3], v), pointer, align=array.dtype.bitwidth // 8
+            )
+        return context.get_dummy_value()
+
+    return types.none(array, row, col, values), codegen
+
+
+@intrinsic
+def store_columns(typingctx, array, row, col, values):
+    """``array[row + c, col : col + lanes] = values[c]`` for each vector c of a tuple."""
+    if not (isinstance(values, types.UniTuple) and isinstance(values.dtype, Vector)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(values.dtype)
+        value = context.make_array(array)(context, builder, args[0])
+        first = context.cast(builder, args[1], signature.args[1], types.intp)
+        column = context.cast(builder, args[2], signature.args[2], types.intp)
+        for c in range(values.count):
+            row = builder.add(first, ir.Constant(first.type, c))
+            item = cgutils.get_item_pointer(
+                context, builder, array, value, [row, column], wraparound=False
+            )
+            pointer = builder.bitcast(item, ir.PointerType(vector_type))
+            builder.store(
+                builder.extract_value(args[3], c), pointer, align=array.dtype.bitwidth // 8
             )
         return context.get_dummy_value()
 

@@ -24,6 +24,7 @@ __all__ = [
     "at",
     "dot_tile",
     "fma",
+    "fma_columns",
     "fma_tile",
     "lanes",
     "load",
@@ -35,8 +36,10 @@ __all__ = [
     "relu",
     "relu_tile",
     "splat",
+    "splat_columns",
     "splat_tile",
     "store",
+    "store_columns",
     "store_tile",
     "times_positive",
     "times_positive_tile",
@@ -98,6 +101,17 @@ def splat_tile(array, value, count):
     return tuple(splat(array, value) for _ in range(count))
 
 
+def splat_columns(array, values, start, count):
+    """A tuple of ``count`` vectors of ``array``'s dtype, vector c all ``values[start + c]``."""
+    return tuple(splat(array, values[start + c]) for c in range(count))
+
+
+def store_columns(array, row, col, values):
+    """``array[row + c, col : col + lanes] = values[c]`` for each vector c of a tuple."""
+    for c, value in enumerate(values):
+        store(array, row + c, col, value)
+
+
 def mul(a, b):
     """``a * b`` element by element."""
     return a * b
@@ -116,6 +130,14 @@ def fma(a, b, c):
 def fma_tile(w, xs, accs):
     """:func:`fma` of ``w`` with each vector of ``xs`` and the matching one of ``accs``."""
     return tuple(fma(w, x, acc) for x, acc in zip(xs, accs, strict=True))
+
+
+def fma_columns(weights, start, x, accs):
+    """:func:`fma` of ``weights[start + c]`` (in every lane) and ``x`` with each ``accs[c]``."""
+    return tuple(
+        fma(np.full(x.size, weights[start + c], dtype=x.dtype), x, acc)
+        for c, acc in enumerate(accs)
+    )
 
 
 def relu(a):

@@ -22,6 +22,8 @@ _INITS = ("he", "glorot", "zeros")
 # worker threads spin for a while after each call and would take the cores from the
 # sparse kernels' threads that run next (docs/performance.md). The values do not change.
 _SMALL_PRODUCT = 1 << 26
+# bytes in one vector of the layer kernels (topokit.nn._simd)
+_VECTOR_BYTES = 64
 # the BLAS libraries loaded when topokit.nn.linear was imported, as threadpoolctl found them
 _BLAS_LIBRARIES = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
@@ -226,9 +228,13 @@ class SparseLinear:
             np.arange(graph.n_in, dtype=csr.indices.dtype), np.diff(csr.indptr)
         )
         self.uses_dense = graph.density >= self.dense_threshold and not _thin(graph)
+        # every input joined to every output: the CSR data is the row-major matrix
+        self._complete = graph.n_edges == graph.n_in * graph.n_out
+        # a complete layer of few outputs (an output layer) on the sparse path: its
+        # outputs in groups over each vector of the batch (more work items, not fewer)
+        self._by_output_groups = self._complete and graph.n_out <= 32
         if self.uses_dense:
             self._flat = self._edge_rows.astype(np.int64) * graph.n_out + csr.indices
-            self._complete = graph.n_edges == graph.n_in * graph.n_out
             if not self._complete:
                 self._dense = np.zeros((graph.n_in, graph.n_out), dtype=self.dtype)
         else:
@@ -431,15 +437,13 @@ class SparseLinear:
                 activation.apply(yt)
             return yt
         relu = activation is not None and activation.name == "relu"
-        _layer_forward.forward(
-            self._work_scale * self.n_edges * xt.shape[1] * n_panels,
-            self._columns,
-            self.weight_data,
-            self.bias,
-            xt,
-            yt,
-            relu,
-        )
+        work = self._work_scale * self.n_edges * xt.shape[1] * n_panels
+        if self._by_output_groups and xt.shape[1] * xt.itemsize % _VECTOR_BYTES == 0:
+            # one walk down the inputs per group of outputs, the values of the forward
+            # by columns
+            _layer_forward.forward_complete(work, self.weight_data, self.bias, xt, yt, relu)
+        else:
+            _layer_forward.forward(work, self._columns, self.weight_data, self.bias, xt, yt, relu)
         if activation is not None and not relu:
             activation.apply(yt)
         return yt
