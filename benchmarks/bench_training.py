@@ -59,7 +59,7 @@ from threadpoolctl import threadpool_limits
 from topokit.graph import LayerGraph
 from topokit.nn import SparseMLP, SparseMLPClassifier
 from topokit.nn._layer_backward import backward
-from topokit.nn._layer_forward import column_order, forward
+from topokit.nn._layer_forward import column_order, forward, forward_complete
 from topokit.nn._panels import panel_shape
 from topokit.nn._weight_gradient import sddmm
 from topokit.topology import Topology
@@ -515,8 +515,12 @@ def serial_copies(config):
             bias = np.zeros(n_out, np.float32)
             columns = column_order(indptr, indices, n_out)
             blocks = np.stack([indptr[:-1], indptr[1:]], axis=1)
+            if indices.size == n_in * n_out:  # complete: the forward by output groups runs
+                forward_run = ("forward by groups", forward_complete, (data, bias, xt, yt, True))
+            else:
+                forward_run = ("forward", forward, (columns, data, bias, xt, yt, True))
             kernels = {
-                "forward": (forward, (columns, data, bias, xt, yt, True)),
+                forward_run[0]: forward_run[1:],
                 "backward": (backward, (indptr, indices, data, xt, gt, grad, gxt, True)),
                 "weight gradient": (sddmm, (blocks, indices, xt, gt, grad, np.float32(0))),
             }
