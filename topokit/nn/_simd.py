@@ -8,10 +8,11 @@ multiply-adds it writes (so the summation order of each element is the one writt
 
 A vector holds 64 bytes: 16 float32 or 8 float64 (:func:`lanes`). LLVM maps it to
 one AVX-512 register, two AVX ones or four SSE ones, whichever the CPU has. A tile is a
-tuple of 1, 4 or 8 vectors (``count`` a compile-time literal). Every intrinsic fixes
-its order of operations (:func:`total`, :func:`dot_tile`, :func:`pairwise_total8`
-document theirs), which is what keeps the kernels' results independent of tiling and
-threads.
+tuple of 1, 4 or 8 vectors along a row (``count`` a compile-time literal); the
+``*_columns`` intrinsics hold a group of output columns instead, one vector each.
+Every intrinsic fixes its order of operations (:func:`total`, :func:`dot_tile`,
+:func:`pairwise_total8` document theirs), which is what keeps the kernels' results
+independent of tiling and threads.
 
 With ``NUMBA_DISABLE_JIT=1`` the names of this module are NumPy functions of the same
 meaning instead (:mod:`topokit.nn._simd_numpy`), so that the kernels run as plain
@@ -107,11 +108,15 @@ def store(typingctx, array, row, col, value):
 
 def _broadcast(context, builder, signature, args, vector):
     """The second argument, cast to the first one's dtype, in every lane of ``vector``."""
-    vector_type = context.get_value_type(vector)
     scalar = context.cast(builder, args[1], signature.args[1], vector.dtype)
+    return _splat_value(builder, scalar, context.get_value_type(vector))
+
+
+def _splat_value(builder, scalar, vector_type):
+    """``scalar`` (already of the vector's element type) in every lane of ``vector_type``."""
     undefined = ir.Constant(vector_type, ir.Undefined)
     first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
-    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector_type.count), [0] * vector_type.count)
     return builder.shuffle_vector(first, undefined, zeros)
 
 
@@ -140,14 +145,6 @@ def splat_tile(typingctx, array, value, count):
         return context.make_tuple(builder, tile, [value] * n)
 
     return tile(array, value, count), codegen
-
-
-def _splat_value(builder, scalar, vector_type):
-    """``scalar`` (already of the vector's element type) in every lane of ``vector_type``."""
-    undefined = ir.Constant(vector_type, ir.Undefined)
-    first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
-    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vector_type.count), [0] * vector_type.count)
-    return builder.shuffle_vector(first, undefined, zeros)
 
 
 def _elements(context, builder, array_type, array, start, start_type, n, element_type):
@@ -448,21 +445,28 @@ def at(typingctx, array, index):
     return array.dtype(array, index), codegen
 
 
+def _is_vectors(values):
+    """Whether a numba type is a tuple of vectors (a tile or a group of columns)."""
+    return isinstance(values, types.UniTuple) and isinstance(values.dtype, Vector)
+
+
+def _store_vector(builder, item, value, array):
+    """Store the vector ``value`` at the element pointer ``item`` of an ``array`` type."""
+    pointer = builder.bitcast(item, ir.PointerType(value.type))
+    builder.store(value, pointer, align=array.dtype.bitwidth // 8)
+
+
 @intrinsic
 def store_tile(typingctx, array, row, col, values):
     """``array[row, col : col + count · lanes] = values`` (a tuple of ``count`` vectors)."""
-    if not (isinstance(values, types.UniTuple) and isinstance(values.dtype, Vector)):
+    if not _is_vectors(values):
         return None
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(values.dtype)
         base = _row_pointer(context, builder, signature, args)
         for v in range(values.count):
             item = builder.gep(base, [ir.Constant(ir.IntType(64), v * values.dtype.lanes)])
-            pointer = builder.bitcast(item, ir.PointerType(vector_type))
-            builder.store(
-                builder.extract_value(args[3], v), pointer, align=array.dtype.bitwidth // 8
-            )
+            _store_vector(builder, item, builder.extract_value(args[3], v), array)
         return context.get_dummy_value()
 
     return types.none(array, row, col, values), codegen
@@ -471,11 +475,10 @@ def store_tile(typingctx, array, row, col, values):
 @intrinsic
 def store_columns(typingctx, array, row, col, values):
     """``array[row + c, col : col + lanes] = values[c]`` for each vector c of a tuple."""
-    if not (isinstance(values, types.UniTuple) and isinstance(values.dtype, Vector)):
+    if not _is_vectors(values):
         return None
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(values.dtype)
         value = context.make_array(array)(context, builder, args[0])
         first = context.cast(builder, args[1], signature.args[1], types.intp)
         column = context.cast(builder, args[2], signature.args[2], types.intp)
@@ -484,10 +487,7 @@ def store_columns(typingctx, array, row, col, values):
             item = cgutils.get_item_pointer(
                 context, builder, array, value, [row, column], wraparound=False
             )
-            pointer = builder.bitcast(item, ir.PointerType(vector_type))
-            builder.store(
-                builder.extract_value(args[3], c), pointer, align=array.dtype.bitwidth // 8
-            )
+            _store_vector(builder, item, builder.extract_value(args[3], c), array)
         return context.get_dummy_value()
 
     return types.none(array, row, col, values), codegen
