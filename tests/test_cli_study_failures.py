@@ -291,7 +291,9 @@ def _stored_runs(path) -> int:
 
 
 def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_path):
-    config.write_text(TINY.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4, 5, 6, 7]"))
+    # 16 runs: the interrupt lands before the last one even when a loaded machine delays
+    # this process's polling by seconds (Ctrl-C after them: the test below)
+    config.write_text(TINY.replace("seeds = [0, 1]", f"seeds = {list(range(16))}"))
     out = tmp_path / "out"
     command = ["study", str(config), "--out", str(out), "--workers", "1"]
     process = subprocess.Popen(
@@ -308,7 +310,7 @@ def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     stored = _stored_runs(out / "results.sqlite")
-    assert 1 <= stored < 8
+    assert 1 <= stored < 16
     assert stderr.endswith(
         f"topokit: interrupted: {stored} runs stored in '{out / 'results.sqlite'}' "
         f"({stored} ok, 0 failed); to resume: topokit {' '.join(command)}\n"
@@ -325,7 +327,33 @@ def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_
     status = main([*command, "--json"])
     assert status == 0
     with ResultStore(out, readonly=True) as store:
-        assert store.counts() == {"ok": 8, "failed": 0}
+        assert store.counts() == {"ok": 16, "failed": 0}
+
+
+def test_ctrl_c_while_the_report_is_written_prints_the_command_that_writes_it(
+    capsys, config, tmp_path, monkeypatch
+):
+    from topokit.analysis import analyze
+
+    out = tmp_path / "out"
+    command = ["study", str(config), "--out", str(out), "--workers", "1"]
+
+    def interrupted(directory):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analyze, "write_report", interrupted)
+    status, _, err = run_cli(capsys, *command, "--quiet")
+    assert status == 130
+    assert err == (
+        f"topokit: interrupted: 2 runs stored in '{out / 'results.sqlite'}' (2 ok, 0 failed); "
+        f"to resume: topokit {' '.join(command)}\n"
+    )
+    assert not (out / "report.md").exists()
+    monkeypatch.undo()
+    # the command printed runs nothing and writes the report
+    status, _, err = run_cli(capsys, *command, "--quiet")
+    assert status == 0, err
+    assert (out / "report.md").exists()
 
 
 def test_an_interrupt_ends_the_runs_in_flight_and_spares_idle_workers(config):

@@ -331,12 +331,14 @@ def run(args) -> int:
             retries=DEFAULT_RETRIES if args.retries is None else args.retries,
             **({} if args.lease_seconds is None else {"lease_seconds": args.lease_seconds}),
         )
+        # Ctrl-C while the report is written: the runs are all stored, and the command
+        # printed writes the report
+        report, note = _report(summary.directory)
     except KeyboardInterrupt:
         return _interrupted(args)
     except StudyStoppedError as exc:
         print(f"topokit: error: {exc}; to resume: {_resume_command(args)}", file=sys.stderr)
         return 1
-    report, note = _report(summary.directory)
     if args.json:
         print_json({**summary.to_dict(), "report": None if report is None else str(report)})
     elif not args.quiet:
