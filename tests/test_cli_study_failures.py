@@ -296,11 +296,16 @@ def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_
     config.write_text(TINY.replace("seeds = [0, 1]", f"seeds = {list(range(16))}"))
     out = tmp_path / "out"
     command = ["study", str(config), "--out", str(out), "--workers", "1"]
+    # Ctrl-C in a terminal: the study starts with SIGINT's default action, whatever this
+    # process has (a process that ignores SIGINT passes that on to its children, and
+    # Python then never raises KeyboardInterrupt)
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     process = subprocess.Popen(
         [sys.executable, "-m", "topokit", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while _stored_runs(out / "results.sqlite") < 1 and process.poll() is None:
@@ -308,8 +313,8 @@ def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
     stored = _stored_runs(out / "results.sqlite")
+    assert process.returncode == 130, (stored, ignored, stderr)
     assert 1 <= stored < 16
     assert stderr.endswith(
         f"topokit: interrupted: {stored} runs stored in '{out / 'results.sqlite'}' "
