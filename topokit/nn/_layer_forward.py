@@ -27,7 +27,7 @@ from numba import prange
 from topokit.nn import _compile, _simd
 from topokit.nn._compile import BLOCK, PREFETCH
 
-__all__ = ["column_order", "forward", "forward_complete"]
+__all__ = ["column_order", "fits_complete", "forward", "forward_complete"]
 
 
 def column_order(indptr, indices, n_out):
@@ -221,6 +221,18 @@ def _complete_columns(
     _simd.store_columns(y, c0, t0, sums)
 
 
+def fits_complete(xt) -> bool:
+    """Whether :func:`forward_complete` can take ``xt``: its batch width is whole vectors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fits_complete(np.zeros((4, 32), np.float32)), fits_complete(np.zeros((4, 8), np.float32))
+    (True, False)
+    """
+    return xt.shape[1] * xt.itemsize % _simd.VECTOR_BYTES == 0
+
+
 def forward_complete(data, bias, xt, yt, relu=False):  # pragma: no cover - numba
     """:func:`forward` of a complete layer (every input joined to every output).
 
@@ -231,7 +243,7 @@ def forward_complete(data, bias, xt, yt, relu=False):  # pragma: no cover - numb
     loads it once for each pair of outputs. Each output still starts at its bias and
     adds its inputs in ascending order, one fused multiply-add each: the values are
     :func:`forward`'s, bit for bit. The batch width must be a whole number of vectors
-    (:func:`~topokit.nn._panels.panel_shape` makes it one).
+    (:func:`fits_complete`; :func:`~topokit.nn._panels.panel_shape` makes it one).
 
     Work items are (panel, vector of the batch), panel first.
     """

@@ -26,7 +26,8 @@ from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-_VECTOR_BYTES = 64
+# bytes in one vector: the batch width that the column groups need is a multiple of it
+VECTOR_BYTES = 64
 # LLVM names intrinsics after their pointer types: "p0i8" for i8* until pointers
 # became opaque (LLVM 17 and later accept only "p0").
 _PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 17 else "llvm.prefetch.p0i8"
@@ -37,7 +38,7 @@ class Vector(types.Type):
 
     def __init__(self, dtype, lanes=None):
         self.dtype = dtype
-        self.lanes = lanes or _VECTOR_BYTES // (dtype.bitwidth // 8)
+        self.lanes = lanes or VECTOR_BYTES // (dtype.bitwidth // 8)
         super().__init__(name=f"Vector({dtype}x{self.lanes})")
 
 
@@ -68,7 +69,7 @@ def _suffix(vector_type):
 @intrinsic
 def lanes(typingctx, array):
     """Number of elements of ``array``'s dtype in one vector (a compile-time constant)."""
-    count = _VECTOR_BYTES // (array.dtype.bitwidth // 8)
+    count = VECTOR_BYTES // (array.dtype.bitwidth // 8)
 
     def codegen(context, builder, signature, args):
         return context.get_constant(types.intp, count)
@@ -393,7 +394,7 @@ def prefetch_tile(typingctx, array, row, col, count):
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         hints = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-        lanes_ = _VECTOR_BYTES // (array.dtype.bitwidth // 8)
+        lanes_ = VECTOR_BYTES // (array.dtype.bitwidth // 8)
         for v in range(n):
             item = builder.gep(base, [ir.Constant(ir.IntType(64), v * lanes_)])
             pointer = builder.bitcast(item, i8p)

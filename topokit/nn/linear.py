@@ -22,8 +22,6 @@ _INITS = ("he", "glorot", "zeros")
 # worker threads spin for a while after each call and would take the cores from the
 # sparse kernels' threads that run next (docs/performance.md). The values do not change.
 _SMALL_PRODUCT = 1 << 26
-# bytes in one vector of the layer kernels (topokit.nn._simd)
-_VECTOR_BYTES = 64
 # the BLAS libraries loaded when topokit.nn.linear was imported, as threadpoolctl found them
 _BLAS_LIBRARIES = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
 
@@ -438,7 +436,7 @@ class SparseLinear:
             return yt
         relu = activation is not None and activation.name == "relu"
         work = self._work_scale * self.n_edges * xt.shape[1] * n_panels
-        if self._by_output_groups and xt.shape[1] * xt.itemsize % _VECTOR_BYTES == 0:
+        if self._by_output_groups and _layer_forward.fits_complete(xt):
             # one walk down the inputs per group of outputs, the values of the forward
             # by columns
             _layer_forward.forward_complete(work, self.weight_data, self.bias, xt, yt, relu)
