@@ -48,6 +48,48 @@ def test_the_choice_follows_a_change_of_load():
     assert sum(chosen[-16:]) >= 14
 
 
+def test_a_copy_in_use_that_speeds_up_brings_the_other_back_within_a_few_calls():
+    entry = _compile._Entry()
+    _entry_calls(entry, {True: 1.0, False: 3.0}, 3000)
+    # a second process: the parallel copy waits for the other core, and the serial copy
+    # shares the caches with the other process
+    _entry_calls(entry, {True: 9.0, False: 4.0}, 3000)
+    assert not entry.parallel and entry.interval == _compile._MAX_INTERVAL
+    # it leaves: the serial copy speeds up by a quarter, so the next probe comes early
+    chosen = _entry_calls(entry, {True: 1.0, False: 3.0}, 16)
+    assert entry.parallel
+    assert chosen.index(True) < 8
+    # a serial copy that does not speed up waits for the periodic probe
+    entry = _compile._Entry()
+    _entry_calls(entry, {True: 1.0, False: 3.0}, 3000)
+    _entry_calls(entry, {True: 9.0, False: 3.0}, 3000)
+    chosen = _entry_calls(entry, {True: 1.0, False: 3.0}, 16)
+    assert not any(chosen) and not entry.parallel
+
+
+def test_a_kernel_that_notices_the_load_change_tells_the_others():
+    # two kernels on a busy machine, both on their serial copies; when the load goes,
+    # only the first one's serial copy speeds up
+    first, second = _compile._Entry(), _compile._Entry()
+    for entry in (first, second):
+        _entry_calls(entry, {True: 1.0, False: 3.0}, 3000)
+        _entry_calls(entry, {True: 9.0, False: 4.0}, 3000)
+        assert not entry.parallel
+    _entry_calls(second, {True: 9.0, False: 3.0}, 10)
+    assert not second.parallel  # nothing told it yet
+    _entry_calls(first, {True: 1.0, False: 3.0}, 16)
+    assert first.parallel
+    chosen = _entry_calls(second, {True: 1.0, False: 3.0}, 2)
+    assert chosen == [True, True] and second.parallel
+    # a switch by a narrow margin tells nobody
+    third, fourth = _compile._Entry(), _compile._Entry()
+    for entry in (third, fourth):
+        _entry_calls(entry, {True: 1.0, False: 3.0}, 100)
+    _entry_calls(third, {True: 1.0, False: 0.9}, 100)
+    assert not third.parallel
+    assert _entry_calls(fourth, {True: 1.0, False: 3.0}, 2) == [True, True]
+
+
 def test_thread_choice_variable_is_checked():
     assert _compile._thread_choice({}) == "measured"
     assert _compile._thread_choice({"TOPOKIT_THREAD_CHOICE": "parallel"}) == "parallel"

@@ -94,6 +94,13 @@ THREAD_CHOICE = _thread_choice(os.environ)
 _SMOOTHING = 0.25
 _MIN_INTERVAL = 8
 _MAX_INTERVAL = 1024
+# A clear change: the copy in use becoming this much faster than after the last probe
+# (the load that made the other copy slow has gone), or a probe finding the other copy
+# this much faster than the one in use.
+_FASTER = 0.8
+# How many probes of any kernel found the serial (index 0) or the parallel (1) copy
+# clearly faster and switched to it: the load changed for every kernel of the process.
+_SWITCHES = [0, 0]
 
 # Output (or input) neurons per parallel work item of the gather kernels.
 BLOCK = 16
@@ -186,10 +193,30 @@ class _Entry:
     the copy in use becomes slower than the other's estimate. The faster estimate wins.
     A probe that changes nothing doubles ``interval`` (up to :data:`_MAX_INTERVAL`), one
     that switches resets it to :data:`_MIN_INTERVAL`: on a steady machine probes become
-    rare, and when the load changes the choice follows within a few hundred calls.
+    rare. When the load changes, the choice follows within a few calls. Three things
+    bring the next probe forward:
+
+    * the copy in use becomes slower than the other's estimate (a competing process
+      takes a core: the parallel copy waits at its barriers);
+    * it becomes faster than :data:`_FASTER` times its own estimate after the last
+      probe (``reference``): how a serial copy notices that the competing process has
+      gone, and no longer shares the caches and the memory with it;
+    * another kernel's probe switched, with a clear margin (:data:`_FASTER`), to the
+      copy this entry is not using (:data:`_SWITCHES`): the load is the machine's, so
+      one kernel that notices it tells the others. ``seen`` is the count already
+      answered.
     """
 
-    __slots__ = ("countdown", "estimate", "interval", "parallel", "probing", "warm")
+    __slots__ = (
+        "countdown",
+        "estimate",
+        "interval",
+        "parallel",
+        "probing",
+        "reference",
+        "seen",
+        "warm",
+    )
 
     def __init__(self):
         self.parallel = True
@@ -198,6 +225,8 @@ class _Entry:
         self.interval = _MIN_INTERVAL
         self.countdown = _MIN_INTERVAL
         self.probing = False
+        self.reference = None  # the estimate of the copy in use after the last probe
+        self.seen = _SWITCHES[False]  # switches to the copy not in use, answered
 
     def next_is_parallel(self) -> bool:
         """Whether the next call runs the parallel copy."""
@@ -208,8 +237,9 @@ class _Entry:
             self.probing = True
             return not current
         self.countdown -= 1
-        if self.countdown <= 0:
+        if self.countdown <= 0 or self.seen != _SWITCHES[not current]:
             self.probing = True
+            self.seen = _SWITCHES[not current]
             return not current
         return current
 
@@ -229,13 +259,19 @@ class _Entry:
         if not probe:
             if self.estimate[parallel] > self.estimate[not parallel]:
                 self.countdown = 1  # slower than the other copy was: probe it next
+            elif self.reference is not None and self.estimate[parallel] < _FASTER * self.reference:
+                self.countdown = 1  # much faster than after the last probe: the load changed
             return
         if self.estimate[parallel] < self.estimate[not parallel]:
+            if self.estimate[parallel] < _FASTER * self.estimate[not parallel]:
+                _SWITCHES[parallel] += 1  # the others probe this copy at their next call
             self.parallel = parallel
             self.interval = _MIN_INTERVAL
+            self.seen = _SWITCHES[not parallel]
         else:
             self.interval = min(2 * self.interval, _MAX_INTERVAL)
         self.countdown = self.interval
+        self.reference = self.estimate[self.parallel]
 
 
 class _ThreadChoice:
