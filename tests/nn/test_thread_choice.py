@@ -54,7 +54,8 @@ def test_a_copy_in_use_that_speeds_up_brings_the_other_back_within_a_few_calls()
     # a second process: the parallel copy waits for the other core, and the serial copy
     # shares the caches with the other process
     _entry_calls(entry, {True: 9.0, False: 4.0}, 3000)
-    assert not entry.parallel and entry.interval == _compile._MAX_INTERVAL
+    assert not entry.parallel
+    assert entry.interval == _compile._MAX_INTERVAL
     # it leaves: the serial copy speeds up by a quarter, so the next probe comes early
     chosen = _entry_calls(entry, {True: 1.0, False: 3.0}, 16)
     assert entry.parallel
@@ -64,7 +65,8 @@ def test_a_copy_in_use_that_speeds_up_brings_the_other_back_within_a_few_calls()
     _entry_calls(entry, {True: 1.0, False: 3.0}, 3000)
     _entry_calls(entry, {True: 9.0, False: 3.0}, 3000)
     chosen = _entry_calls(entry, {True: 1.0, False: 3.0}, 16)
-    assert not any(chosen) and not entry.parallel
+    assert not any(chosen)
+    assert not entry.parallel
 
 
 def test_a_kernel_that_notices_the_load_change_tells_the_others():
@@ -80,7 +82,8 @@ def test_a_kernel_that_notices_the_load_change_tells_the_others():
     _entry_calls(first, {True: 1.0, False: 3.0}, 16)
     assert first.parallel
     chosen = _entry_calls(second, {True: 1.0, False: 3.0}, 2)
-    assert chosen == [True, True] and second.parallel
+    assert chosen == [True, True]
+    assert second.parallel
     # a switch by a narrow margin tells nobody
     third, fourth = _compile._Entry(), _compile._Entry()
     for entry in (third, fourth):
