@@ -33,8 +33,9 @@ layers dense), batches 16, 40, 128 and 512, float32 and float64:
    timed in the same rounds: target at most 1.05x;
 2. a float64 step against a float32 step of the same shape and batch: target at most 2.5x;
 3. [784, 4000, 4000, 10] at 1%, batch 128: the step while a second process trains the same
-   network on two threads (this script starts it) against the step before it started:
-   target at most 2.5x (a fair share of the cores is 2x). After it, each layer kernel's
+   network on two threads (this script starts it, then stops and continues it, so that
+   quiet and busy phases alternate) against the quiet steps either side: target at most
+   2.5x (a fair share of the cores is 2x). After it, each layer kernel's
    serial copy (what the busy phase runs) against its parallel copy on one thread, on the
    same arrays: about 1x.
 
@@ -47,6 +48,7 @@ import argparse
 import itertools
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -88,11 +90,12 @@ FULL["thread_networks"] = [
 FULL["thread_batches"] = [16, 40, 128, 512]
 QUICK["thread_networks"] = [([64, 2000, 2000, 10], [0.02, 0.02])]  # above PARALLEL_WORK
 QUICK["thread_batches"] = [16, 128]
-# figure 3: (sizes, hidden densities, batch) and seconds of stepping per phase
+# figure 3: (sizes, hidden densities, batch); cycles of a quiet and a busy phase, each
+# phase first settling, then timed
 FULL["busy_network"] = ([784, 4000, 4000, 10], [0.01, 0.01], 128)
-FULL["busy_seconds"] = 4.0
+FULL["busy_cycles"], FULL["busy_settle"], FULL["busy_seconds"] = 6, 0.5, 1.0
 QUICK["busy_network"] = ([64, 2000, 2000, 10], [0.02, 0.02], 128)
-QUICK["busy_seconds"] = 0.5
+QUICK["busy_cycles"], QUICK["busy_settle"], QUICK["busy_seconds"] = 2, 0.1, 0.2
 THREADS_TARGET = 1.05
 DTYPE_TARGET = 2.5
 BUSY_TARGET = 2.5
@@ -445,41 +448,65 @@ def busy_child(sizes, densities, batch):
 
 
 def busy_check(config):
-    """Figure 3: the step while a second process trains the same network, against quiet."""
+    """Figure 3: the step while a second process trains the same network, against quiet.
+
+    The competing process starts once and is then stopped and continued (``SIGSTOP``,
+    ``SIGCONT``), so that quiet and busy phases alternate, each cycle a quiet phase and
+    a busy one: the host's other load, which drifts over minutes, then weighs on both
+    sides of each ratio alike. Each busy phase's median is compared with the faster of
+    the quiet phases either side of it (their medians); figure 3 is the median of these
+    ratios. The first ``busy_settle`` seconds of each phase are not timed: both
+    processes' thread choices follow the change of load (in 0.1-0.2 s, measured). POSIX
+    only (``SIGSTOP``).
+    """
     sizes, densities, batch = config["busy_network"]
-    seconds = config["busy_seconds"]
+    seconds, settle, cycles = config["busy_seconds"], config["busy_settle"], config["busy_cycles"]
     model, X, y = busy_model(sizes, densities, batch)
-    stepping(model, X, y, seconds / 2)  # compile, settle the thread choice
-    quiet = stepping(model, X, y, seconds)
+    stepping(model, X, y, 2 * settle)  # compile, settle the thread choice
     spec = [",".join(map(str, sizes)), ",".join(map(str, densities)), str(batch)]
     child = subprocess.Popen(
         [sys.executable, __file__, "--busy-child", *spec], stdout=subprocess.PIPE, text=True
     )
+
+    def phase():
+        stepping(model, X, y, settle)  # the thread choice follows the load
+        return stepping(model, X, y, seconds)
+
+    quiet, busy = [], []
     try:
         if child.stdout.readline().strip() != "ready":
             raise RuntimeError("the competing training process did not start")
-        stepping(model, X, y, seconds / 2)  # the thread choice follows the load
-        busy = stepping(model, X, y, seconds)
+        os.kill(child.pid, signal.SIGSTOP)
+        for _ in range(cycles):
+            quiet.append(phase())
+            os.kill(child.pid, signal.SIGCONT)
+            busy.append(phase())
+            os.kill(child.pid, signal.SIGSTOP)
+        quiet.append(phase())
     finally:
         child.kill()
         child.wait()
-    after = stepping(model, X, y, seconds)
     threads = numba.config.NUMBA_NUM_THREADS
     print(
         f"\nbusy machine: {sizes} @ {'/'.join(f'{d:.1%}' for d in densities)}, batch {batch}, "
-        f"float32, {threads} threads, with a second process training the same network on "
-        f"{threads} threads; {os.cpu_count()} CPUs"
+        f"float32, {threads} threads, against a second process training the same network on "
+        f"{threads} threads, stopped and continued: {cycles} cycles of quiet and busy phases "
+        f"of {seconds:g} s; {os.cpu_count()} CPUs"
     )
-    for name, times in (("quiet", quiet), ("busy", busy), ("quiet after", after)):
+    ratios = []
+    for i, times in enumerate(busy):
+        before, after = np.median(quiet[i]), np.median(quiet[i + 1])
+        ratios.append(np.median(times) / min(before, after))
         print(
-            f"{name:>12}: median {np.median(times) * 1e3:.2f} ms, minimum "
-            f"{times.min() * 1e3:.2f} ms, mean {times.mean() * 1e3:.2f} ms over {times.size} steps"
+            f"  cycle {i + 1}: quiet {before * 1e3:.2f} ms, busy {np.median(times) * 1e3:.2f} ms "
+            f"(over {times.size} steps), quiet {after * 1e3:.2f} ms: {ratios[-1]:.2f}x"
         )
-    quiet_median = min(np.median(quiet), np.median(after))
+    quiet_all, busy_all = np.concatenate(quiet), np.concatenate(busy)
     print(
-        f"figure 3: busy/quiet {np.median(busy) / quiet_median:.2f}x by medians, "
-        f"{busy.mean() / min(quiet.mean(), after.mean()):.2f}x by means (target <= "
-        f"{BUSY_TARGET}x; a fair share of the cores is 2x)"
+        f"figure 3: busy/quiet {np.median(ratios):.2f}x, the median of the cycles' ratios "
+        f"(target <= {BUSY_TARGET}x; a fair share of the cores is 2x); all phases pooled: "
+        f"{np.median(busy_all) / np.median(quiet_all):.2f}x by medians, "
+        f"{busy_all.mean() / quiet_all.mean():.2f}x by means"
     )
 
 
