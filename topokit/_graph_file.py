@@ -23,6 +23,7 @@ import zipfile
 import numpy as np
 import scipy.sparse as sp
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit._plain import provenance_json
 
@@ -110,7 +111,8 @@ def write_layer(graph, path) -> None:
         "_is_array": np.array(True),
         **_provenance(graph, "topokit_"),
     }
-    np.savez_compressed(path, **arrays)
+    with replacing(path) as file:  # whole or not at all
+        np.savez_compressed(file, **arrays)
 
 
 def topology_arrays(topology) -> dict:
@@ -130,7 +132,8 @@ def topology_arrays(topology) -> dict:
 def write_topology(topology, path) -> None:
     """Write a topology (a Topology) to ``path``, which must end in ``.npz``."""
     path = _check_suffix(path)
-    np.savez_compressed(path, **topology_arrays(topology))
+    with replacing(path) as file:  # whole or not at all
+        np.savez_compressed(file, **topology_arrays(topology))
 
 
 # The index arrays that scipy.sparse.save_npz writes beside format, shape and data.

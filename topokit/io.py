@@ -29,6 +29,9 @@ __all__ = ["load", "load_layer", "load_topology", "save_layer", "save_topology"]
 def save_layer(graph: LayerGraph, path) -> None:
     """Write one layer graph to ``path`` (``.npz``).
 
+    A file already at ``path`` is replaced whole, once the new one is written: an
+    interrupted save leaves it as it was.
+
     Parameters
     ----------
     graph : LayerGraph
@@ -55,6 +58,9 @@ def save_layer(graph: LayerGraph, path) -> None:
 
 def save_topology(topology: Topology, path) -> None:
     """Write a :class:`~topokit.Topology` to ``path`` (``.npz``).
+
+    A file already at ``path`` is replaced whole, once the new one is written: an
+    interrupted save leaves it as it was.
 
     Parameters
     ----------

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from topokit import _atomic
 from topokit._errors import TopokitError
-from topokit.analysis import report as report_module
 from topokit.analysis.analyze import analyze_study, write_report
 from topokit.analysis.report import CAPTIONS
 from topokit.analysis.results import load_results
@@ -329,7 +329,7 @@ def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, monkeypatch):
         assert mode == "x"
         return HalfWrittenFile(path)
 
-    monkeypatch.setattr(report_module, "open", open_half, raising=False)
+    monkeypatch.setattr(_atomic, "open", open_half, raising=False)
     with pytest.raises(TopokitError, match=r"cannot write the report .*No space left"):
         write_report(tmp_path)
     monkeypatch.undo()

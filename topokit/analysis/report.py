@@ -17,13 +17,12 @@ reference band and fit the sparse runs only (the tables use every successful run
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit.analysis import _along_training, _findings, _markdown, plots
 from topokit.analysis.results import load_curves
@@ -258,26 +257,11 @@ def write(
     )
     path = directory / REPORT_FILENAME
     try:
-        _replace_text(path, text)
+        # whole or not at all: a reader, or a second study driver writing the same
+        # report, never sees half of one, and a failed write leaves the previous report
+        with replacing(path, binary=False) as file:
+            file.write(text)
     except OSError as exc:
         raise TopokitError(f"cannot write the report {str(path)!r}: {exc}") from exc
     analysis.report = path
     return path
-
-
-def _replace_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all.
-
-    The text goes to a new file beside ``path``, which then replaces it
-    (``os.replace``): a reader, or a second study driver writing the same report, never
-    sees half of one, and a failed write leaves the previous report as it was.
-    """
-    # a name of its own ("x": created here, with the permissions the umask gives any file)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    try:
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

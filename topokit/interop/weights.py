@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit._graph_file import (
     SPARSE_INDEX_PARTS,
@@ -427,4 +428,5 @@ def save_weights(path, matrices) -> None:
         if clash:
             raise TopokitError(f"matrix names clash in save_weights: {clash[0]!r} given twice")
         arrays.update(entries)
-    np.savez_compressed(path, **arrays)
+    with replacing(path) as file:  # whole or not at all
+        np.savez_compressed(file, **arrays)

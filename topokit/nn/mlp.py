@@ -9,6 +9,7 @@ import os
 import numpy as np
 import scipy.sparse as sp
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit._graph_file import read_topology, topology_arrays
 from topokit._validation import check_int, check_real, make_rng
@@ -713,7 +714,9 @@ class SparseMLP:
         """Write the weights, patterns, biases, configuration and history to ``.npz``.
 
         Optimizer state (momenta) is not saved; a loaded model predicts identically
-        and trains on with fresh optimizer state. The file holds the arrays of a
+        and trains on with fresh optimizer state. A file already at ``path`` (an earlier
+        checkpoint) is replaced whole, once the new one is written: an interrupted save
+        (Ctrl-C, a full disk) leaves it as it was. The file holds the arrays of a
         topology file too (:func:`topokit.save_topology`): :func:`topokit.load`,
         ``topokit metrics`` and ``topokit draw`` read it as the model's topology (its
         layers' patterns, with their family, parameters and seed).
@@ -742,7 +745,8 @@ class SparseMLP:
         for k, layer in enumerate(self.layers):
             arrays[f"layer{k}_weights"] = layer.weight_data
             arrays[f"layer{k}_bias"] = layer.bias
-        np.savez(path, **arrays)
+        with replacing(path) as file:  # an interrupted save keeps the previous file
+            np.savez(file, **arrays)
 
     @classmethod
     def load(cls, path) -> SparseMLP:
