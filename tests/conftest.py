@@ -13,6 +13,8 @@ tests on real MNIST, which otherwise skip with the reason.
 """
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +53,18 @@ def mnist_dir():
         if all((folder / name).is_file() for name in MNIST_FILES):
             return folder
     pytest.skip(f"real MNIST: no {', '.join(MNIST_FILES)} in {root_path}/mnist or {root_path}")
+
+
+@pytest.fixture
+def loaded_after():
+    """``loaded_after(statement, modules)``: which of ``modules`` a fresh interpreter has
+    imported after running ``statement`` (a set of names)."""
+
+    def loaded(statement: str, modules) -> set[str]:
+        names = tuple(modules)
+        code = f"import sys\n{statement}\nprint(','.join(m for m in {names!r} if m in sys.modules))"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return set(filter(None, done.stdout.strip().split(",")))
+
+    return loaded

@@ -3,9 +3,6 @@ the statistics, plots and pandas behind the analysis (its start-up time, on a lo
 and on every Dask worker); the public names come at their first use.
 """
 
-import subprocess
-import sys
-
 import pytest
 
 import topokit.analysis
@@ -14,13 +11,6 @@ from topokit.analysis.runner import run_study
 from topokit.analysis.statistics import fit_line
 
 _HEAVY = ("pandas", "scipy.stats", "matplotlib", "topokit.analysis.analyze")
-
-
-def _loaded_after(statement: str) -> set[str]:
-    code = f"import sys\n{statement}\nprint(','.join(m for m in {_HEAVY!r} if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return set(filter(None, done.stdout.strip().split(",")))
 
 
 @pytest.mark.parametrize(
@@ -36,8 +26,8 @@ def _loaded_after(statement: str) -> set[str]:
         ),
     ],
 )
-def test_what_each_import_loads(statement, loaded):
-    assert _loaded_after(statement) == loaded
+def test_what_each_import_loads(loaded_after, statement, loaded):
+    assert loaded_after(statement, _HEAVY) == loaded
 
 
 @pytest.mark.parametrize(

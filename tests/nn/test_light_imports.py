@@ -3,9 +3,6 @@
 The classes come at their first use, through the package's module ``__getattr__``.
 """
 
-import subprocess
-import sys
-
 import pytest
 
 import topokit.nn
@@ -13,15 +10,7 @@ from topokit.nn.classifier import SparseMLPClassifier
 from topokit.nn.linear import SparseLinear
 from topokit.nn.mlp import SparseMLP
 
-
-def _loaded_after(statement: str) -> set[str]:
-    code = (
-        f"import sys\n{statement}\n"
-        "print(','.join(m for m in ('numba', 'sklearn') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return set(filter(None, done.stdout.strip().split(",")))
+_HEAVY = ("numba", "sklearn")
 
 
 @pytest.mark.parametrize(
@@ -42,8 +31,8 @@ def _loaded_after(statement: str) -> set[str]:
         ),
     ],
 )
-def test_what_each_import_loads(statement, loaded):
-    assert _loaded_after(statement) == loaded
+def test_what_each_import_loads(loaded_after, statement, loaded):
+    assert loaded_after(statement, _HEAVY) == loaded
 
 
 @pytest.mark.parametrize(
