@@ -199,7 +199,9 @@ class Rewire(TrainingHook):
         new.weight_data[:] = np.sort(old.weight_data)
         new.bias[:] = old.bias
         model.layers[0] = new
-        state.model.optimizer._moments = None  # fresh optimizer state for every array
+        for arrays in model.optimizer.state:  # the old edges' moments mean nothing now
+            for array in arrays:
+                array[:] = 0
         self.graph = new.graph
 
 
