@@ -297,8 +297,9 @@ def test_ctrl_c_prints_the_runs_stored_and_the_command_that_resumes(config, tmp_
     out = tmp_path / "out"
     command = ["study", str(config), "--out", str(out), "--workers", "1"]
     # Ctrl-C in a terminal: the study starts with SIGINT's default action, whatever this
-    # process has (a process that ignores SIGINT passes that on to its children, and
-    # Python then never raises KeyboardInterrupt)
+    # process has. pytest started as a background command by a shell without job control
+    # (`bash -c 'python -m pytest &'`, a script's `cmd &`) ignores SIGINT from the start,
+    # passes that on to its children, and Python then never raises KeyboardInterrupt.
     ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     process = subprocess.Popen(
         [sys.executable, "-m", "topokit", *command],
