@@ -250,6 +250,13 @@ def _limit_file_size(limit):
 def test_full_disk_leaves_the_stored_runs_intact(config, tmp_path):
     """A disk that fills up (simulated by a file-size limit): exit 1, one line, the runs
     stored before untouched."""
+    # First the same study elsewhere, one seed, without the limit: numba's on-disk cache
+    # then holds every kernel the study runs. A kernel compiled under the limit could not
+    # be cached, and says so on stderr (numba's notices, not topokit's one line), which a
+    # fresh checkout whose earlier tests left a kernel uncompiled would hit.
+    config.write_text(TINY.replace("seeds = [0, 1]", "seeds = [0]"))
+    warm = [sys.executable, "-m", "topokit", "study", str(config), "--out", str(tmp_path / "warm")]
+    subprocess.run(warm, capture_output=True, timeout=300, check=True)
     config.write_text(TINY.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4, 5, 6, 7]"))
     study = load_study(config)
     first = study.runs()[0]
