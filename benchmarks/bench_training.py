@@ -60,6 +60,7 @@ from threadpoolctl import threadpool_limits
 
 from topokit.graph import LayerGraph
 from topokit.nn import SparseMLP, SparseMLPClassifier
+from topokit.nn._compile import measured_calls
 from topokit.nn._layer_backward import backward
 from topokit.nn._layer_forward import column_order, forward, forward_complete
 from topokit.nn._panels import panel_shape
@@ -468,9 +469,14 @@ def busy_check(config):
         [sys.executable, __file__, "--busy-child", *spec], stdout=subprocess.PIPE, text=True
     )
 
-    def phase():
+    calls = {"quiet": np.zeros(2, np.int64), "busy": np.zeros(2, np.int64)}
+
+    def phase(name):
         stepping(model, X, y, settle)  # the thread choice follows the load
-        return stepping(model, X, y, seconds)
+        before = np.array(measured_calls())
+        times = stepping(model, X, y, seconds)
+        calls[name] += np.array(measured_calls()) - before
+        return times
 
     quiet, busy = [], []
     try:
@@ -478,11 +484,11 @@ def busy_check(config):
             raise RuntimeError("the competing training process did not start")
         os.kill(child.pid, signal.SIGSTOP)
         for _ in range(cycles):
-            quiet.append(phase())
+            quiet.append(phase("quiet"))
             os.kill(child.pid, signal.SIGCONT)
-            busy.append(phase())
+            busy.append(phase("busy"))
             os.kill(child.pid, signal.SIGSTOP)
-        quiet.append(phase())
+        quiet.append(phase("quiet"))
     finally:
         child.kill()
         child.wait()
@@ -501,6 +507,10 @@ def busy_check(config):
             f"  cycle {i + 1}: quiet {before * 1e3:.2f} ms, busy {np.median(times) * 1e3:.2f} ms "
             f"(over {times.size} steps), quiet {after * 1e3:.2f} ms: {ratios[-1]:.2f}x"
         )
+    shares = ", ".join(
+        f"{name} phases {counts[1] / max(counts.sum(), 1):.0%}" for name, counts in calls.items()
+    )
+    print(f"  kernel calls on the parallel copies (the measured thread choice): {shares}")
     quiet_all, busy_all = np.concatenate(quiet), np.concatenate(busy)
     print(
         f"figure 3: busy/quiet {np.median(ratios):.2f}x, the median of the cycles' ratios "

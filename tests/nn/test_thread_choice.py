@@ -93,6 +93,14 @@ def test_a_kernel_that_notices_the_load_change_tells_the_others():
     assert _entry_calls(fourth, {True: 1.0, False: 3.0}, 2) == [True, True]
 
 
+def test_measured_calls_count_each_copy():
+    before = _compile.measured_calls()
+    chosen = _entry_calls(_compile._Entry(), {True: 1.0, False: 3.0}, 100)
+    serial, parallel = (b - a for a, b in zip(before, _compile.measured_calls(), strict=True))
+    assert (serial, parallel) == (chosen.count(False), chosen.count(True))
+    assert serial > 0
+
+
 def test_thread_choice_variable_is_checked():
     assert _compile._thread_choice({}) == "measured"
     assert _compile._thread_choice({"TOPOKIT_THREAD_CHOICE": "parallel"}) == "parallel"

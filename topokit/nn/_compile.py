@@ -59,6 +59,7 @@ __all__ = [
     "THREAD_CHOICE",
     "THREAD_CHOICE_VARIABLE",
     "jit",
+    "measured_calls",
     "parallel_and_serial",
 ]
 
@@ -101,6 +102,9 @@ _FASTER = 0.8
 # How many probes of any kernel found the serial (index 0) or the parallel (1) copy
 # clearly faster and switched to it: the load changed for every kernel of the process.
 _SWITCHES = [0, 0]
+# Calls of the measured choice, all kernels together: serial (index 0) and parallel (1)
+# copies. Read by :func:`measured_calls` (the busy-machine benchmark prints the shares).
+_CALLS = [0, 0]
 
 # Output (or input) neurons per parallel work item of the gather kernels.
 BLOCK = 16
@@ -245,6 +249,7 @@ class _Entry:
 
     def record(self, parallel, seconds) -> None:
         """Count a call of the parallel (True) or serial (False) copy that took ``seconds``."""
+        _CALLS[parallel] += 1
         probe, self.probing = self.probing, False
         if not self.warm[parallel]:
             self.warm[parallel] = True
@@ -272,6 +277,23 @@ class _Entry:
             self.interval = min(2 * self.interval, _MAX_INTERVAL)
         self.countdown = self.interval
         self.reference = self.estimate[self.parallel]
+
+
+def measured_calls() -> tuple[int, int]:
+    """``(serial, parallel)``: how many kernel calls the measured choice sent to each copy.
+
+    All kernels of the process together, since it started; calls under
+    :data:`PARALLEL_WORK`, on one thread or with ``TOPOKIT_THREAD_CHOICE=parallel`` are
+    not counted. The difference of two readings says which copies a stretch of training
+    ran: on a busy machine the serial ones.
+
+    Examples
+    --------
+    >>> serial, parallel = measured_calls()
+    >>> serial >= 0 and parallel >= 0
+    True
+    """
+    return _CALLS[0], _CALLS[1]
 
 
 class _ThreadChoice:
