@@ -7,15 +7,13 @@ plain containers need, so a crafted file cannot run code.
 from __future__ import annotations
 
 import codecs
-import contextlib
-import os
 import pickle
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit.nn.datasets._cache import data_folders
 from topokit.nn.datasets._dataset import Dataset
@@ -116,15 +114,9 @@ def _extract(archive: Path, folder: Path) -> Path:
                 if member.name not in wanted or not member.isfile():
                     continue
                 source = tar.extractfile(member)
-                handle, temporary = tempfile.mkstemp(dir=target, suffix=".part")
-                try:
-                    with os.fdopen(handle, "wb") as out:
-                        while chunk := source.read(1 << 20):
-                            out.write(chunk)
-                    os.replace(temporary, target / Path(member.name).name)
-                finally:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(temporary)
+                with replacing(target / Path(member.name).name) as out:
+                    while chunk := source.read(1 << 20):
+                        out.write(chunk)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise TopokitError(f"{archive}: cannot extract the CIFAR-10 archive ({exc})") from exc
     return target

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
-import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from topokit._atomic import replacing
 
 __all__ = ["TIMEOUT_SECONDS", "DownloadError", "fetch"]
 
@@ -69,30 +68,27 @@ def _reason(exc: BaseException) -> str:
 
 def _fetch_one(url: str, target: Path, md5: str | None, timeout: float) -> None:
     digest = hashlib.md5(usedforsecurity=False)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    try:
-        with (
-            os.fdopen(handle, "wb") as out,
-            urllib.request.urlopen(url, timeout=timeout) as response,
-        ):
-            expected_bytes = response.headers.get("Content-Length")
-            expected_bytes = int(expected_bytes) if expected_bytes else None
-            received = 0
-            with tqdm(
-                total=expected_bytes,
-                unit="B",
-                unit_scale=True,
-                desc=target.name,
-                disable=None,
-                leave=False,
-            ) as progress:
-                while chunk := response.read(_CHUNK_BYTES):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    progress.update(len(chunk))
+    # whole or not at all: a partial or corrupted download never takes the target's name
+    with (
+        replacing(target) as out,
+        urllib.request.urlopen(url, timeout=timeout) as response,
+    ):
+        expected_bytes = response.headers.get("Content-Length")
+        expected_bytes = int(expected_bytes) if expected_bytes else None
+        received = 0
+        with tqdm(
+            total=expected_bytes,
+            unit="B",
+            unit_scale=True,
+            desc=target.name,
+            disable=None,
+            leave=False,
+        ) as progress:
+            while chunk := response.read(_CHUNK_BYTES):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                progress.update(len(chunk))
         if expected_bytes is not None and received != expected_bytes:
             raise DownloadError(f"incomplete: received {received} of {expected_bytes} bytes")
         if md5 is not None and digest.hexdigest() != md5:
@@ -100,7 +96,3 @@ def _fetch_one(url: str, target: Path, md5: str | None, timeout: float) -> None:
                 f"checksum mismatch: MD5 {digest.hexdigest()}, expected {md5} "
                 "(the mirror served a different or corrupted file)"
             )
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
