@@ -1,7 +1,9 @@
 """run_study on Dask: a real LocalCluster, a real scheduler + worker pair on loopback,
 and an unreachable scheduler that fails fast, naming its address."""
 
+import contextlib
 import dataclasses
+import operator
 import os
 import signal
 import socket
@@ -14,6 +16,7 @@ import pytest
 
 from topokit._errors import TopokitError
 from topokit.analysis import ResultStore, load_study
+from topokit.analysis._dask import dask_client
 from topokit.analysis._study_checks import FamilySpec
 from topokit.analysis.runner import run_study
 
@@ -71,6 +74,17 @@ def test_local_cluster(study, tmp_path):
     assert sorted(statuses) == sorted(run.key for run in study.runs())
     again = run_study(study, tmp_path, dask="local:2", progress=False)
     assert (again.n_skipped, again.n_ok) == (4, 0)
+
+
+def test_a_local_cluster_starts_beside_another_dask_on_port_8787():
+    # Dask's default HTTP port held (by this socket, or already by something else): the
+    # local cluster neither warns (an error here) nor fails to start
+    with socket.socket() as held:
+        with contextlib.suppress(OSError):
+            held.bind(("", 8787))
+            held.listen()
+        with dask_client("local:1") as (client, _):
+            assert client.submit(operator.add, 41, 1).result() == 42
 
 
 def _dask_cli(*args):

@@ -42,7 +42,13 @@ def client():
         event.clear()
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            dashboard_address=None,
+            # the scheduler's HTTP server on a free port, not 8787 (another Dask, or
+            # another test run, may hold it)
+            scheduler_kwargs={"dashboard_address": ":0"},
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -75,6 +75,9 @@ def dask_client(address: str, *, timeout: float = DEFAULT_TIMEOUT, retries: int 
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # the scheduler's HTTP server (metrics) on a free port: with no address
+                # it takes 8787, and beside another Dask dashboard it warns and moves
+                scheduler_kwargs={"dashboard_address": ":0"},
                 host="127.0.0.1",
             )
         threads = max(1, _cores() // n_local)  # the rule of the local pool's workers
