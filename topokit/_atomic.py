@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 
 __all__ = ["replacing"]
@@ -26,15 +27,17 @@ def replacing(path, binary=True):
     Parameters
     ----------
     path : str or os.PathLike
-        The file to write (it may exist; it is replaced only at the end).
+        The file to write (it may exist; it is replaced only at the end). A symbolic
+        link is followed: the file it points to is the one replaced.
     binary : bool, default True
         A binary file; else a UTF-8 text file with ``"\\n"`` line ends.
 
     Yields
     ------
     file object
-        The temporary file, named ``.<name>.<pid>.<hex>.part`` beside ``path``, created
-        here (mode ``"x"``, so with the permissions the umask gives any new file).
+        The temporary file, named ``.<name>.<pid>.<hex>.part`` beside the target,
+        created here (mode ``"x"``) with the permission bits of the file it replaces,
+        or those the umask gives a new file.
 
     Examples
     --------
@@ -57,6 +60,12 @@ def replacing(path, binary=True):
     FileNotFoundError: [Errno 2] No such file or directory: '.../missing/notes.txt'
     """
     path = Path(os.fspath(path))
+    if path.is_symlink():  # replace what the link points to, as writing in place would
+        path = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:  # no file yet (or none that can be read): the umask's permissions
+        mode = None
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
     options = {"mode": "xb"} if binary else {"mode": "x", "encoding": "utf-8", "newline": "\n"}
     try:
@@ -66,6 +75,8 @@ def replacing(path, binary=True):
     try:
         with file:
             yield file
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit.graph import LayerGraph
 from topokit.spectrum import ramanujan_bound, top_singular_values
@@ -91,7 +92,9 @@ def draw_layer(graph: LayerGraph, path=None):
     _draw_spectrum(spectrum_axes, graph)
     figure.suptitle(_title(graph), fontsize=14)
     if path is not None:
-        figure.savefig(path, dpi=150)
+        # the suffix picks the format; an interrupted save keeps the previous file
+        with replacing(path) as file:
+            figure.savefig(file, dpi=150, format=os.path.splitext(os.fspath(path))[1][1:].lower())
     return figure
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit.analysis.statistics import OUTCOME_LABELS, fit_line
 
@@ -815,8 +816,11 @@ def save_figure(figure, folder, stem: str) -> list[Path]:
     paths = [folder / f"{stem}.png", folder / f"{stem}.svg"]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        figure.savefig(paths[0], dpi=_DPI, metadata={"Software": None})
-        figure.savefig(paths[1], metadata={"Date": None})
+        # each file whole or not at all: an interrupted report keeps the earlier figures
+        with replacing(paths[0]) as file:
+            figure.savefig(file, format="png", dpi=_DPI, metadata={"Software": None})
+        with replacing(paths[1]) as file:
+            figure.savefig(file, format="svg", metadata={"Date": None})
     except OSError as exc:
         raise TopokitError(f"cannot write the figure {stem!r} to {str(folder)!r}: {exc}") from exc
     return paths

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit.analysis import _registries
 from topokit.analysis._snapshots import decode_layer
@@ -806,12 +807,14 @@ def export_results(directory, path=None, *, format: str | None = None, table="re
     frame = loaders[table](directory)
     path = Path(directory) / f"{table}.{format}" if path is None else Path(path)
     try:
-        if format == "csv":
-            frame.to_csv(path, index=False)
-        elif format == "json":
-            frame.to_json(path, orient="records", indent=1)
-        else:
-            frame.to_parquet(path, index=False)
+        # whole or not at all: an interrupted export keeps the previous file
+        with replacing(path, binary=format == "parquet") as file:
+            if format == "csv":
+                frame.to_csv(file, index=False)
+            elif format == "json":
+                frame.to_json(file, orient="records", indent=1)
+            else:
+                frame.to_parquet(file, index=False)
     except OSError as exc:
         raise TopokitError(f"cannot write {str(path)!r}: {exc}") from exc
     return path

@@ -52,6 +52,7 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
+from topokit._atomic import replacing
 from topokit._errors import TopokitError
 from topokit._plain import provenance_json
 from topokit._validation import check_int
@@ -103,7 +104,8 @@ def _layer_edges(sizes: list[int], layers: list[LayerGraph]):
 
 
 def _open_for_writing(path):
-    return open(os.fspath(path), "w", encoding="utf-8", newline="\n")
+    """A text file that replaces ``path`` once written whole (:func:`topokit._atomic.replacing`)."""
+    return replacing(path, binary=False)
 
 
 # -------------------------------------------------------------- what is read
