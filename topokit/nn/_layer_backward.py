@@ -149,6 +149,14 @@ def backward_inputs(indptr, indices, data, gt, gxt, relu_out=None):  # pragma: n
             gather(indptr, indices, data, first, last, gt, gxt, True, relu_out, 0)
 
 
+def _backward_edge(k, indices, data, x, gt, gxt, sums, t0, count):  # pragma: no cover - numba
+    """Edge k of :func:`_backward_tile`: its dot product's vector (:func:`_simd.dot_vector`)
+    and ``sums`` plus ``data[k]`` times the edge's tile of ``gt``."""
+    g = _simd.load_tile(gt, _simd.at(indices, k), t0, count)
+    dot = _simd.dot_vector(x, g)
+    return dot, _simd.fma_tile(_simd.splat(gxt, _simd.at(data, k)), g, sums)
+
+
 def _backward_tile(  # pragma: no cover - numba
     i, k0, k1, indices, data, xt, gt, grad, gxt, t0, relu, zero, count
 ):
@@ -156,14 +164,28 @@ def _backward_tile(  # pragma: no cover - numba
 
     ``xt[i]``'s tile and ``gxt[i]``'s running sums stay in registers across the
     row's edges; each edge's tile of ``gt`` is loaded once for both. The first tile
-    (``t0 == 0``) sets ``grad[k]`` to ``0 + dot``, later ones add to it.
+    (``t0 == 0``) sets ``grad[k]`` to ``0 + dot``, later ones add to it. Edges go
+    four at a time, their dot products totalled together (:func:`_simd.add_totals4`,
+    the same bits as four :func:`_simd.dot_tile`), then the rest one by one.
     """
     # ``count`` is a constant at every call, and numba inlines this function there
     # (inline="always"): the intrinsics see it as a literal, and no call per row
     first = t0 == 0
     x = _simd.load_tile(xt, i, t0, count)
     sums = _simd.splat_tile(gxt, zero, count)
-    for k in range(k0, k1):
+    k = k0
+    while k + 4 <= k1:
+        if k + PREFETCH + 4 <= k1:
+            for ahead in range(k + PREFETCH, k + PREFETCH + 4):
+                _simd.prefetch_tile(gt, _simd.at(indices, ahead), t0, count)
+        d0, sums = _backward_edge(k, indices, data, x, gt, gxt, sums, t0, count)
+        d1, sums = _backward_edge(k + 1, indices, data, x, gt, gxt, sums, t0, count)
+        d2, sums = _backward_edge(k + 2, indices, data, x, gt, gxt, sums, t0, count)
+        d3, sums = _backward_edge(k + 3, indices, data, x, gt, gxt, sums, t0, count)
+        _simd.add_totals4(grad, k, d0, d1, d2, d3, first)
+        k += 4
+    rest = k
+    for k in range(rest, k1):
         if k + PREFETCH < k1:
             _simd.prefetch_tile(gt, _simd.at(indices, k + PREFETCH), t0, count)
         g = _simd.load_tile(gt, _simd.at(indices, k), t0, count)
@@ -275,6 +297,9 @@ _gather_tile4 = _compile.jit(_gather_tile4, error_model="numpy", fastmath=_CONTR
 _gather_tile1 = _compile.jit(_gather_tile1, error_model="numpy", fastmath=_CONTRACT)
 _finish = _compile.jit(_finish, error_model="numpy", fastmath=_CONTRACT)
 gather = _compile.jit(gather, error_model="numpy", fastmath=_CONTRACT)
+_backward_edge = _compile.jit(
+    _backward_edge, inline="always", error_model="numpy", fastmath=_CONTRACT
+)
 _backward_tile = _compile.jit(
     _backward_tile, inline="always", error_model="numpy", fastmath=_CONTRACT
 )

@@ -325,19 +325,7 @@ def total(typingctx, a):
         return None
 
     def codegen(context, builder, signature, args):
-        value = args[0]
-        count = value.type.count
-        undefined = ir.Constant(value.type, ir.Undefined)
-        while count > 1:
-            half = count // 2
-            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
-            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, count)))
-            value = builder.fadd(
-                builder.shuffle_vector(value, undefined, low),
-                builder.shuffle_vector(value, undefined, high),
-            )
-            undefined = ir.Constant(value.type, ir.Undefined)
-            count = half
+        value = _halves_added(builder, args[0], 1)
         return builder.extract_element(value, ir.Constant(ir.IntType(32), 0))
 
     return a.dtype(a), codegen
@@ -494,54 +482,153 @@ def store_columns(typingctx, array, row, col, values):
     return types.none(array, row, col, values), codegen
 
 
+def _is_dot_pair(xs, ys):
+    """Whether two numba types are tiles that :func:`dot_tile` takes."""
+    return (
+        isinstance(xs, types.UniTuple)
+        and xs == ys
+        and xs.count in (1, 2, 4, 8)
+        and isinstance(xs.dtype, Vector)
+    )
+
+
+def _dot_vector_value(builder, xs, ys, n):
+    """LLVM code of :func:`dot_vector`: the products of two tiles summed to one vector."""
+    x = [builder.extract_value(xs, v) for v in range(n)]
+    y = [builder.extract_value(ys, v) for v in range(n)]
+    vector_type = x[0].type
+    name = f"llvm.fma.{_suffix(vector_type)}"
+    if n == 1:
+        sums = [builder.fmul(x[0], y[0])]
+    else:
+        sums = [
+            _intrinsic_call(
+                builder,
+                name,
+                vector_type,
+                [x[2 * p + 1], y[2 * p + 1], builder.fmul(x[2 * p], y[2 * p])],
+            )
+            for p in range(n // 2)
+        ]
+    while len(sums) > 1:
+        sums = [builder.fadd(sums[2 * q], sums[2 * q + 1]) for q in range(len(sums) // 2)]
+    return sums[0]
+
+
+def _halves_added(builder, value, segments):
+    """Each of ``segments`` equal runs of lanes of ``value`` summed as :func:`total` sums a
+    vector (first halves added to second halves, down to one lane a run): a vector of
+    ``segments`` lanes, run q's total in lane q."""
+    size = value.type.count // segments
+    while size > 1:
+        half = size // 2
+        low = [q * size + i for q in range(segments) for i in range(half)]
+        high = [q * size + half + i for q in range(segments) for i in range(half)]
+        value = builder.fadd(
+            _shuffled(builder, value, None, low), _shuffled(builder, value, None, high)
+        )
+        size = half
+    return value
+
+
+def _shuffled(builder, a, b, lanes):
+    """The ``lanes`` of ``a`` (then of ``b``, numbered on from ``a``'s) as one vector."""
+    b = ir.Constant(a.type, ir.Undefined) if b is None else b
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), len(lanes)), lanes)
+    return builder.shuffle_vector(a, b, mask)
+
+
 @intrinsic
 def dot_tile(typingctx, xs, ys):
     """``Σ xs[v] · ys[v]`` over a tuple of one, two, four or eight vectors, as one scalar.
 
     Products in pairs as ``fma(x1, y1, x0 · y0)``, the pair sums added pairwise,
-    ``(p0 + p1) + (p2 + p3)`` for eight, then the vector's elements by :func:`total`'s
-    order.
+    ``(p0 + p1) + (p2 + p3)`` for eight (:func:`dot_vector`), then the vector's
+    elements by :func:`total`'s order.
     """
-    if not (isinstance(xs, types.UniTuple) and xs == ys and xs.count in (1, 2, 4, 8)):
-        return None
-    if not isinstance(xs.dtype, Vector):
+    if not _is_dot_pair(xs, ys):
         return None
     n = xs.count
 
     def codegen(context, builder, signature, args):
-        x = [builder.extract_value(args[0], v) for v in range(n)]
-        y = [builder.extract_value(args[1], v) for v in range(n)]
-        vector_type = x[0].type
-        name = f"llvm.fma.{_suffix(vector_type)}"
-        if n == 1:
-            sums = [builder.fmul(x[0], y[0])]
-        else:
-            sums = [
-                _intrinsic_call(
-                    builder,
-                    name,
-                    vector_type,
-                    [x[2 * p + 1], y[2 * p + 1], builder.fmul(x[2 * p], y[2 * p])],
-                )
-                for p in range(n // 2)
-            ]
-        while len(sums) > 1:
-            sums = [builder.fadd(sums[2 * q], sums[2 * q + 1]) for q in range(len(sums) // 2)]
-        value = sums[0]
-        count = vector_type.count
-        while count > 1:
-            half = count // 2
-            undefined = ir.Constant(value.type, ir.Undefined)
-            low = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half)))
-            high = ir.Constant(ir.VectorType(ir.IntType(32), half), list(range(half, count)))
-            value = builder.fadd(
-                builder.shuffle_vector(value, undefined, low),
-                builder.shuffle_vector(value, undefined, high),
-            )
-            count = half
+        value = _halves_added(builder, _dot_vector_value(builder, *args, n), 1)
         return builder.extract_element(value, ir.Constant(ir.IntType(32), 0))
 
     return xs.dtype.dtype(xs, ys), codegen
+
+
+@intrinsic
+def dot_vector(typingctx, xs, ys):
+    """:func:`dot_tile` before its last step: the products summed to one vector.
+
+    ``total(dot_vector(xs, ys)) == dot_tile(xs, ys)``, bit for bit; four of them go to
+    :func:`add_totals4`, which sums them with fewer shuffles than four totals.
+    """
+    if not _is_dot_pair(xs, ys):
+        return None
+    n = xs.count
+
+    def codegen(context, builder, signature, args):
+        return _dot_vector_value(builder, *args, n)
+
+    return xs.dtype(xs, ys), codegen
+
+
+@intrinsic
+def add_totals4(typingctx, array, index, v0, v1, v2, v3, first):
+    """``array[index + q] = (0 if first else array[index + q]) + total(v_q)``, q = 0..3.
+
+    The four totals are :func:`total`'s, bit for bit, taken together: the vectors'
+    halves go side by side into shared vectors before each addition, so four totals
+    take five vector additions and ten shuffles instead of (for sixteen lanes) sixteen
+    and sixteen. ``array`` is 1-D, of the vectors' dtype, with ``index + 3`` in range;
+    the four elements are read and written as one unaligned vector. ``first`` (a bool
+    at run time): start from 0 (``0 + t`` turns a total of -0.0 into 0.0, as the
+    kernels' ``zero + dot`` does).
+    """
+    if not (isinstance(v0, Vector) and v0 == v1 == v2 == v3):
+        return None
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype == v0.dtype):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vectors = args[2:6]
+        lanes_ = vectors[0].type.count
+        half = lanes_ // 2
+        low = list(range(half))
+        high = list(range(half, lanes_))
+        # first step of each total, two vectors a time: [a low, b low] + [a high, b high]
+        pairs = [
+            builder.fadd(
+                _shuffled(builder, a, b, low + [lanes_ + i for i in low]),
+                _shuffled(builder, a, b, high + [lanes_ + i for i in high]),
+            )
+            for a, b in (vectors[:2], vectors[2:])
+        ]
+        # second step, the four runs of half lanes into one vector of quarters
+        quarter = half // 2
+        low = [q * half + i for q in range(2) for i in range(quarter)]
+        high = [q * half + quarter + i for q in range(2) for i in range(quarter)]
+        a, b = pairs
+        value = builder.fadd(
+            _shuffled(builder, a, b, low + [lanes_ + i for i in low]),
+            _shuffled(builder, a, b, high + [lanes_ + i for i in high]),
+        )
+        totals = _halves_added(builder, value, 4)
+        element = context.make_array(signature.args[0])(context, builder, args[0])
+        position = context.cast(builder, args[1], signature.args[1], types.intp)
+        item = cgutils.get_item_pointer(
+            context, builder, signature.args[0], element, [position], wraparound=False
+        )
+        pointer = builder.bitcast(item, ir.PointerType(totals.type))
+        align = array.dtype.bitwidth // 8
+        start = builder.select(
+            args[6], ir.Constant(totals.type, None), builder.load(pointer, align=align)
+        )
+        builder.store(builder.fadd(start, totals), pointer, align=align)
+        return context.get_dummy_value()
+
+    return types.none(array, index, v0, v1, v2, v3, first), codegen
 
 
 @intrinsic

@@ -21,8 +21,10 @@ import numpy as np
 
 __all__ = [
     "add",
+    "add_totals4",
     "at",
     "dot_tile",
+    "dot_vector",
     "fma",
     "fma_columns",
     "fma_tile",
@@ -168,12 +170,9 @@ def total(a):
     return a[0]
 
 
-def dot_tile(xs, ys):
-    """``Σ xs[v] · ys[v]`` over a tuple of 1, 2, 4 or 8 vectors, in the intrinsic's order.
-
-    Products in pairs as ``fma(x1, y1, x0 · y0)``, the pair sums added pairwise, then
-    the vector's elements by :func:`total`'s order.
-    """
+def dot_vector(xs, ys):
+    """:func:`dot_tile` before its total: products in pairs as ``fma(x1, y1, x0 · y0)``,
+    the pair sums added pairwise, one vector."""
     if len(xs) == 1:
         sums = [xs[0] * ys[0]]
     else:
@@ -182,7 +181,20 @@ def dot_tile(xs, ys):
         ]
     while len(sums) > 1:
         sums = [sums[2 * q] + sums[2 * q + 1] for q in range(len(sums) // 2)]
-    return total(sums[0])
+    return sums[0]
+
+
+def dot_tile(xs, ys):
+    """``Σ xs[v] · ys[v]`` over a tuple of 1, 2, 4 or 8 vectors, in the intrinsic's order:
+    :func:`dot_vector`, then the vector's elements by :func:`total`'s order."""
+    return total(dot_vector(xs, ys))
+
+
+def add_totals4(array, index, v0, v1, v2, v3, first):
+    """``array[index + q] = (0 if first else array[index + q]) + total(v_q)``, q = 0..3."""
+    for q, vector in enumerate((v0, v1, v2, v3)):
+        start = array.dtype.type(0) if first else array[index + q]
+        array[index + q] = start + total(vector)
 
 
 def pairwise_total8(a):
