@@ -1,8 +1,8 @@
 """The vector intrinsics' orders of operations, against their own one-at-a-time forms.
 
 The kernels' results are the same for any tiling and thread count because every
-intrinsic fixes its order; :func:`topokit.nn._simd.add_totals4`, which the weight
-gradients use four edges at a time, must therefore give exactly what four
+intrinsic fixes its order; :func:`topokit.nn._simd.add_totals`, which the weight
+gradients use two or four edges at a time, must therefore give exactly what as many
 :func:`~topokit.nn._simd.total` calls give, on values where the order shows (random
 floats of mixed magnitudes, not small integers whose sums are exact).
 """
@@ -19,10 +19,11 @@ pytestmark = pytest.mark.skipif(
 
 
 @numba.njit
-def _four_totals(rows, out, index, first):
+def _totals_together(rows, out, index, first):
     v0, v1 = _simd.load(rows, 0, 0), _simd.load(rows, 1, 0)
     v2, v3 = _simd.load(rows, 2, 0), _simd.load(rows, 3, 0)
-    _simd.add_totals4(out, index, v0, v1, v2, v3, first)
+    _simd.add_totals(out, index, (v0, v1, v2, v3), first)
+    _simd.add_totals(out, index + 4, (v2, v0), first)
 
 
 @numba.njit
@@ -31,6 +32,9 @@ def _one_total_each(rows, out, index, first):
     for q in range(4):
         value = _simd.total(_simd.load(rows, q, 0))
         out[index + q] = zero + value if first else out[index + q] + value
+    for q, row in enumerate((2, 0)):
+        value = _simd.total(_simd.load(rows, row, 0))
+        out[index + 4 + q] = zero + value if first else out[index + 4 + q] + value
 
 
 @numba.njit
@@ -42,7 +46,7 @@ def _dots(xt, gt, k):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("first", [True, False])
-def test_add_totals4_gives_four_totals_bit_for_bit(dtype, first):
+def test_add_totals_gives_the_totals_bit_for_bit(dtype, first):
     rng = np.random.default_rng(7)
     lanes = 64 // np.dtype(dtype).itemsize
     for trial in range(200):
@@ -50,9 +54,9 @@ def test_add_totals4_gives_four_totals_bit_for_bit(dtype, first):
         rows = rows.astype(dtype)
         if trial == 0:
             rows[1] = -0.0  # a total of -0.0: 0 + (-0.0) is 0.0 when first
-        start = rng.standard_normal(7).astype(dtype)
+        start = rng.standard_normal(9).astype(dtype)
         got, expected = start.copy(), start.copy()
-        _four_totals(rows, got, 2, first)
+        _totals_together(rows, got, 2, first)
         _one_total_each(rows, expected, 2, first)
         assert got.tobytes() == expected.tobytes()
 

@@ -111,8 +111,8 @@ def _ops(a, b, c, out):
     simd.store(out, 13, 0, simd.dot_vector(simd.load_tile(a, 9, 0, 4), simd.load_tile(b, 9, 0, 4)))
     v0, v1 = simd.load(b, 9, 0), simd.load(b, 9, step)
     v2, v3 = simd.load(b, 9, 2 * step), simd.load(b, 9, 3 * step)
-    simd.add_totals4(c[9], 2, v0, v1, v2, v3, True)
-    simd.add_totals4(c[8], 1, v3, v2, v1, v0, False)
+    simd.add_totals(c[9], 2, (v0, v1, v2, v3), True)
+    simd.add_totals(c[8], 1, (v3, v2), False)
     return simd.pairwise_total8(eight), total, dots
 
 
@@ -136,7 +136,7 @@ def test_numpy_stand_ins_compute_what_the_intrinsics_compute(dtype):
     a[2, :3] = [np.nan, -0.0, -1.0]  # relu keeps NaN and -0.0
     b[3, :2] = [np.nan, 0.0]  # times_positive: NaN and 0 are not positive
     compiled, numpy = np.zeros((14, width), dtype=dtype), np.zeros((14, width), dtype=dtype)
-    c_numpy = c.copy()  # add_totals4 writes into rows of c
+    c_numpy = c.copy()  # add_totals writes into rows of c
     expected = _compiled_ops(a, b, c, compiled)
     got = _numpy_ops(a, b, c_numpy, numpy)
     np.testing.assert_array_equal(c_numpy, c)

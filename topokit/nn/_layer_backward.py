@@ -165,8 +165,9 @@ def _backward_tile(  # pragma: no cover - numba
     ``xt[i]``'s tile and ``gxt[i]``'s running sums stay in registers across the
     row's edges; each edge's tile of ``gt`` is loaded once for both. The first tile
     (``t0 == 0``) sets ``grad[k]`` to ``0 + dot``, later ones add to it. Edges go
-    four at a time, their dot products totalled together (:func:`_simd.add_totals4`,
-    the same bits as four :func:`_simd.dot_tile`), then the rest one by one.
+    four at a time in tiles of up to four vectors, their dot products totalled together
+    (:func:`_simd.add_totals`, the same bits as :func:`_simd.dot_tile` one by one), then
+    the rest (and every edge of a tile of eight) one by one.
     """
     # ``count`` is a constant at every call, and numba inlines this function there
     # (inline="always"): the intrinsics see it as a literal, and no call per row
@@ -174,7 +175,9 @@ def _backward_tile(  # pragma: no cover - numba
     x = _simd.load_tile(xt, i, t0, count)
     sums = _simd.splat_tile(gxt, zero, count)
     k = k0
-    while k + 4 <= k1:
+    # a tile of eight vectors of xt, one of gt and the sums fill most registers: four
+    # more vectors spilled (the float64 backward 6-15% slower), and two gained nothing
+    while count <= 4 and k + 4 <= k1:
         if k + PREFETCH + 4 <= k1:
             for ahead in range(k + PREFETCH, k + PREFETCH + 4):
                 _simd.prefetch_tile(gt, _simd.at(indices, ahead), t0, count)
@@ -182,7 +185,7 @@ def _backward_tile(  # pragma: no cover - numba
         d1, sums = _backward_edge(k + 1, indices, data, x, gt, gxt, sums, t0, count)
         d2, sums = _backward_edge(k + 2, indices, data, x, gt, gxt, sums, t0, count)
         d3, sums = _backward_edge(k + 3, indices, data, x, gt, gxt, sums, t0, count)
-        _simd.add_totals4(grad, k, d0, d1, d2, d3, first)
+        _simd.add_totals(grad, k, (d0, d1, d2, d3), first)
         k += 4
     rest = k
     for k in range(rest, k1):

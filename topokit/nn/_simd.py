@@ -562,7 +562,7 @@ def dot_vector(typingctx, xs, ys):
     """:func:`dot_tile` before its last step: the products summed to one vector.
 
     ``total(dot_vector(xs, ys)) == dot_tile(xs, ys)``, bit for bit; four of them go to
-    :func:`add_totals4`, which sums them with fewer shuffles than four totals.
+    :func:`add_totals`, which sums several with fewer shuffles than their totals one by one.
     """
     if not _is_dot_pair(xs, ys):
         return None
@@ -575,46 +575,42 @@ def dot_vector(typingctx, xs, ys):
 
 
 @intrinsic
-def add_totals4(typingctx, array, index, v0, v1, v2, v3, first):
-    """``array[index + q] = (0 if first else array[index + q]) + total(v_q)``, q = 0..3.
+def add_totals(typingctx, array, index, vectors, first):
+    """``array[index + q] = (0 if first else array[index + q]) + total(vectors[q])``.
 
-    The four totals are :func:`total`'s, bit for bit, taken together: the vectors'
-    halves go side by side into shared vectors before each addition, so four totals
-    take five vector additions and ten shuffles instead of (for sixteen lanes) sixteen
-    and sixteen. ``array`` is 1-D, of the vectors' dtype, with ``index + 3`` in range;
-    the four elements are read and written as one unaligned vector. ``first`` (a bool
-    at run time): start from 0 (``0 + t`` turns a total of -0.0 into 0.0, as the
-    kernels' ``zero + dot`` does).
+    ``vectors`` is a tuple of two or four vectors. Their totals are :func:`total`'s, bit
+    for bit, taken together: before each addition the vectors' halves go side by side
+    into shared vectors, so four totals of sixteen lanes take five vector additions and
+    ten shuffles instead of sixteen and sixteen. ``array`` is 1-D, of the vectors'
+    dtype, with ``index + len(vectors) - 1`` in range; those elements are read and
+    written as one unaligned vector. ``first`` (a bool at run time): start from 0
+    (``0 + t`` turns a total of -0.0 into 0.0, as the kernels' ``zero + dot`` does).
     """
-    if not (isinstance(v0, Vector) and v0 == v1 == v2 == v3):
+    if not (_is_vectors(vectors) and vectors.count in (2, 4)):
         return None
-    if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype == v0.dtype):
+    if not (isinstance(array, types.Array) and array.ndim == 1):
         return None
+    if array.dtype != vectors.dtype.dtype:
+        return None
+    n = vectors.count
 
     def codegen(context, builder, signature, args):
-        vectors = args[2:6]
-        lanes_ = vectors[0].type.count
-        half = lanes_ // 2
-        low = list(range(half))
-        high = list(range(half, lanes_))
-        # first step of each total, two vectors a time: [a low, b low] + [a high, b high]
-        pairs = [
-            builder.fadd(
-                _shuffled(builder, a, b, low + [lanes_ + i for i in low]),
-                _shuffled(builder, a, b, high + [lanes_ + i for i in high]),
-            )
-            for a, b in (vectors[:2], vectors[2:])
-        ]
-        # second step, the four runs of half lanes into one vector of quarters
-        quarter = half // 2
-        low = [q * half + i for q in range(2) for i in range(quarter)]
-        high = [q * half + quarter + i for q in range(2) for i in range(quarter)]
-        a, b = pairs
-        value = builder.fadd(
-            _shuffled(builder, a, b, low + [lanes_ + i for i in low]),
-            _shuffled(builder, a, b, high + [lanes_ + i for i in high]),
-        )
-        totals = _halves_added(builder, value, 4)
+        values = [builder.extract_value(args[2], q) for q in range(n)]
+        lanes_ = values[0].type.count
+        runs, size = 1, lanes_  # each vector holds ``runs`` partial totals of ``size`` lanes
+        while len(values) > 1:
+            half = size // 2
+            low = [r * size + i for r in range(runs) for i in range(half)]
+            high = [r * size + half + i for r in range(runs) for i in range(half)]
+            values = [
+                builder.fadd(
+                    _shuffled(builder, a, b, low + [lanes_ + i for i in low]),
+                    _shuffled(builder, a, b, high + [lanes_ + i for i in high]),
+                )
+                for a, b in zip(values[::2], values[1::2], strict=True)
+            ]
+            runs, size = 2 * runs, half
+        totals = _halves_added(builder, values[0], runs)
         element = context.make_array(signature.args[0])(context, builder, args[0])
         position = context.cast(builder, args[1], signature.args[1], types.intp)
         item = cgutils.get_item_pointer(
@@ -623,12 +619,12 @@ def add_totals4(typingctx, array, index, v0, v1, v2, v3, first):
         pointer = builder.bitcast(item, ir.PointerType(totals.type))
         align = array.dtype.bitwidth // 8
         start = builder.select(
-            args[6], ir.Constant(totals.type, None), builder.load(pointer, align=align)
+            args[3], ir.Constant(totals.type, None), builder.load(pointer, align=align)
         )
         builder.store(builder.fadd(start, totals), pointer, align=align)
         return context.get_dummy_value()
 
-    return types.none(array, index, v0, v1, v2, v3, first), codegen
+    return types.none(array, index, vectors, first), codegen
 
 
 @intrinsic

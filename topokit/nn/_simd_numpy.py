@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "add",
-    "add_totals4",
+    "add_totals",
     "at",
     "dot_tile",
     "dot_vector",
@@ -190,9 +190,9 @@ def dot_tile(xs, ys):
     return total(dot_vector(xs, ys))
 
 
-def add_totals4(array, index, v0, v1, v2, v3, first):
-    """``array[index + q] = (0 if first else array[index + q]) + total(v_q)``, q = 0..3."""
-    for q, vector in enumerate((v0, v1, v2, v3)):
+def add_totals(array, index, vectors, first):
+    """``array[index + q] = (0 if first else array[index + q]) + total(vectors[q])``."""
+    for q, vector in enumerate(vectors):
         start = array.dtype.type(0) if first else array[index + q]
         array[index + q] = start + total(vector)
 

@@ -86,7 +86,7 @@ def _dot_tile_row(i, k0, k1, indices, xt, gt, out, t0, count):  # pragma: no cov
     """``out[k] += dot(xt[i], gt[indices[k]])`` over one tile of ``count`` vectors from ``t0``.
 
     Edges go four at a time, their dot products totalled together
-    (:func:`_simd.add_totals4`, the same bits as four :func:`_simd.dot_tile`), then the
+    (:func:`_simd.add_totals`, the same bits as four :func:`_simd.dot_tile`), then the
     rest one by one.
     """
     # ``count`` is a constant at every call, and numba inlines this function there
@@ -97,15 +97,11 @@ def _dot_tile_row(i, k0, k1, indices, xt, gt, out, t0, count):  # pragma: no cov
         if k + PREFETCH + 4 <= k1:
             for ahead in range(k + PREFETCH, k + PREFETCH + 4):
                 _simd.prefetch_tile(gt, _simd.at(indices, ahead), t0, count)
-        _simd.add_totals4(
-            out,
-            k,
-            _dot_vector_at(k, indices, x, gt, t0, count),
-            _dot_vector_at(k + 1, indices, x, gt, t0, count),
-            _dot_vector_at(k + 2, indices, x, gt, t0, count),
-            _dot_vector_at(k + 3, indices, x, gt, t0, count),
-            False,
-        )
+        d0 = _dot_vector_at(k, indices, x, gt, t0, count)
+        d1 = _dot_vector_at(k + 1, indices, x, gt, t0, count)
+        d2 = _dot_vector_at(k + 2, indices, x, gt, t0, count)
+        d3 = _dot_vector_at(k + 3, indices, x, gt, t0, count)
+        _simd.add_totals(out, k, (d0, d1, d2, d3), False)
         k += 4
     rest = k
     for k in range(rest, k1):
