@@ -133,3 +133,62 @@ def test_backward_is_sddmm_and_backward_inputs_bit_for_bit(
     kernel(csr.indptr, csr.indices, data, xt, gt, grad[None], gxt, relu)
     np.testing.assert_array_equal(grad, expected_grad)
     np.testing.assert_array_equal(gxt, expected_gxt)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("n_panels", "width"), [(1, 16), (1, 48), (2, 64), (4, 80), (1, 200)])
+def test_backward_over_its_own_input_is_backward_into_another_array(
+    make_pattern, dtype, variant, n_panels, width
+):
+    # SparseMLP passes a ReLU layer's input as the array that receives its input
+    # gradient (SparseLinear._backward_in_place): every batch tile and tail must read
+    # each input element before it writes there
+    graph = make_pattern(50, 30, 0.35, 1, empty_rows=(7,), empty_cols=(11,))
+    csr = graph.biadjacency
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal(graph.n_edges).astype(dtype)
+    xt = np.maximum(rng.standard_normal((n_panels * 50, width)), 0).astype(dtype)
+    gt = rng.standard_normal((n_panels * 30, width)).astype(dtype)
+    kernel = getattr(_layer_backward.backward, variant)
+    results = []
+    for in_place in (False, True):
+        x = xt.copy()
+        gxt = x if in_place else np.full_like(xt, np.nan)
+        grad = np.zeros((n_panels, graph.n_edges), dtype=dtype)
+        # the row sums in the kernel only for rows of at most ROW_SUM_MAX, as the layer does
+        sums = np.zeros((n_panels, 50), dtype=dtype) if width <= 128 else None
+        total, sums_total = np.zeros(graph.n_edges, dtype=dtype), np.zeros(50, dtype=dtype)
+        kernel(csr.indptr, csr.indices, data, x, gt, grad, gxt, True, sums, total, sums_total)
+        results.append((gxt, grad, sums, total, sums_total))
+    for separate, over_input in zip(*results, strict=True):
+        assert (separate is None) == (over_input is None)
+        if separate is not None:
+            assert separate.tobytes() == over_input.tobytes()
+    assert (results[0][0] == 0).any()
+    assert (results[0][0] != 0).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [5, 40, 128, 200])
+def test_training_with_gradients_over_the_inputs_changes_nothing(
+    make_topology, dtype, batch, monkeypatch
+):
+    from topokit.nn import linear
+
+    topology = make_topology([40, 96, 80, 5], 0.1, seed=2)
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((batch, 40)), rng.integers(0, 5, batch)
+    models = []
+    for in_place in (True, False):
+        if not in_place:
+            monkeypatch.setattr(linear.SparseLinear, "_backward_in_place", lambda *_: False)
+        model = SparseMLP(topology, rng=0, dtype=dtype)
+        assert not model.layers[1].uses_dense  # a sparse layer on a ReLU's output
+        losses = [model.train_step(X, y) for _ in range(4)]
+        models.append((model, losses))
+    (fused, fused_losses), (separate, separate_losses) = models
+    assert fused_losses == separate_losses
+    for a, b in zip(fused.layers, separate.layers, strict=True):
+        assert a.weight_data.tobytes() == b.weight_data.tobytes()
+        assert a.bias.tobytes() == b.bias.tobytes()

@@ -446,6 +446,18 @@ class SparseLinear:
             activation.apply(yt)
         return yt
 
+    def _backward_in_place(self, activation) -> bool:
+        """Whether :meth:`_backward_panels` may write the input gradient over its input.
+
+        True on the sparse path when ``activation`` is ReLU: the fused backward reads
+        each input row (for the weight gradient and the ReLU's derivative) only in the
+        work item that then writes that row's gradient, and reads each element before
+        it writes it. :class:`~topokit.nn.SparseMLP` then gives the input's array as
+        ``out``: the step touches one array fewer per layer (2 MB at 4000 neurons and
+        batch 128, float32), the same values bit for bit.
+        """
+        return not self.uses_dense and activation is not None and activation.name == "relu"
+
     def _backward_panels(
         self,
         gt: np.ndarray,
@@ -477,7 +489,9 @@ class SparseLinear:
             is ``W gt`` times its derivative there (:meth:`Activation.backprop`); ReLU
             on the sparse path is fused into the kernel.
         out : ndarray of shape (P · n_in, width), optional
-            C-contiguous, this dtype: receives the input gradient.
+            C-contiguous, this dtype: receives the input gradient. It may be the input
+            of the last :meth:`_forward_panels` itself when :meth:`_backward_in_place`
+            says so.
         input_grad_sums : ndarray of shape (n_in,), optional
             Receives the row sums of the returned gradient, ``numpy.sum(grad, axis=1)``
             bit for bit with one panel (with several, each panel's sums so taken, added

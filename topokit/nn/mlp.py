@@ -373,6 +373,9 @@ class SparseMLP:
             # the input of layer k > 0 is the activation's output: _backward_panels applies
             # its derivative to the input gradient
             activation = self.activation if k > 0 else None
+            out = input_grads[k]
+            if outputs is not None and k > 0 and self.layers[k]._backward_in_place(activation):
+                out = self.layers[k]._input_t  # its input (outputs[k - 1]), row by row
             # the input gradient of layer 0 is returned to the caller: a fresh array
             # layer k's input gradient sums to layer k - 1's bias gradient: the
             # kernel that writes it sums it too (bias_grad_ready below)
@@ -380,7 +383,7 @@ class SparseMLP:
                 delta,
                 input_grad=k > 0 or input_grad,
                 activation=activation,
-                out=input_grads[k],
+                out=out,
                 input_grad_sums=self.layers[k - 1].bias_grad if k > 0 else None,
                 bias_grad_ready=k < len(self.layers) - 1,
                 weight_decay=decay,
