@@ -275,7 +275,8 @@ class SparseMLP:
 
         ``inputs`` (P · n_features, width) receives the minibatch (see
         :meth:`_load_batch`); ``outputs[k]`` (P · n_out, width) layer k's activations,
-        ``input_grads[k]`` (P · n_in, width) the gradient for its input (k >= 1); P
+        ``input_grads[k]`` (P · n_in, width) the gradient for its input (k >= 1), None
+        where the layer writes it over its input (``SparseLinear._backward_in_place``); P
         panels of ``width`` samples, :func:`~topokit.nn._panels.panel_shape`. They are
         allocated once per batch size and reused by every step, so that a step allocates
         nothing: glibc gives a freed multi-megabyte block back to the system, and a new
@@ -293,7 +294,12 @@ class SparseMLP:
                 return _panels.empty_aligned((n_panels * n, width), self.dtype)
 
             outputs = [panels(layer.n_out) for layer in self.layers]
-            input_grads = [None] + [panels(layer.n_in) for layer in self.layers[1:]]
+            # none for a layer that writes its input gradient over its input (a fresh
+            # array each step should that change, as when pruning moves it to the dense path)
+            input_grads = [None] + [
+                None if layer._backward_in_place(self.activation) else panels(layer.n_in)
+                for layer in self.layers[1:]
+            ]
             inputs = panels(self.n_features)
             inputs[...] = 0  # the padding columns stay zero
             buffers = self._buffers[batch] = (inputs, outputs, input_grads)
